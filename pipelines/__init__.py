@@ -1,0 +1,1 @@
+"""Pipelines: normalize offers, gate them, merge them into the versioned history, publish."""

@@ -1,0 +1,286 @@
+"""The one HTTP layer every provider's fetch step goes through.
+
+httpx underneath, plus what every scraper in this field ended up hand-rolling, once:
+an identifying User-Agent, timeouts, retries with exponential backoff on connection
+errors / 5xx / 429 (honouring `Retry-After`), a per-host concurrency limit, a response
+size cap, conditional requests, optional streaming to disk for huge files, and redaction:
+API keys, tokens, `Authorization` headers and key-bearing query parameters never reach a
+log line, an exception message or the archive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import gzip
+import hashlib
+import logging
+import random
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+
+from scrapers.base import ProviderError, Response
+
+log = logging.getLogger("scrapers.http")
+
+USER_AGENT = "gpu-prices/0.1 (+https://github.com/gpu-prices/gpu-prices; open GPU price dataset)"
+DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_MAX_RETRIES = 4
+DEFAULT_BACKOFF_BASE_S = 1.0
+DEFAULT_MAX_BACKOFF_S = 60.0
+DEFAULT_PER_HOST_LIMIT = 4
+DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024  # in-memory bodies; streamed files get their own cap
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+# Query parameters whose value is a secret. Matched case-insensitively on the name.
+SECRET_PARAM_RE = re.compile(
+    r"^(key|api[-_]?key|apikey|access[-_]?token|token|auth|secret|client[-_]?secret|"
+    r"password|signature|sig|x-amz-signature|x-amz-credential|x-amz-security-token)$",
+    re.IGNORECASE,
+)
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key",
+                            "cookie", "set-cookie", "x-auth-token"})
+# Response headers the archive keeps (everything else may carry cookies or tracking ids).
+KEPT_HEADERS = ("etag", "last-modified", "date", "content-type", "content-length")
+REDACTED = "REDACTED"
+
+
+class FetchError(ProviderError):
+    """A request failed after retries (or failed in a way retrying cannot fix)."""
+
+    def __init__(self, provider: str, url: str, message: str, status: int | None = None):
+        self.status = status
+        super().__init__(provider or "http", url, message)
+
+
+def redact_url(url: str) -> str:
+    """Replace the value of every key-bearing query parameter (and userinfo) by REDACTED."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = REDACTED + "@" + netloc.split("@", 1)[1]
+    if not parts.query:
+        return urlunsplit((parts.scheme, netloc, parts.path, "", parts.fragment))
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    red = [(k, REDACTED if SECRET_PARAM_RE.match(k) else v) for k, v in pairs]
+    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(red, safe="$,'():/"), parts.fragment))
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k: (REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    now = now or datetime.now(UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+class Redactor:
+    """Scrubs known secret values from any text (log lines, exception messages)."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+
+    def add(self, *values: str | None) -> None:
+        for v in values:
+            if v and len(v) >= 4:
+                self._secrets.add(v)
+
+    def __call__(self, text: str) -> str:
+        for s in self._secrets:
+            text = text.replace(s, REDACTED)
+        return text
+
+
+class HttpClient:
+    """Async client shared by all providers of a run.
+
+    `transport` is httpx's seam for tests (respx, or a real server on 127.0.0.1 through the
+    base-URL override); `sleep` is injectable so backoff tests don't wait.
+    """
+
+    def __init__(
+        self,
+        *,
+        user_agent: str = USER_AGENT,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        backoff_base_s: float = DEFAULT_BACKOFF_BASE_S,
+        max_backoff_s: float = DEFAULT_MAX_BACKOFF_S,
+        per_host_limit: int = DEFAULT_PER_HOST_LIMIT,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.max_retries = max_retries
+        self.backoff_base_s = backoff_base_s
+        self.max_backoff_s = max_backoff_s
+        self.per_host_limit = per_host_limit
+        self.max_body_bytes = max_body_bytes
+        self._sleep = sleep
+        self._clock = clock
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self.redactor = Redactor()
+        self.requests_made = 0
+        self._client = httpx.AsyncClient(
+            headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
+            timeout=httpx.Timeout(timeout_s),
+            follow_redirects=True,
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> HttpClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _sem(self, url: str) -> asyncio.Semaphore:
+        host = urlsplit(url).netloc.lower()
+        if host not in self._hosts:
+            self._hosts[host] = asyncio.Semaphore(self.per_host_limit)
+        return self._hosts[host]
+
+    def _backoff(self, attempt: int) -> float:
+        # Full jitter: spreads retries from concurrent providers hitting one host.
+        return min(self.max_backoff_s, self.backoff_base_s * (2**attempt)) * (0.5 + random.random() / 2)
+
+    async def get(self, url: str, **kw: Any) -> Response:
+        return await self.request("GET", url, **kw)
+
+    async def post(self, url: str, **kw: Any) -> Response:
+        return await self.request("POST", url, **kw)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        provider: str = "",
+        kind: str = "",
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        secrets: Iterable[str] = (),
+        conditional: Mapping[str, Any] | None = None,
+        to_file: Path | None = None,
+        max_body_bytes: int | None = None,
+        ok_statuses: Iterable[int] = (200,),
+    ) -> Response:
+        """Fetch one URL with retries; return the verbatim body as a `Response`.
+
+        `conditional` is the previous manifest entry of this URL (its `etag` /
+        `last_modified`): when given, the request is conditional and a 304 answer comes
+        back as `Response(not_modified=True)`. `to_file` streams the body (gzip-compressed)
+        to disk instead of memory, for files of hundreds of MB.
+        """
+        self.redactor.add(*secrets)
+        req_headers = dict(headers or {})
+        for k, v in req_headers.items():
+            if k.lower() in SECRET_HEADERS:
+                self.redactor.add(v.removeprefix("Bearer ").strip(), v)
+        if conditional:
+            if conditional.get("etag"):
+                req_headers["If-None-Match"] = conditional["etag"]
+            if conditional.get("last_modified"):
+                req_headers["If-Modified-Since"] = conditional["last_modified"]
+        full_url = str(httpx.URL(url, params=params)) if params else url
+        for v in dict(parse_qsl(urlsplit(full_url).query)).items():
+            if SECRET_PARAM_RE.match(v[0]):
+                self.redactor.add(v[1])
+        shown = redact_url(full_url)
+        cap = max_body_bytes or self.max_body_bytes
+        ok = set(ok_statuses)
+        last_error = "no attempt made"
+        for attempt in range(self.max_retries + 1):
+            wait: float | None = None
+            try:
+                async with self._sem(full_url):
+                    self.requests_made += 1
+                    async with self._client.stream(
+                        method, full_url, headers=req_headers, json=json, content=content
+                    ) as resp:
+                        if resp.status_code == 304 and conditional:
+                            return Response(
+                                url=shown, fetched_at=self._clock(), status=304,
+                                headers=_kept(resp.headers), kind=kind, not_modified=True,
+                                sha256_hex=conditional.get("sha256"),
+                            )
+                        if resp.status_code in RETRY_STATUSES:
+                            last_error = f"HTTP {resp.status_code}"
+                            wait = retry_after_seconds(resp.headers.get("retry-after"), self._clock())
+                            await resp.aclose()
+                            if attempt == self.max_retries:
+                                raise FetchError(provider, shown, f"{last_error} after {attempt + 1} attempts", resp.status_code)
+                        elif resp.status_code not in ok:
+                            raise FetchError(provider, shown, f"HTTP {resp.status_code}", resp.status_code)
+                        else:
+                            return await self._read(resp, shown, provider, kind, cap, to_file)
+            except FetchError:
+                raise
+            except httpx.TransportError as exc:
+                # Connection refused/reset, timeouts, truncated bodies (RemoteProtocolError).
+                last_error = f"{type(exc).__name__}: {self.redactor(str(exc)) or 'transport error'}"
+                if attempt == self.max_retries:
+                    raise FetchError(provider, shown, f"{last_error} after {attempt + 1} attempts") from None
+            delay = wait if wait is not None else self._backoff(attempt)
+            delay = min(delay, self.max_backoff_s)
+            log.warning("%s: %s on %s; retry %d/%d in %.1fs", provider, last_error, shown,
+                        attempt + 1, self.max_retries, delay)
+            await self._sleep(delay)
+        raise FetchError(provider, shown, last_error)  # pragma: no cover - loop always returns/raises
+
+    async def _read(self, resp: httpx.Response, shown: str, provider: str, kind: str,
+                    cap: int, to_file: Path | None) -> Response:
+        h = hashlib.sha256()
+        size = 0
+        fetched_at = self._clock()
+        if to_file is not None:
+            to_file.parent.mkdir(parents=True, exist_ok=True)
+            with gzip.open(to_file, "wb", compresslevel=1) as out:
+                async for chunk in resp.aiter_bytes(1 << 20):
+                    size += len(chunk)
+                    if size > cap:
+                        raise FetchError(provider, shown, f"response larger than the {cap} byte cap")
+                    h.update(chunk)
+                    out.write(chunk)
+            return Response(url=shown, fetched_at=fetched_at, status=resp.status_code,
+                            headers=_kept(resp.headers), body_path=to_file, body_path_gzip=True,
+                            sha256_hex=h.hexdigest(), kind=kind)
+        chunks: list[bytes] = []
+        async for chunk in resp.aiter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise FetchError(provider, shown, f"response larger than the {cap} byte cap")
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        return Response(url=shown, fetched_at=fetched_at, status=resp.status_code,
+                        headers=_kept(resp.headers), body=body,
+                        sha256_hex=hashlib.sha256(body).hexdigest(), kind=kind)
+
+
+def _kept(headers: httpx.Headers) -> dict[str, str]:
+    return {k: headers[k] for k in KEPT_HEADERS if k in headers}

@@ -1,0 +1,199 @@
+"""Linode (Akamai Cloud): GPU Linode plans from the public types API.
+
+Source: `GET https://api.linode.com/v4/linode/types?page=N&page_size=500` (public, no key),
+paged with `page` / `pages` in the body. Each type has `price{hourly, monthly}` (USD) and
+`region_prices[{id, hourly, monthly}]`: regions whose price differs from the default.
+
+Output: one on-demand offer per GPU type (`gpus > 0`) at the default price, in region
+`global` (it applies to every region without an override), plus one offer per
+`region_prices` entry in that region. GPU model and memory are not in the API: they come
+from `scrapers/data/linode_gpu_types.csv` keyed by the type-id prefix (`g1-gpu-rtx6000`);
+the raw name is Linode's own, taken from the label ("Dedicated 32GB + RTX6000 GPU x1").
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from scrapers.base import (
+    FetchContext,
+    Offer,
+    ParseError,
+    ParseResult,
+    ProviderError,
+    ProviderSpec,
+    Response,
+)
+
+NAME = "linode"
+DEFAULT_BASE_URL = "https://api.linode.com/v4"
+TYPES_PATH = "linode/types"
+PAGE_SIZE = 500  # the documented maximum page_size
+MAX_PAGES = 50
+DEFAULT_REGION = "global"  # the default price: every region without a region_prices entry
+MB_PER_GB = Decimal(1024)  # `memory` is in MB (MiB)
+GPU_TABLE = Path(__file__).parent / "data" / "linode_gpu_types.csv"
+LABEL_GPU_RE = re.compile(r"\+\s*(.+?)\s+GPU\b")
+
+
+@cache
+def gpu_table() -> dict[str, dict[str, str]]:
+    with GPU_TABLE.open(newline="") as fh:
+        return {row["type_id_prefix"]: row for row in csv.DictReader(fh)}
+
+
+async def fetch(ctx: FetchContext) -> list[Response]:
+    """Page 1, then pages 2..`pages` as the first page announces them."""
+    url = ctx.url(TYPES_PATH)
+    out: list[Response] = []
+    page, pages = 1, 1
+    while page <= pages:
+        if page > MAX_PAGES:
+            raise ProviderError(NAME, url, f"more than {MAX_PAGES} pages announced", field="pages")
+        resp = await ctx.client.get(url, provider=NAME, kind="linode-types",
+                                    params={"page": page, "page_size": PAGE_SIZE})
+        out.append(resp)
+        pages = _pages(resp, default=pages)
+        page += 1
+    return out
+
+
+def _pages(resp: Response, default: int) -> int:
+    try:
+        return int(json.loads(resp.read())["pages"])
+    except (ValueError, KeyError, TypeError):
+        return default  # parse reports the broken page with the right field
+
+
+def parse(responses: Sequence[Response]) -> ParseResult:
+    result = ParseResult()
+    gpu_rows = 0
+    first_failure: tuple[str, str] | None = None
+    for resp in responses:
+        if resp.not_modified:
+            continue
+        types = _types(resp)
+        for item in types:
+            if not isinstance(item, dict) or "id" not in item:
+                raise ParseError(NAME, resp.url, "type without an id", field="data[].id")
+            if "gpus" not in item:
+                raise ParseError(NAME, resp.url, f"type {item['id']} has no GPU count", field="gpus")
+            try:
+                gpus = int(item["gpus"])
+            except (TypeError, ValueError):
+                raise ParseError(NAME, resp.url, f"type {item['id']}: gpus {item['gpus']!r} is not a number",
+                                 field="gpus") from None
+            if gpus <= 0:
+                continue
+            gpu_rows += 1
+            try:
+                result.offers.extend(_offers(resp, item, gpus, result))
+            except _RowError as exc:
+                first_failure = first_failure or (resp.url, exc.field)
+                result.warnings.append(f"{NAME}: {resp.url}: type {item['id']}: skipped: {exc} (field {exc.field})")
+    if not result.offers:
+        source, field = first_failure or ((responses[0].url if responses else "no responses"), "gpus")
+        what = "every GPU type failed to parse" if gpu_rows else "no GPU type (gpus > 0) found"
+        raise ParseError(NAME, source, what, field=field)
+    return result
+
+
+class _RowError(ValueError):
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+def _types(resp: Response) -> list[Any]:
+    try:
+        doc = json.loads(resp.read(), parse_float=Decimal)
+    except ValueError as exc:
+        raise ParseError(NAME, resp.url, f"body is not JSON ({exc})", field="body") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
+        raise ParseError(NAME, resp.url, "no 'data' array in the body", field="data")
+    return doc["data"]
+
+
+def _price(value: Any, field: str) -> Decimal:
+    try:
+        price = Decimal(str(value))
+    except InvalidOperation:
+        raise _RowError(f"price {value!r} is not a number", field) from None
+    if not price.is_finite() or price <= 0:
+        raise _RowError(f"price {value!r} is not positive", field)
+    return price
+
+
+def _gpu(item: dict[str, Any], result: ParseResult) -> tuple[str, dict[str, str] | None]:
+    type_id = str(item["id"])
+    row = next((r for prefix, r in gpu_table().items() if type_id.startswith(prefix)), None)
+    label_match = LABEL_GPU_RE.search(str(item.get("label", "")))
+    if row is None:
+        result.unknown.append(f"{NAME}: GPU type {type_id!r} not in {GPU_TABLE.name}")
+    raw = label_match.group(1) if label_match else (row["gpu_name"] if row else type_id)
+    return raw, row
+
+
+def _offers(resp: Response, item: dict[str, Any], gpus: int, result: ParseResult) -> list[Offer]:
+    price = item.get("price")
+    if not isinstance(price, dict) or "hourly" not in price:
+        raise _RowError("no price.hourly", "price.hourly")
+    region_prices = item.get("region_prices") or []
+    if not isinstance(region_prices, list):
+        raise _RowError("region_prices is not a list", "region_prices")
+    raw, row = _gpu(item, result)
+    prices = [(DEFAULT_REGION, _price(price["hourly"], "price.hourly"), price.get("monthly"), "default")]
+    for rp in region_prices:
+        if not isinstance(rp, dict) or "id" not in rp:
+            raise _RowError("region_prices entry without id", "region_prices[].id")
+        prices.append((str(rp["id"]), _price(rp.get("hourly"), "region_prices[].hourly"), rp.get("monthly"),
+                       "region_override"))
+    memory_mb = item.get("memory")
+    offers = []
+    for region, hourly, monthly, scope in prices:
+        offers.append(Offer(
+            instance_type=str(item["id"]),
+            region=region,
+            pricing_model="on_demand",
+            currency="USD",  # Linode prices in USD only
+            price_per_hour=float(hourly),
+            gpu_count=float(gpus),
+            gpu_name_raw=raw,
+            gpu_model_hint=row["gpu_model_hint"] if row else None,
+            gpu_memory_gb=float(row["gpu_memory_gb"]) if row else None,
+            vcpus=float(item["vcpus"]) if item.get("vcpus") is not None else None,
+            memory_gb=float(Decimal(str(memory_mb)) / MB_PER_GB) if memory_mb is not None else None,
+            source_url=resp.url,
+            observed_at=resp.fetched_at,
+            snapshot_sha256=resp.sha256,
+            price_unit_published="hour",
+            extra={
+                "label": item.get("label"),
+                "class": item.get("class"),
+                "price_scope": scope,
+                # Linode bills hourly up to this monthly cap.
+                "monthly_cap": float(monthly) if monthly is not None else None,
+                "successor": item.get("successor"),
+            },
+        ))
+    return offers
+
+
+PROVIDER = ProviderSpec(
+    name=NAME,
+    title="Linode (Akamai Cloud)",
+    source_urls=("https://api.linode.com/v4/linode/types",),
+    pricing_models=("on_demand",),
+    validated_against="recorded response: linode-api-v4beta_linode-types_page1_2024-07_raw-body.json (2024-07-11)",
+    default_base_url=DEFAULT_BASE_URL,
+    fetch=fetch,
+    parse=parse,
+    notes="Default price published as region 'global'; region_prices overrides as their own regions.",
+)

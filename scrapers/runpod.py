@@ -1,0 +1,208 @@
+"""RunPod: per-GPU prices of the Secure Cloud and the Community Cloud (marketplace).
+
+Source: the GraphQL API `POST https://api.runpod.io/graphql?api_key=...` with the public
+`gpuTypes` query (the fields of RunPod's documented `get_gpu` example). RunPod documents
+the GraphQL API as key-only, so the fetch needs `RUNPOD_API_KEY` and the provider is
+skipped without it; the key travels as the `api_key` query parameter, which the shared
+client redacts from URLs, logs and the archive.
+
+Output, per GPU type (`id`, e.g. "NVIDIA A100 80GB PCIe"), one 1-GPU offer per cloud and
+pricing model that RunPod prices:
+- instance_type "secure 1x <id>" / "community 1x <id>", region "global";
+- on_demand = `securePrice` / `communityPrice`, spot = `secureSpotPrice` /
+  `communitySpotPrice` (interruptible), USD per GPU-hour.
+
+Why this shape: RunPod bills pods per GPU (an N-GPU pod costs N x the per-GPU price, up
+to `maxGpuCount`), so the 1-GPU row is the price and larger pods add nothing. `gpuTypes`
+prices are not per data centre, hence region "global"; the cloud is part of the
+instance type because Secure (RunPod's data centres) and Community (hosts on the
+marketplace) are different products at different prices. RunPod publishes one price per
+GPU type and cloud (its lowest, cf. `lowestPrice`), not the host offers behind it, so
+the market percentile columns stay empty: there is no distribution to summarise.
+Commitment prices (`oneWeekPrice`, `oneMonthPrice`, `threeMonthPrice`) and `lowestPrice`
+go to `extra`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from scrapers.base import (
+    FetchContext,
+    Offer,
+    ParseError,
+    ParseResult,
+    ProviderSpec,
+    Response,
+    SkipProvider,
+)
+
+NAME = "runpod"
+DEFAULT_BASE_URL = "https://api.runpod.io"
+GRAPHQL_PATH = "graphql"
+API_KEY_ENV = "RUNPOD_API_KEY"
+REGION = "global"
+GPU_COUNT = 1
+
+GPU_TYPES_QUERY = """query GpuTypes {
+  gpuTypes {
+    maxGpuCount
+    id
+    displayName
+    manufacturer
+    memoryInGb
+    cudaCores
+    secureCloud
+    communityCloud
+    securePrice
+    communityPrice
+    oneMonthPrice
+    threeMonthPrice
+    oneWeekPrice
+    communitySpotPrice
+    secureSpotPrice
+    lowestPrice(input: {gpuCount: 1}) {
+      minimumBidPrice
+      uninterruptablePrice
+    }
+  }
+}"""
+
+# (cloud, flag saying the cloud offers the GPU, on-demand price field, spot price field)
+CLOUDS = (
+    ("secure", "secureCloud", "securePrice", "secureSpotPrice"),
+    ("community", "communityCloud", "communityPrice", "communitySpotPrice"),
+)
+EXTRA_FIELDS = ("displayName", "manufacturer", "maxGpuCount", "oneWeekPrice", "oneMonthPrice",
+                "threeMonthPrice", "lowestPrice")
+
+
+async def fetch(ctx: FetchContext) -> list[Response]:
+    api_key = ctx.settings.get(API_KEY_ENV)
+    if not api_key:
+        raise SkipProvider(f"{NAME}: set {API_KEY_ENV} (RunPod's GraphQL API needs an API key)")
+    resp = await ctx.client.post(
+        ctx.url(GRAPHQL_PATH), provider=NAME, kind="graphql-gpuTypes",
+        params={"api_key": api_key}, secrets=[api_key],
+        json={"query": GPU_TYPES_QUERY}, headers={"Accept": "application/json"},
+    )
+    return [resp]
+
+
+def _price(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        d = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return d if d.is_finite() and d > 0 else None
+
+
+def _gpu_types(resp: Response) -> list[Any]:
+    try:
+        doc = json.loads(resp.read(), parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParseError(NAME, resp.url, f"response is not JSON: {exc}", field="data") from None
+    if not isinstance(doc, dict):
+        raise ParseError(NAME, resp.url, "expected a GraphQL answer object", field="data")
+    if doc.get("errors"):
+        first = doc["errors"][0] if isinstance(doc["errors"], list) and doc["errors"] else doc["errors"]
+        msg = first.get("message") if isinstance(first, dict) else str(first)
+        raise ParseError(NAME, resp.url, f"GraphQL error: {msg}", field="errors")
+    data = doc.get("data")
+    types = data.get("gpuTypes") if isinstance(data, dict) else None
+    if not isinstance(types, list):
+        raise ParseError(NAME, resp.url, "no 'data.gpuTypes' list", field="data.gpuTypes")
+    return types
+
+
+def parse(responses: Sequence[Response]) -> ParseResult:
+    result = ParseResult()
+    type_count = 0
+    priced_fields_seen = False
+    for resp in responses:
+        if resp.not_modified:
+            continue
+        for i, gpu in enumerate(_gpu_types(resp)):
+            type_count += 1
+            if not isinstance(gpu, dict) or not isinstance(gpu.get("id"), str) or not gpu["id"].strip():
+                result.warnings.append(f"{NAME}: {resp.url} gpuTypes[{i}]: no 'id'; skipped")
+                continue
+            gpu_id = gpu["id"].strip()
+            if any(field in gpu for _, _, field, _ in CLOUDS):
+                priced_fields_seen = True
+            memory = _price(gpu.get("memoryInGb"))
+            extra_common = {k: gpu[k] for k in EXTRA_FIELDS if gpu.get(k) is not None}
+            for cloud, flag, od_field, spot_field in CLOUDS:
+                if gpu.get(flag) is False:
+                    continue  # this cloud does not offer the GPU type
+                for pricing_model, field in (("on_demand", od_field), ("spot", spot_field)):
+                    price = _price(gpu.get(field))
+                    if price is None:
+                        if pricing_model == "on_demand" and gpu.get(flag) is True:
+                            result.warnings.append(
+                                f"{NAME}: {gpu_id}: {cloud} cloud listed but {field!r} is "
+                                f"{gpu.get(field)!r}; skipped")
+                        continue
+                    result.offers.append(
+                        Offer(
+                            instance_type=f"{cloud} {GPU_COUNT}x {gpu_id}",
+                            region=REGION,
+                            pricing_model=pricing_model,
+                            currency="USD",
+                            price_per_hour=float(price * GPU_COUNT),
+                            gpu_count=float(GPU_COUNT),
+                            gpu_name_raw=gpu_id,
+                            gpu_memory_gb=float(memory) if memory is not None else None,
+                            source_url=resp.url,
+                            observed_at=resp.fetched_at,
+                            snapshot_sha256=resp.sha256,
+                            price_unit_published="gpu_hour",
+                            extra=_jsonable({"cloud": cloud, "price_field": field, **extra_common}),
+                        )
+                    )
+    url = responses[0].url if responses else NAME
+    if all(r.not_modified for r in responses):
+        return result
+    if type_count == 0:
+        raise ParseError(NAME, url, "the gpuTypes list is empty", field="data.gpuTypes")
+    if not priced_fields_seen:
+        raise ParseError(NAME, url, "no GPU type carries a price field", field="securePrice")
+    if not result.offers:
+        raise ParseError(NAME, url, f"none of {type_count} GPU types has a price", field="communityPrice")
+    return result
+
+
+def _jsonable(value: Any) -> Any:
+    """Decimals from the exact JSON parse become floats for `extra_json`."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+PROVIDER = ProviderSpec(
+    name=NAME,
+    title="RunPod (Secure Cloud + Community Cloud)",
+    source_urls=(DEFAULT_BASE_URL + "/" + GRAPHQL_PATH,),
+    pricing_models=("on_demand", "spot"),
+    validated_against="documented schema only",
+    default_base_url=DEFAULT_BASE_URL,
+    fetch=fetch,
+    parse=parse,
+    required_env=(API_KEY_ENV,),
+    # Availability and community prices change during the day (dstack#1118, gpuhunt#72).
+    default_cadence="15 * * * *",
+    notes=(
+        "Per-GPU prices from the documented gpuTypes GraphQL example (runpod/docs "
+        "sdks/python/apis.mdx); no recorded live response. Community Cloud is RunPod's "
+        "marketplace but publishes one price per GPU type, not host offers."
+    ),
+)

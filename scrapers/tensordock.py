@@ -1,0 +1,220 @@
+"""TensorDock Marketplace: per-GPU prices of independent host nodes, aggregated per market.
+
+Source: `GET https://marketplace.tensordock.com/api/v0/client/deploy/hostnodes` (public,
+no key; documented in TensorDock's v0 Postman collection). The answer maps host node ids
+to `{"location": {"country", "region", "city"}, "specs": {"cpu", "gpu", "ram",
+"storage"}}`; each `specs.gpu` entry is `{"<v0 GPU name>": {"amount", "price", "vram",
+"pcie", "rtx", "gtx"}}` with `price` in USD per GPU-hour and `amount` the GPUs free now.
+
+Output: one on-demand offer per market = (v0 GPU name, GPU count, country), e.g.
+instance_type "8x l40-pcie-48gb" in region "United States" (TensorDock's own country
+spelling), price_per_hour = the cheapest host's GPU price x count, plus the 25th
+percentile, median and number of hosts (scrapers/market.py).
+
+What the price covers: TensorDock prices every resource separately (`cpu.price` per vCPU,
+`ram.price` per GB, `storage.price` per GB, all per hour) and the renter picks the amounts,
+so there is no fixed instance price. The published price is the GPU part only
+(price_unit_published "gpu_hour", `extra["price_covers"] = "gpu_only"`); the cheapest
+host's CPU/RAM/storage unit prices go to `extra` so a full configuration can be priced.
+GPU counts: 1, 2, 4 and 8, as far as the host has that many free (`amount`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from scrapers.base import (
+    FetchContext,
+    Offer,
+    ParseError,
+    ParseResult,
+    ProviderSpec,
+    Response,
+)
+from scrapers.market import aggregate, format_count
+
+NAME = "tensordock"
+DEFAULT_BASE_URL = "https://marketplace.tensordock.com"
+HOSTNODES_PATH = "api/v0/client/deploy/hostnodes"
+GPU_COUNTS = (1, 2, 4, 8)
+UNKNOWN_REGION = "unknown"
+
+
+async def fetch(ctx: FetchContext) -> list[Response]:
+    resp = await ctx.client.get(
+        ctx.url(HOSTNODES_PATH), provider=NAME, kind="hostnodes",
+        headers={"Accept": "application/json"},
+    )
+    return [resp]
+
+
+@dataclass(frozen=True)
+class _HostOffer:
+    hostnode_id: str
+    gpu_name: str
+    gpu_count: int
+    vram_gb: Decimal | None
+    region: str
+    price_per_gpu_hour: Decimal
+    specs: dict[str, Any]
+    location: dict[str, Any]
+    response: Response
+
+    @property
+    def price_per_hour(self) -> Decimal:
+        return self.price_per_gpu_hour * self.gpu_count
+
+
+def _number(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        d = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return d if d.is_finite() else None
+
+
+def _hostnodes(resp: Response) -> dict[str, Any]:
+    try:
+        doc = json.loads(resp.read(), parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParseError(NAME, resp.url, f"response is not JSON: {exc}", field="hostnodes") from None
+    nodes = doc.get("hostnodes") if isinstance(doc, dict) else None
+    if not isinstance(nodes, dict):
+        raise ParseError(NAME, resp.url, "no 'hostnodes' object in the answer", field="hostnodes")
+    return nodes
+
+
+def _region(location: Any) -> str:
+    if isinstance(location, dict) and isinstance(location.get("country"), str) and location["country"].strip():
+        return location["country"].strip()
+    return UNKNOWN_REGION
+
+
+def _unit_price(specs: dict[str, Any], resource: str) -> float | None:
+    part = specs.get(resource)
+    price = _number(part.get("price")) if isinstance(part, dict) else None
+    return float(price) if price is not None else None
+
+
+def parse(responses: Sequence[Response]) -> ParseResult:
+    result = ParseResult()
+    hosts: list[_HostOffer] = []
+    node_count = 0
+    missing: dict[str, int] = {}
+
+    def skip(node_id: str, url: str, field: str, why: str) -> None:
+        missing[field] = missing.get(field, 0) + 1
+        result.warnings.append(f"{NAME}: {url} hostnode {node_id}: {why}; skipped")
+
+    for resp in responses:
+        if resp.not_modified:
+            continue
+        for node_id, node in _hostnodes(resp).items():
+            node_count += 1
+            specs = node.get("specs") if isinstance(node, dict) else None
+            gpus = specs.get("gpu") if isinstance(specs, dict) else None
+            if not isinstance(gpus, dict):
+                skip(node_id, resp.url, "specs.gpu", "no 'specs.gpu' object")
+                continue
+            location = node.get("location") if isinstance(node.get("location"), dict) else {}
+            for gpu_name, gpu in gpus.items():
+                if not isinstance(gpu, dict):
+                    skip(node_id, resp.url, "specs.gpu", f"GPU {gpu_name!r} is not an object")
+                    continue
+                price = _number(gpu.get("price"))
+                amount = _number(gpu.get("amount"))
+                if price is None or price <= 0:
+                    skip(node_id, resp.url, "price", f"GPU {gpu_name!r} has no positive 'price'")
+                    continue
+                if amount is None:
+                    skip(node_id, resp.url, "amount", f"GPU {gpu_name!r} has no 'amount'")
+                    continue
+                for count in GPU_COUNTS:
+                    if count > amount:
+                        break
+                    hosts.append(
+                        _HostOffer(
+                            hostnode_id=str(node_id),
+                            gpu_name=gpu_name,
+                            gpu_count=count,
+                            vram_gb=_number(gpu.get("vram")),
+                            region=_region(location),
+                            price_per_gpu_hour=price,
+                            specs=specs,
+                            location=location,
+                            response=resp,
+                        )
+                    )
+    url = responses[0].url if responses else NAME
+    if all(r.not_modified for r in responses):
+        return result
+    if node_count == 0:
+        raise ParseError(NAME, url, "the hostnodes object is empty", field="hostnodes")
+    if not hosts and missing:
+        field = max(missing, key=lambda f: missing[f])
+        raise ParseError(NAME, url, f"no usable GPU on any of {node_count} host nodes", field=field)
+
+    groups = aggregate(
+        hosts,
+        key=lambda h: (h.gpu_name, h.gpu_count, h.region),
+        price=lambda h: h.price_per_hour,
+    )
+    for group in groups:
+        gpu_name, count, region = group.key
+        cheapest = group.cheapest
+        vrams = [h.vram_gb for h in group.members if h.vram_gb is not None]
+        result.offers.append(
+            Offer(
+                instance_type=f"{format_count(count)}x {gpu_name}",
+                region=region,
+                pricing_model="on_demand",
+                currency="USD",
+                price_per_hour=float(group.min_price),
+                gpu_count=float(count),
+                gpu_name_raw=gpu_name,
+                gpu_memory_gb=float(max(vrams)) if vrams else None,
+                source_url=cheapest.response.url,
+                observed_at=cheapest.response.fetched_at,
+                snapshot_sha256=cheapest.response.sha256,
+                price_unit_published="gpu_hour",
+                market_offer_count=group.offer_count,
+                market_price_p25_per_hour=float(group.p25_price),
+                market_price_median_per_hour=float(group.median_price),
+                extra={
+                    "price_covers": "gpu_only",
+                    "cheapest_hostnode_id": cheapest.hostnode_id,
+                    "cheapest_city": cheapest.location.get("city"),
+                    "cheapest_price_per_gpu_hour": float(cheapest.price_per_gpu_hour),
+                    "cheapest_cpu_price_per_vcpu_hour": _unit_price(cheapest.specs, "cpu"),
+                    "cheapest_ram_price_per_gb_hour": _unit_price(cheapest.specs, "ram"),
+                    "cheapest_storage_price_per_gb_hour": _unit_price(cheapest.specs, "storage"),
+                    "market_price_max_per_hour": float(group.prices[-1]),
+                },
+            )
+        )
+    return result
+
+
+PROVIDER = ProviderSpec(
+    name=NAME,
+    title="TensorDock Marketplace",
+    source_urls=(DEFAULT_BASE_URL + "/" + HOSTNODES_PATH,),
+    pricing_models=("on_demand",),
+    validated_against="recorded response: samples/tensordock/hostnode-specs_gpuhunt-fixture_2024.json (2024)",
+    default_base_url=DEFAULT_BASE_URL,
+    fetch=fetch,
+    parse=parse,
+    default_cadence="15 * * * *",
+    max_row_drop_fraction=0.7,
+    notes=(
+        "GPU part of the price only (CPU/RAM/storage are priced per unit on top). The "
+        "recorded sample is one host's `specs`; the hostnodes envelope follows the v0 docs. "
+        "gpuhunt dropped TensorDock in Feb 2026, so the v0 endpoint may have changed."
+    ),
+)

@@ -1,0 +1,193 @@
+"""DataCrunch: parse the recorded API fixtures; fetch with OAuth through respx."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+from scrapers import datacrunch
+from scrapers.base import FetchContext, ParseError, Response, SkipProvider
+from scrapers.http import HttpClient
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "datacrunch"
+BASE = "https://api.datacrunch.io/v1"
+FETCHED_AT = datetime(2025, 10, 2, 12, 0, tzinfo=UTC)
+
+FILES = {
+    "instance-types": ("instance-types_gpuhunt-fixture_2025-10.json", f"{BASE}/instance-types"),
+    "availability-spot": (
+        "instance-availability_is_spot-true_gpuhunt-fixture_2025-10.json",
+        f"{BASE}/instance-availability?isSpot=true",
+    ),
+    "availability-on-demand": (
+        "instance-availability_is_spot-false_constructed.json",
+        f"{BASE}/instance-availability?isSpot=false",
+    ),
+    "locations": ("locations_gpuhunt-fixture_2025-10.json", f"{BASE}/locations"),
+}
+
+
+def _response(kind: str, body: bytes | None = None, with_kind: bool = True) -> Response:
+    name, url = FILES[kind]
+    return Response(
+        url=url,
+        fetched_at=FETCHED_AT,
+        body=body if body is not None else (FIXTURES / name).read_bytes(),
+        kind=kind if with_kind else "",
+    )
+
+
+def _all(with_kind: bool = True) -> list[Response]:
+    return [_response(k, with_kind=with_kind) for k in FILES]
+
+
+def _by_key(offers):
+    return {(o.instance_type, o.pricing_model, o.region): o for o in offers}
+
+
+def test_parse_fixtures_rows_per_location_and_model():
+    result = datacrunch.parse(_all())
+    rows = _by_key(result.offers)
+    assert sorted(rows) == sorted(
+        [
+            ("1H100.80S.30V", "on_demand", "FIN-01"),
+            ("1H100.80S.30V", "on_demand", "FIN-02"),
+            ("1H100.80S.30V", "spot", "global"),  # priced, but no spot capacity listed
+            ("2A6000.20V", "on_demand", "FIN-01"),
+            ("2A6000.20V", "spot", "FIN-01"),
+            ("1V100.6V", "on_demand", "global"),
+            ("1V100.6V", "spot", "FIN-01"),
+        ]
+    )  # the CPU node (0 GPUs) is not a GPU offer
+    a6000 = rows[("2A6000.20V", "on_demand", "FIN-01")]
+    assert a6000.currency == "USD"
+    assert a6000.price_per_hour == 1.98
+    assert a6000.gpu_count == 2.0
+    assert a6000.price_per_hour / a6000.gpu_count == pytest.approx(0.99)
+    assert a6000.gpu_name_raw == "RTX A6000 48GB"
+    assert a6000.gpu_memory_gb == 48.0  # 96 GB total over 2 GPUs
+    assert a6000.vcpus == 20.0 and a6000.memory_gb == 120.0
+    assert a6000.extra["country_code"] == "FI"
+    assert a6000.observed_at == FETCHED_AT
+    assert a6000.source_url == f"{BASE}/instance-types"
+    assert rows[("2A6000.20V", "spot", "FIN-01")].price_per_hour == 0.70
+    h100_spot = rows[("1H100.80S.30V", "spot", "global")]
+    assert h100_spot.price_per_hour == 1.70
+    assert h100_spot.extra["is_available"] is False
+    assert h100_spot.extra["available_locations"] == []
+    h100 = rows[("1H100.80S.30V", "on_demand", "FIN-02")]
+    assert h100.gpu_name_raw == "H100 SXM5 80GB" and h100.gpu_memory_gb == 80.0
+    assert h100.extra["available_locations"] == ["FIN-01", "FIN-02"]
+    assert rows[("1V100.6V", "spot", "FIN-01")].gpu_name_raw == "Tesla V100 16GB"
+    assert result.warnings == [] and result.unknown == []
+
+
+def test_kinds_are_recognised_from_the_url_when_replayed_without_kind():
+    with_kind = _by_key(datacrunch.parse(_all()).offers)
+    without_kind = _by_key(datacrunch.parse(_all(with_kind=False)).offers)
+    assert sorted(with_kind) == sorted(without_kind)
+
+
+def test_missing_on_demand_availability_gives_global_rows_and_a_warning():
+    responses = [r for r in _all() if r.kind != "availability-on-demand"]
+    result = datacrunch.parse(responses)
+    on_demand = [o for o in result.offers if o.pricing_model == "on_demand"]
+    assert {o.region for o in on_demand} == {"global"}
+    assert len(on_demand) == 3
+    assert any("on_demand availability" in w for w in result.warnings)
+
+
+def test_bad_price_row_is_skipped_with_a_warning():
+    items = json.loads((FIXTURES / FILES["instance-types"][0]).read_text())
+    items[0]["price_per_hour"] = "n/a"
+    responses = [_response("instance-types", json.dumps(items).encode())] + _all()[1:]
+    result = datacrunch.parse(responses)
+    assert not any(
+        o.instance_type == "1H100.80S.30V" and o.pricing_model == "on_demand" for o in result.offers
+    )
+    assert any("1H100.80S.30V" in w and "price_per_hour" in w for w in result.warnings)
+
+
+def test_layout_change_names_provider_source_and_field():
+    items = json.loads((FIXTURES / FILES["instance-types"][0]).read_text())
+    for item in items:
+        item["hourly_price"] = item.pop("price_per_hour")
+    with pytest.raises(ParseError) as exc:
+        datacrunch.parse([_response("instance-types", json.dumps(items).encode())])
+    message = str(exc.value)
+    assert "datacrunch" in message and f"{BASE}/instance-types" in message
+    assert exc.value.field == "price_per_hour"
+
+    with pytest.raises(ParseError) as exc:
+        datacrunch.parse([_response("instance-types", b'{"instance_types": []}')])
+    assert exc.value.field == "instance-types"
+
+
+def test_no_gpu_types_is_a_source_failure():
+    items = json.loads((FIXTURES / FILES["instance-types"][0]).read_text())
+    cpu_only = [i for i in items if i["gpu"]["number_of_gpus"] == 0]
+    with pytest.raises(ParseError) as exc:
+        datacrunch.parse([_response("instance-types", json.dumps(cpu_only).encode())])
+    assert exc.value.field == "gpu.number_of_gpus"
+
+
+def test_missing_instance_types_response_is_a_source_failure():
+    with pytest.raises(ParseError):
+        datacrunch.parse([_response("locations")])
+
+
+def _ctx(client: HttpClient, settings: dict[str, str]) -> FetchContext:
+    return FetchContext(provider="datacrunch", client=client, base_url=BASE, settings=settings)
+
+
+def test_fetch_without_credentials_skips():
+    async def run():
+        async with HttpClient(max_retries=0) as client:
+            await datacrunch.fetch(_ctx(client, {}))
+
+    with pytest.raises(SkipProvider, match="DATACRUNCH_CLIENT_ID"):
+        asyncio.run(run())
+
+
+@respx.mock
+def test_fetch_gets_a_token_then_the_three_endpoints():
+    token = respx.post(f"{BASE}/oauth2/token").mock(
+        return_value=httpx.Response(200, json={"access_token": "tok-abcdef123", "expires_in": 3600})
+    )
+    bodies = {k: (FIXTURES / name).read_bytes() for k, (name, _) in FILES.items()}
+    types = respx.get(f"{BASE}/instance-types").mock(
+        return_value=httpx.Response(200, content=bodies["instance-types"])
+    )
+    spot = respx.get(f"{BASE}/instance-availability", params={"isSpot": "true"}).mock(
+        return_value=httpx.Response(200, content=bodies["availability-spot"])
+    )
+    on_demand = respx.get(f"{BASE}/instance-availability", params={"isSpot": "false"}).mock(
+        return_value=httpx.Response(200, content=bodies["availability-on-demand"])
+    )
+    respx.get(f"{BASE}/locations").mock(return_value=httpx.Response(200, content=bodies["locations"]))
+
+    async def run():
+        async with HttpClient(max_retries=0) as client:
+            return await datacrunch.fetch(
+                _ctx(client, {"DATACRUNCH_CLIENT_ID": "cid-12345", "DATACRUNCH_CLIENT_SECRET": "sec-67890"})
+            )
+
+    responses = asyncio.run(run())
+    assert json.loads(token.calls.last.request.content) == {
+        "grant_type": "client_credentials", "client_id": "cid-12345", "client_secret": "sec-67890",
+    }
+    assert types.calls.last.request.headers["Authorization"] == "Bearer tok-abcdef123"
+    assert spot.called and on_demand.called
+    # The token response is not returned, so it can never be archived.
+    assert [r.kind for r in responses] == [
+        "instance-types", "availability-spot", "availability-on-demand", "locations",
+    ]
+    for r in responses:
+        assert "tok-abcdef123" not in r.url and b"tok-abcdef123" not in r.read()
+    assert len(datacrunch.parse(responses).offers) == 7
