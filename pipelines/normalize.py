@@ -15,15 +15,11 @@ from datetime import date
 
 import pandas as pd
 
-from scrapers.base import Offer, ParseResult, ProviderError
+from scrapers.base import Offer, ParseResult
 from pipelines.schema import OBSERVATION_FIELDS, OBSERVATION_SCHEMA, offer_key
 
 # (currency, observation date) -> (USD per unit of currency, date of the rate used)
 FxLookup = Callable[[str, date], tuple[float, date]]
-
-
-class FxUnavailable(ProviderError):
-    pass
 
 
 def _resolve(offer: Offer, provider: str):
@@ -49,17 +45,24 @@ def offers_to_frame(provider: str, result: ParseResult, fx: FxLookup | None = No
             day = o.observed_at.date()
             key = (o.currency, day)
             if key not in fx_cache:
-                if fx is None:
-                    raise FxUnavailable(provider, o.source_url,
-                                        f"no FX rates loaded to convert {o.currency}", field="currency")
                 try:
+                    if fx is None:
+                        raise LookupError("no ECB reference rates loaded")
                     fx_cache[key] = fx(o.currency, day)
-                except Exception as exc:  # FX source errors name the currency and date
-                    raise FxUnavailable(provider, o.source_url,
-                                        f"no {o.currency} rate for {day}: {exc}", field="currency") from None
+                except Exception as exc:
+                    # Keep the offer in its own currency; only the USD columns stay empty.
+                    # Publishing the EUR price is better than dropping the provider, and a
+                    # made-up rate would be worse than both.
+                    fx_cache[key] = (math.nan, None)
+                    result.warnings.append(
+                        f"{provider}: no {o.currency} rate for {day} ({exc}); USD columns left empty"
+                    )
             rate, rate_date = fx_cache[key]
-        usd = o.price_per_hour * rate
-        per_gpu = usd / o.gpu_count if o.gpu_count and o.gpu_count > 0 else math.nan
+        if math.isnan(rate):
+            rate = usd = per_gpu = None  # null, not NaN: DuckDB/SQL readers see NULL
+        else:
+            usd = o.price_per_hour * rate
+            per_gpu = usd / o.gpu_count if o.gpu_count and o.gpu_count > 0 else None
         rows.append({
             "provider": provider,
             "offer_key": offer_key(provider, o.instance_type, o.region, o.zone, o.pricing_model, o.term),

@@ -19,6 +19,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 PARQUET_COMPRESSION = "zstd"
+# mkstemp creates 0600 files; published data is for everyone on the machine to read.
+PUBLISHED_MODE = 0o644
 
 
 def _fsync_dir(path: Path) -> None:
@@ -69,6 +71,7 @@ def write_parquet_atomic(
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         digest = file_sha256(Path(tmp))
+        os.chmod(tmp, PUBLISHED_MODE)
         os.replace(tmp, path)
         _fsync_dir(path.parent)
     except BaseException:
@@ -86,6 +89,7 @@ def write_bytes_atomic(data: bytes, path: Path) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, PUBLISHED_MODE)
         os.replace(tmp, path)
         _fsync_dir(path.parent)
     except BaseException:

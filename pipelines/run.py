@@ -278,6 +278,7 @@ def _process_batch(batch: dict[str, list[Response]], report: RunReport, config: 
         res.new_offers, res.changed_offers = merge.new, merge.changed
         res.unchanged_offers, res.removed_offers = merge.unchanged, merge.removed
         if merge.skipped_reason:
+            res.status = UNCHANGED
             res.warnings.append(merge.skipped_reason)
     report.previous_dataset_version = pub.previous_version
     if pub.version is None:

@@ -98,7 +98,11 @@ async def fetch(ctx: FetchContext) -> list[Response]:
     # No conditional requests: these are small JSON lists and the API sends no ETag.
     async def get(path: str, kind: str, params: dict[str, str] | None = None) -> Response:
         return await ctx.client.get(
-            ctx.url(path), provider=NAME, kind=kind, params=params, headers=headers,
+            ctx.url(path),
+            provider=NAME,
+            kind=kind,
+            params=params,
+            headers=headers,
             secrets=secrets,
         )
 
@@ -148,12 +152,16 @@ def _availability(response: Response) -> dict[str, list[str]]:
     for entry in _load_list(response, "availabilities"):
         if not isinstance(entry, dict) or not isinstance(entry.get("availabilities"), list):
             raise ParseError(
-                NAME, response.url, "location entry without an availabilities list",
+                NAME,
+                response.url,
+                "location entry without an availabilities list",
                 field="availabilities",
             )
         code = entry.get("location_code")
         if not isinstance(code, str) or not code:
-            raise ParseError(NAME, response.url, "entry without location_code", field="location_code")
+            raise ParseError(
+                NAME, response.url, "entry without location_code", field="location_code"
+            )
         for instance_type in entry["availabilities"]:
             if isinstance(instance_type, str):
                 by_type.setdefault(instance_type, []).append(code)
@@ -183,7 +191,9 @@ def parse(responses: Sequence[Response]) -> ParseResult:
     types_response = by_kind.get(KIND_TYPES)
     if types_response is None:
         source = responses[0].url if responses else DEFAULT_BASE_URL + "/instance-types"
-        raise ParseError(NAME, source, "no instance-types response recorded", field="instance-types")
+        raise ParseError(
+            NAME, source, "no instance-types response recorded", field="instance-types"
+        )
 
     locations: dict[str, dict[str, Any]] = {}
     if KIND_LOCATIONS in by_kind:
@@ -209,7 +219,8 @@ def parse(responses: Sequence[Response]) -> ParseResult:
     required = ("instance_type", "price_per_hour", "gpu")
     if items and not any(isinstance(i, dict) and all(k in i for k in required) for i in items):
         raise ParseError(
-            NAME, types_response.url,
+            NAME,
+            types_response.url,
             f"no instance type carries all of {', '.join(required)}: layout changed",
             field="price_per_hour",
         )
@@ -282,9 +293,12 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                             "available_locations": list(codes),
                             "availability_recorded": avail is not None,
                             **(
-                                {"location_name": loc.get("name"),
-                                 "country_code": loc.get("country_code")}
-                                if loc else {}
+                                {
+                                    "location_name": loc.get("name"),
+                                    "country_code": loc.get("country_code"),
+                                }
+                                if loc
+                                else {}
                             ),
                         },
                     )

@@ -82,7 +82,9 @@ VARIANT_RE = re.compile(
     r"defined duration|capacity optimi",
     re.IGNORECASE,
 )
-SPOT_DESCRIPTION_RE = re.compile(r"^(?:Spot\s+)?Preemptible\s|attached to (?:Spot\s+)?Preemptible", re.IGNORECASE)
+SPOT_DESCRIPTION_RE = re.compile(
+    r"^(?:Spot\s+)?Preemptible\s|attached to (?:Spot\s+)?Preemptible", re.IGNORECASE
+)
 # "Commitment v1: Nvidia Tesla T4 GPU in Americas for 1 Year",
 # "Nvidia Tesla T4 GPU attached to Spot Preemptible VMs running in Americas",
 # "RTX 6000 96GB running in Belgium" (G4 names carry no "GPU" token).
@@ -173,7 +175,9 @@ async def fetch(ctx: FetchContext) -> list[Response]:
         if not token:
             return out
         if token in seen:
-            raise ProviderError(NAME, resp.url, "nextPageToken repeats a previous page", field="nextPageToken")
+            raise ProviderError(
+                NAME, resp.url, "nextPageToken repeats a previous page", field="nextPageToken"
+            )
         seen.add(token)
     raise ProviderError(NAME, url, f"still paging after {MAX_PAGES} pages", field="nextPageToken")
 
@@ -239,7 +243,9 @@ def parse(responses: Sequence[Response]) -> ParseResult:
             elif group == "TPU":
                 version = _tpu_version(description)
                 if version is None:
-                    result.unknown.append(f"{NAME}: TPU SKU {sku.get('skuId')} {description!r}: no TPU version")
+                    result.unknown.append(
+                        f"{NAME}: TPU SKU {sku.get('skuId')} {description!r}: no TPU version"
+                    )
                     continue
                 tpu_rates.extend((r, version) for r in rates)
             else:
@@ -259,13 +265,16 @@ def parse(responses: Sequence[Response]) -> ParseResult:
         if gpu_skus_seen:
             # GPU SKUs are there but none had a usable price: the price layout changed.
             raise ParseError(
-                NAME, source,
+                NAME,
+                source,
                 f"none of {gpu_skus_seen} GPU SKUs has a parseable hourly price "
                 f"({'; '.join(result.warnings[:3])})",
                 field="skus[].pricingInfo[].pricingExpression.tieredRates[].unitPrice",
             )
         raise ParseError(
-            NAME, source, "no SKUs with resourceGroup GPU in any page",
+            NAME,
+            source,
+            "no SKUs with resourceGroup GPU in any page",
             field="skus[].category.resourceGroup",
         )
     for rate, acc, raw_name in gpu_rates.values():
@@ -313,8 +322,11 @@ def _rates(sku: dict[str, Any], resp: Response, model: str, result: ParseResult)
         return []
     try:
         priced = [
-            (Decimal(str(t.get("startUsageAmount", 0) or 0)), _money(t["unitPrice"]),
-             str(t["unitPrice"].get("currencyCode", "")))
+            (
+                Decimal(str(t.get("startUsageAmount", 0) or 0)),
+                _money(t["unitPrice"]),
+                str(t["unitPrice"].get("currencyCode", "")),
+            )
             for t in tiers
         ]
     except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:
@@ -322,7 +334,9 @@ def _rates(sku: dict[str, Any], resp: Response, model: str, result: ParseResult)
         return []
     base = [p for p in priced if p[0] == 0]
     if not base or not base[0][2]:
-        result.warnings.append(f"{NAME}: SKU {sku_id}: no tier starting at 0 with a currency; skipped")
+        result.warnings.append(
+            f"{NAME}: SKU {sku_id}: no tier starting at 0 with a currency; skipped"
+        )
         return []
     _, price, currency = base[0]
     extra: dict[str, Any] = {
@@ -339,7 +353,11 @@ def _rates(sku: dict[str, Any], resp: Response, model: str, result: ParseResult)
         ]
     regions = [r for r in (sku.get("serviceRegions") or []) if isinstance(r, str) and r]
     if not regions:
-        regions = [r for r in ((sku.get("geoTaxonomy") or {}).get("regions") or []) if isinstance(r, str) and r]
+        regions = [
+            r
+            for r in ((sku.get("geoTaxonomy") or {}).get("regions") or [])
+            if isinstance(r, str) and r
+        ]
     if not regions:
         result.warnings.append(f"{NAME}: SKU {sku_id}: no serviceRegions; skipped")
         return []
@@ -364,10 +382,14 @@ def _collect_gpu(
         # Keep the row under a derived accelerator id; the run summary shows the gap.
         slug = re.sub(r"[^a-z0-9]+", "-", raw_name.lower()).strip("-")
         acc = Accelerator(slug, "", 0.0)
-        result.unknown.append(f"{NAME}: GPU {raw_name!r} (SKU {rates[0].extra['sku_id']}) not in gcp_accelerators.csv")
+        result.unknown.append(
+            f"{NAME}: GPU {raw_name!r} (SKU {rates[0].extra['sku_id']}) not in gcp_accelerators.csv"
+        )
     for r in rates:
         if r.usage_unit != HOUR_UNIT:
-            result.warnings.append(f"{NAME}: SKU {r.extra['sku_id']}: GPU priced per {r.usage_unit!r}, not per hour; skipped")
+            result.warnings.append(
+                f"{NAME}: SKU {r.extra['sku_id']}: GPU priced per {r.usage_unit!r}, not per hour; skipped"
+            )
             return
         key = (acc.accelerator_type, r.region, r.pricing_model)
         prev = gpu_rates.get(key)
@@ -409,7 +431,10 @@ def _gpu_offer(rate: Rate, acc: Accelerator, raw_name: str) -> Offer:
         gpu_model_hint=acc.gpu_model_hint or None,
         gpu_memory_gb=acc.gpu_memory_gb or None,
         price_unit_published="gpu_hour",
-        extra={**rate.extra, "price_scope": "GPU only; the VM's vCPUs, RAM and disk are billed separately"},
+        extra={
+            **rate.extra,
+            "price_scope": "GPU only; the VM's vCPUs, RAM and disk are billed separately",
+        },
         **_common(rate),
     )
 
@@ -445,7 +470,9 @@ def _machine_offers(
             if not (core.currency == ram.currency == gpu.currency):
                 continue
             # GCE machine memory is quoted in "GB" that are GiB, the unit of the RAM SKU.
-            total = shape.vcpus * core.price + shape.memory_gb * ram.price + shape.gpu_count * gpu.price
+            total = (
+                shape.vcpus * core.price + shape.memory_gb * ram.price + shape.gpu_count * gpu.price
+            )
             yield Offer(
                 instance_type=shape.machine_type,
                 price_per_hour=float(total),
@@ -459,9 +486,21 @@ def _machine_offers(
                 extra={
                     "price_scope": "vCPUs + RAM + GPUs; boot disk and bundled local SSD excluded",
                     "components": {
-                        "vcpu": {"sku_id": core.extra["sku_id"], "unit_price": str(core.price), "quantity": str(shape.vcpus)},
-                        "ram_gib": {"sku_id": ram.extra["sku_id"], "unit_price": str(ram.price), "quantity": str(shape.memory_gb)},
-                        "gpu": {"sku_id": gpu.extra["sku_id"], "unit_price": str(gpu.price), "quantity": str(shape.gpu_count)},
+                        "vcpu": {
+                            "sku_id": core.extra["sku_id"],
+                            "unit_price": str(core.price),
+                            "quantity": str(shape.vcpus),
+                        },
+                        "ram_gib": {
+                            "sku_id": ram.extra["sku_id"],
+                            "unit_price": str(ram.price),
+                            "quantity": str(shape.memory_gb),
+                        },
+                        "gpu": {
+                            "sku_id": gpu.extra["sku_id"],
+                            "unit_price": str(gpu.price),
+                            "quantity": str(shape.gpu_count),
+                        },
                     },
                     "price_exact": str(total),
                 },

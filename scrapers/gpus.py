@@ -295,7 +295,7 @@ def resolve(
         memory_gb = None
     part = _from_name(raw, memory_gb, provider, table) if raw else None
     inst = _instance_row(instance_type, provider, table)
-    if (part is None or part.model is None) and inst is None and raw:
+    if inst is None and raw:
         # A raw name that is itself an instance name (Azure meter "NC6s v3").
         inst = _instance_row(raw, provider, table)
 

@@ -93,6 +93,42 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     return max(0.0, (when - now).total_seconds())
 
 
+_SECRET_IN_TEXT_RE = re.compile(
+    r"([?&](?:key|api[-_]?key|apikey|access[-_]?token|token|auth|secret|client[-_]?secret|"
+    r"password|signature|sig)=)[^&\s\"']+",
+    re.IGNORECASE,
+)
+_KNOWN_SECRETS: set[str] = set()  # every value any client was told is secret
+
+
+def scrub(text: str) -> str:
+    """Remove key-bearing query values and every known secret value from free text."""
+    text = _SECRET_IN_TEXT_RE.sub(r"\1" + REDACTED, text)
+    for s in _KNOWN_SECRETS:
+        text = text.replace(s, REDACTED)
+    return text
+
+
+class _RedactingFilter(logging.Filter):
+    """Installed on httpx/httpcore loggers: their INFO lines print full request URLs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            msg = record.getMessage()
+        except Exception:  # a malformed record is not ours to fix
+            return True
+        clean = scrub(msg)
+        if clean != msg:
+            record.msg, record.args = clean, ()
+        return True
+
+
+_FILTER = _RedactingFilter()
+for _name in ("httpx", "httpcore"):
+    if _FILTER not in logging.getLogger(_name).filters:
+        logging.getLogger(_name).addFilter(_FILTER)
+
+
 class Redactor:
     """Scrubs known secret values from any text (log lines, exception messages)."""
 
@@ -103,11 +139,12 @@ class Redactor:
         for v in values:
             if v and len(v) >= 4:
                 self._secrets.add(v)
+                _KNOWN_SECRETS.add(v)
 
     def __call__(self, text: str) -> str:
         for s in self._secrets:
             text = text.replace(s, REDACTED)
-        return text
+        return scrub(text)
 
 
 class HttpClient:

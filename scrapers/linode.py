@@ -57,8 +57,9 @@ async def fetch(ctx: FetchContext) -> list[Response]:
     while page <= pages:
         if page > MAX_PAGES:
             raise ProviderError(NAME, url, f"more than {MAX_PAGES} pages announced", field="pages")
-        resp = await ctx.client.get(url, provider=NAME, kind="linode-types",
-                                    params={"page": page, "page_size": PAGE_SIZE})
+        resp = await ctx.client.get(
+            url, provider=NAME, kind="linode-types", params={"page": page, "page_size": PAGE_SIZE}
+        )
         out.append(resp)
         pages = _pages(resp, default=pages)
         page += 1
@@ -84,12 +85,18 @@ def parse(responses: Sequence[Response]) -> ParseResult:
             if not isinstance(item, dict) or "id" not in item:
                 raise ParseError(NAME, resp.url, "type without an id", field="data[].id")
             if "gpus" not in item:
-                raise ParseError(NAME, resp.url, f"type {item['id']} has no GPU count", field="gpus")
+                raise ParseError(
+                    NAME, resp.url, f"type {item['id']} has no GPU count", field="gpus"
+                )
             try:
                 gpus = int(item["gpus"])
             except (TypeError, ValueError):
-                raise ParseError(NAME, resp.url, f"type {item['id']}: gpus {item['gpus']!r} is not a number",
-                                 field="gpus") from None
+                raise ParseError(
+                    NAME,
+                    resp.url,
+                    f"type {item['id']}: gpus {item['gpus']!r} is not a number",
+                    field="gpus",
+                ) from None
             if gpus <= 0:
                 continue
             gpu_rows += 1
@@ -97,9 +104,14 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                 result.offers.extend(_offers(resp, item, gpus, result))
             except _RowError as exc:
                 first_failure = first_failure or (resp.url, exc.field)
-                result.warnings.append(f"{NAME}: {resp.url}: type {item['id']}: skipped: {exc} (field {exc.field})")
+                result.warnings.append(
+                    f"{NAME}: {resp.url}: type {item['id']}: skipped: {exc} (field {exc.field})"
+                )
     if not result.offers:
-        source, field = first_failure or ((responses[0].url if responses else "no responses"), "gpus")
+        source, field = first_failure or (
+            (responses[0].url if responses else "no responses"),
+            "gpus",
+        )
         what = "every GPU type failed to parse" if gpu_rows else "no GPU type (gpus > 0) found"
         raise ParseError(NAME, source, what, field=field)
     return result
@@ -149,40 +161,52 @@ def _offers(resp: Response, item: dict[str, Any], gpus: int, result: ParseResult
     if not isinstance(region_prices, list):
         raise _RowError("region_prices is not a list", "region_prices")
     raw, row = _gpu(item, result)
-    prices = [(DEFAULT_REGION, _price(price["hourly"], "price.hourly"), price.get("monthly"), "default")]
+    prices = [
+        (DEFAULT_REGION, _price(price["hourly"], "price.hourly"), price.get("monthly"), "default")
+    ]
     for rp in region_prices:
         if not isinstance(rp, dict) or "id" not in rp:
             raise _RowError("region_prices entry without id", "region_prices[].id")
-        prices.append((str(rp["id"]), _price(rp.get("hourly"), "region_prices[].hourly"), rp.get("monthly"),
-                       "region_override"))
+        prices.append(
+            (
+                str(rp["id"]),
+                _price(rp.get("hourly"), "region_prices[].hourly"),
+                rp.get("monthly"),
+                "region_override",
+            )
+        )
     memory_mb = item.get("memory")
     offers = []
     for region, hourly, monthly, scope in prices:
-        offers.append(Offer(
-            instance_type=str(item["id"]),
-            region=region,
-            pricing_model="on_demand",
-            currency="USD",  # Linode prices in USD only
-            price_per_hour=float(hourly),
-            gpu_count=float(gpus),
-            gpu_name_raw=raw,
-            gpu_model_hint=row["gpu_model_hint"] if row else None,
-            gpu_memory_gb=float(row["gpu_memory_gb"]) if row else None,
-            vcpus=float(item["vcpus"]) if item.get("vcpus") is not None else None,
-            memory_gb=float(Decimal(str(memory_mb)) / MB_PER_GB) if memory_mb is not None else None,
-            source_url=resp.url,
-            observed_at=resp.fetched_at,
-            snapshot_sha256=resp.sha256,
-            price_unit_published="hour",
-            extra={
-                "label": item.get("label"),
-                "class": item.get("class"),
-                "price_scope": scope,
-                # Linode bills hourly up to this monthly cap.
-                "monthly_cap": float(monthly) if monthly is not None else None,
-                "successor": item.get("successor"),
-            },
-        ))
+        offers.append(
+            Offer(
+                instance_type=str(item["id"]),
+                region=region,
+                pricing_model="on_demand",
+                currency="USD",  # Linode prices in USD only
+                price_per_hour=float(hourly),
+                gpu_count=float(gpus),
+                gpu_name_raw=raw,
+                gpu_model_hint=row["gpu_model_hint"] if row else None,
+                gpu_memory_gb=float(row["gpu_memory_gb"]) if row else None,
+                vcpus=float(item["vcpus"]) if item.get("vcpus") is not None else None,
+                memory_gb=float(Decimal(str(memory_mb)) / MB_PER_GB)
+                if memory_mb is not None
+                else None,
+                source_url=resp.url,
+                observed_at=resp.fetched_at,
+                snapshot_sha256=resp.sha256,
+                price_unit_published="hour",
+                extra={
+                    "label": item.get("label"),
+                    "class": item.get("class"),
+                    "price_scope": scope,
+                    # Linode bills hourly up to this monthly cap.
+                    "monthly_cap": float(monthly) if monthly is not None else None,
+                    "successor": item.get("successor"),
+                },
+            )
+        )
     return offers
 
 

@@ -51,9 +51,7 @@ REGION = "global"
 # "Preemptible instances are priced at 50% of the price of regular instances" (OCI compute
 # pricing notes); "Always 50% off your on-demand instance rates":
 PREEMPTIBLE_PRICE_FRACTION = Decimal("0.5")
-PREEMPTIBLE_SOURCE = (
-    "https://blogs.oracle.com/cloud-infrastructure/announcing-ga-of-oracle-preemptible-instances-vm-shapes"
-)
+PREEMPTIBLE_SOURCE = "https://blogs.oracle.com/cloud-infrastructure/announcing-ga-of-oracle-preemptible-instances-vm-shapes"
 SHAPE_TABLE = Path(__file__).parent / "data" / "oracle_gpu_shapes.csv"
 
 
@@ -78,7 +76,9 @@ async def fetch(ctx: FetchContext) -> list[Response]:
         # A next link already carries its query string.
         url, params = _next_link(resp), None
     if url is not None:
-        raise ProviderError(NAME, out[-1].url, f"still paging after {MAX_PAGES} pages", field="links")
+        raise ProviderError(
+            NAME, out[-1].url, f"still paging after {MAX_PAGES} pages", field="links"
+        )
     return out
 
 
@@ -111,7 +111,12 @@ def parse(responses: Sequence[Response]) -> ParseResult:
             continue
         for item in _items(resp):
             if not isinstance(item, dict) or "partNumber" not in item or "metricName" not in item:
-                raise ParseError(NAME, resp.url, "product without partNumber/metricName", field="items[].metricName")
+                raise ParseError(
+                    NAME,
+                    resp.url,
+                    "product without partNumber/metricName",
+                    field="items[].metricName",
+                )
             if item["metricName"] != GPU_METRIC:
                 continue
             gpu_products += 1
@@ -124,12 +129,21 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                     f"{NAME}: {resp.url}: product {item['partNumber']}: skipped: {exc} (field {exc.field})"
                 )
     if not result.offers:
-        source, field = first_failure or ((responses[0].url if responses else "no responses"), "metricName")
-        what = "every GPU product failed to parse" if gpu_products else f"no product with metricName {GPU_METRIC!r}"
+        source, field = first_failure or (
+            (responses[0].url if responses else "no responses"),
+            "metricName",
+        )
+        what = (
+            "every GPU product failed to parse"
+            if gpu_products
+            else f"no product with metricName {GPU_METRIC!r}"
+        )
         raise ParseError(NAME, source, what, field=field)
     for part in sorted(set(shapes_by_part()) - seen_parts):
         shapes = ", ".join(r["shape"] for r in shapes_by_part()[part])
-        result.warnings.append(f"{NAME}: part {part} ({shapes}) is in {SHAPE_TABLE.name} but not in the price list")
+        result.warnings.append(
+            f"{NAME}: part {part} ({shapes}) is in {SHAPE_TABLE.name} but not in the price list"
+        )
     return result
 
 
@@ -147,17 +161,27 @@ def _price(item: dict[str, Any]) -> tuple[str, Decimal]:
     locs = item.get("currencyCodeLocalizations")
     if not isinstance(locs, list) or not locs:
         raise _RowError("no currencyCodeLocalizations", "currencyCodeLocalizations")
-    loc = next((c for c in locs if isinstance(c, dict) and c.get("currencyCode") == CURRENCY), locs[0])
-    prices = [p for p in loc.get("prices") or [] if isinstance(p, dict) and p.get("model") == PAY_AS_YOU_GO]
+    loc = next(
+        (c for c in locs if isinstance(c, dict) and c.get("currencyCode") == CURRENCY), locs[0]
+    )
+    prices = [
+        p
+        for p in loc.get("prices") or []
+        if isinstance(p, dict) and p.get("model") == PAY_AS_YOU_GO
+    ]
     if not prices:
         raise _RowError(f"no {PAY_AS_YOU_GO} price", "currencyCodeLocalizations[].prices[].model")
     try:
         value = Decimal(str(prices[0]["value"]))
     except (KeyError, InvalidOperation):
-        raise _RowError(f"price {prices[0].get('value')!r} is not a number",
-                        "currencyCodeLocalizations[].prices[].value") from None
+        raise _RowError(
+            f"price {prices[0].get('value')!r} is not a number",
+            "currencyCodeLocalizations[].prices[].value",
+        ) from None
     if not value.is_finite() or value <= 0:
-        raise _RowError(f"price {value} is not positive", "currencyCodeLocalizations[].prices[].value")
+        raise _RowError(
+            f"price {value} is not positive", "currencyCodeLocalizations[].prices[].value"
+        )
     return str(loc.get("currencyCode") or CURRENCY), value
 
 
@@ -165,33 +189,73 @@ def _offers(resp: Response, item: dict[str, Any], result: ParseResult) -> list[O
     currency, per_gpu_hour = _price(item)
     part = str(item["partNumber"])
     product = " ".join(str(item.get("displayName", "")).split())  # the API has double spaces
-    base_extra = {"part_number": part, "product": product, "price_per_gpu_hour": float(per_gpu_hour),
-                  "service_category": item.get("serviceCategory")}
+    base_extra = {
+        "part_number": part,
+        "product": product,
+        "price_per_gpu_hour": float(per_gpu_hour),
+        "service_category": item.get("serviceCategory"),
+    }
     rows = shapes_by_part().get(part)
-    common = dict(region=REGION, currency=currency, source_url=resp.url, observed_at=resp.fetched_at,
-                  snapshot_sha256=resp.sha256, price_unit_published="gpu_hour")
+    common = dict(
+        region=REGION,
+        currency=currency,
+        source_url=resp.url,
+        observed_at=resp.fetched_at,
+        snapshot_sha256=resp.sha256,
+        price_unit_published="gpu_hour",
+    )
     if not rows:
-        result.unknown.append(f"{NAME}: GPU product {part} {product!r} has no shape in {SHAPE_TABLE.name}")
-        return [Offer(instance_type=part, pricing_model="on_demand", price_per_hour=float(per_gpu_hour),
-                      gpu_count=1.0, gpu_name_raw=product,
-                      extra={**base_extra, "per_gpu_product": True}, **common)]
+        result.unknown.append(
+            f"{NAME}: GPU product {part} {product!r} has no shape in {SHAPE_TABLE.name}"
+        )
+        return [
+            Offer(
+                instance_type=part,
+                pricing_model="on_demand",
+                price_per_hour=float(per_gpu_hour),
+                gpu_count=1.0,
+                gpu_name_raw=product,
+                extra={**base_extra, "per_gpu_product": True},
+                **common,
+            )
+        ]
     offers = []
     for row in rows:
         gpu_count = Decimal(row["gpu_count"])
         on_demand = per_gpu_hour * gpu_count
-        spec = dict(instance_type=row["shape"], gpu_count=float(gpu_count), gpu_name_raw=row["gpu_name"],
-                    gpu_model_hint=row["gpu_model_hint"], gpu_memory_gb=float(row["gpu_memory_gb"]),
-                    vcpus=float(row["vcpus"]), memory_gb=float(row["memory_gb"]))
-        offers.append(Offer(pricing_model="on_demand", price_per_hour=float(on_demand),
-                            extra=dict(base_extra), **spec, **common))
+        spec = dict(
+            instance_type=row["shape"],
+            gpu_count=float(gpu_count),
+            gpu_name_raw=row["gpu_name"],
+            gpu_model_hint=row["gpu_model_hint"],
+            gpu_memory_gb=float(row["gpu_memory_gb"]),
+            vcpus=float(row["vcpus"]),
+            memory_gb=float(row["memory_gb"]),
+        )
+        offers.append(
+            Offer(
+                pricing_model="on_demand",
+                price_per_hour=float(on_demand),
+                extra=dict(base_extra),
+                **spec,
+                **common,
+            )
+        )
         if row["preemptible_supported"] == "true":
-            offers.append(Offer(
-                pricing_model="spot", price_per_hour=float(on_demand * PREEMPTIBLE_PRICE_FRACTION),
-                extra={**base_extra, "derived": True,
-                       "derivation": f"{PREEMPTIBLE_PRICE_FRACTION} x on-demand (preemptible capacity)",
-                       "derivation_source": PREEMPTIBLE_SOURCE},
-                **spec, **common,
-            ))
+            offers.append(
+                Offer(
+                    pricing_model="spot",
+                    price_per_hour=float(on_demand * PREEMPTIBLE_PRICE_FRACTION),
+                    extra={
+                        **base_extra,
+                        "derived": True,
+                        "derivation": f"{PREEMPTIBLE_PRICE_FRACTION} x on-demand (preemptible capacity)",
+                        "derivation_source": PREEMPTIBLE_SOURCE,
+                    },
+                    **spec,
+                    **common,
+                )
+            )
     return offers
 
 

@@ -129,7 +129,9 @@ def _parse_one(response: Response, result: ParseResult) -> tuple[int, int]:
         memory = gpu.get("memory")
         gpu_memory_gb = memory.get("size") if isinstance(memory, dict) else None
         raw_price = next(
-            p["price"] for p in addon["pricings"] if isinstance(p, dict) and p.get("type") == "consumption"
+            p["price"]
+            for p in addon["pricings"]
+            if isinstance(p, dict) and p.get("type") == "consumption"
         )
         month = monthly.get(flavor)
         result.offers.append(
@@ -142,7 +144,9 @@ def _parse_one(response: Response, result: ParseResult) -> tuple[int, int]:
                 price_unit_published="hour",
                 gpu_count=float(gpu["number"]),
                 gpu_name_raw=str(gpu.get("model") or "") or None,
-                gpu_memory_gb=float(gpu_memory_gb) if isinstance(gpu_memory_gb, int | float) else None,
+                gpu_memory_gb=float(gpu_memory_gb)
+                if isinstance(gpu_memory_gb, int | float)
+                else None,
                 vcpus=_number((technical.get("cpu") or {}).get("cores")),
                 memory_gb=_number((technical.get("memory") or {}).get("size")),
                 source_url=response.url,
@@ -158,7 +162,10 @@ def _parse_one(response: Response, result: ParseResult) -> tuple[int, int]:
                         "brickSubtype"
                     ),
                     **(
-                        {"monthly_plan_code": month[0], "monthly_price": str(month[1])}
+                        {
+                            "monthly_plan_code": month[0],
+                            "monthly_plan_price_per_month": str(month[1]),
+                        }
                         if month
                         else {}
                     ),
@@ -188,7 +195,9 @@ def parse(responses: Sequence[Response]) -> ParseResult:
         )
     if made == 0:
         raise ParseError(
-            NAME, source, "no GPU flavor has an integer consumption price: layout changed",
+            NAME,
+            source,
+            "no GPU flavor has an integer consumption price: layout changed",
             field="pricings.price",
         )
     return result

@@ -4,12 +4,40 @@ every module in scrapers/ with a PROVIDER is listed and has fixtures)."""
 
 from __future__ import annotations
 
-from scrapers import azure
+from scrapers import (
+    azure,
+    colab,
+    datacrunch,
+    gcp,
+    lambdalabs,
+    linode,
+    oracle,
+    ovhcloud,
+    paperspace,
+    runpod,
+    scaleway,
+    tensordock,
+    vastai,
+    vultr,
+)
 from scrapers.base import ProviderSpec
 
 # One line per provider. Keep alphabetical within each block.
 _MODULES = [
     azure,
+    colab,
+    datacrunch,
+    gcp,
+    lambdalabs,
+    linode,
+    oracle,
+    ovhcloud,
+    paperspace,
+    runpod,
+    scaleway,
+    tensordock,
+    vastai,
+    vultr,
 ]
 
 PROVIDERS: dict[str, ProviderSpec] = {m.PROVIDER.name: m.PROVIDER for m in _MODULES}

@@ -76,8 +76,15 @@ CLOUDS = (
     ("secure", "secureCloud", "securePrice", "secureSpotPrice"),
     ("community", "communityCloud", "communityPrice", "communitySpotPrice"),
 )
-EXTRA_FIELDS = ("displayName", "manufacturer", "maxGpuCount", "oneWeekPrice", "oneMonthPrice",
-                "threeMonthPrice", "lowestPrice")
+EXTRA_FIELDS = (
+    "displayName",
+    "manufacturer",
+    "maxGpuCount",
+    "oneWeekPrice",
+    "oneMonthPrice",
+    "threeMonthPrice",
+    "lowestPrice",
+)
 
 
 async def fetch(ctx: FetchContext) -> list[Response]:
@@ -85,9 +92,13 @@ async def fetch(ctx: FetchContext) -> list[Response]:
     if not api_key:
         raise SkipProvider(f"{NAME}: set {API_KEY_ENV} (RunPod's GraphQL API needs an API key)")
     resp = await ctx.client.post(
-        ctx.url(GRAPHQL_PATH), provider=NAME, kind="graphql-gpuTypes",
-        params={"api_key": api_key}, secrets=[api_key],
-        json={"query": GPU_TYPES_QUERY}, headers={"Accept": "application/json"},
+        ctx.url(GRAPHQL_PATH),
+        provider=NAME,
+        kind="graphql-gpuTypes",
+        params={"api_key": api_key},
+        secrets=[api_key],
+        json={"query": GPU_TYPES_QUERY},
+        headers={"Accept": "application/json"},
     )
     return [resp]
 
@@ -110,7 +121,9 @@ def _gpu_types(resp: Response) -> list[Any]:
     if not isinstance(doc, dict):
         raise ParseError(NAME, resp.url, "expected a GraphQL answer object", field="data")
     if doc.get("errors"):
-        first = doc["errors"][0] if isinstance(doc["errors"], list) and doc["errors"] else doc["errors"]
+        first = (
+            doc["errors"][0] if isinstance(doc["errors"], list) and doc["errors"] else doc["errors"]
+        )
         msg = first.get("message") if isinstance(first, dict) else str(first)
         raise ParseError(NAME, resp.url, f"GraphQL error: {msg}", field="errors")
     data = doc.get("data")
@@ -129,7 +142,11 @@ def parse(responses: Sequence[Response]) -> ParseResult:
             continue
         for i, gpu in enumerate(_gpu_types(resp)):
             type_count += 1
-            if not isinstance(gpu, dict) or not isinstance(gpu.get("id"), str) or not gpu["id"].strip():
+            if (
+                not isinstance(gpu, dict)
+                or not isinstance(gpu.get("id"), str)
+                or not gpu["id"].strip()
+            ):
                 result.warnings.append(f"{NAME}: {resp.url} gpuTypes[{i}]: no 'id'; skipped")
                 continue
             gpu_id = gpu["id"].strip()
@@ -146,7 +163,8 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                         if pricing_model == "on_demand" and gpu.get(flag) is True:
                             result.warnings.append(
                                 f"{NAME}: {gpu_id}: {cloud} cloud listed but {field!r} is "
-                                f"{gpu.get(field)!r}; skipped")
+                                f"{gpu.get(field)!r}; skipped"
+                            )
                         continue
                     result.offers.append(
                         Offer(
@@ -173,7 +191,9 @@ def parse(responses: Sequence[Response]) -> ParseResult:
     if not priced_fields_seen:
         raise ParseError(NAME, url, "no GPU type carries a price field", field="securePrice")
     if not result.offers:
-        raise ParseError(NAME, url, f"none of {type_count} GPU types has a price", field="communityPrice")
+        raise ParseError(
+            NAME, url, f"none of {type_count} GPU types has a price", field="communityPrice"
+        )
     return result
 
 

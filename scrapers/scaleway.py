@@ -98,7 +98,9 @@ async def fetch(ctx: FetchContext) -> list[Response]:
                 total = int(body["total_count"])
             except (ValueError, KeyError, TypeError):
                 raise ParseError(
-                    NAME, response.url, "catalog page without products/total_count",
+                    NAME,
+                    response.url,
+                    "catalog page without products/total_count",
                     field="total_count",
                 ) from None
             received += len(products)
@@ -147,7 +149,9 @@ def parse(responses: Sequence[Response]) -> ParseResult:
             isinstance(p, dict) and "price" in p and "unit_of_measure" in p for p in products
         ):
             raise ParseError(
-                NAME, response.url, "no product carries price and unit_of_measure: layout changed",
+                NAME,
+                response.url,
+                "no product carries price and unit_of_measure: layout changed",
                 field="price",
             )
         for product in products:
@@ -170,12 +174,15 @@ def parse(responses: Sequence[Response]) -> ParseResult:
             result.offers.append(offer)
     if gpu_rows == 0:
         source = responses[0].url if responses else DEFAULT_BASE_URL + "/" + CATALOG_PATH
-        raise ParseError(NAME, source, "no GPU product in the catalog", field="properties.hardware.gpu")
+        raise ParseError(
+            NAME, source, "no GPU product in the catalog", field="properties.hardware.gpu"
+        )
     return result
 
 
-def _offer(product: dict[str, Any], gpu: dict[str, Any], response: Response,
-           result: ParseResult) -> Offer | None:
+def _offer(
+    product: dict[str, Any], gpu: dict[str, Any], response: Response, result: ParseResult
+) -> Offer | None:
     properties = product.get("properties") or {}
     offer_id = (properties.get("instance") or {}).get("offer_id") or product.get("product")
     label = offer_id or product.get("sku") or "?"

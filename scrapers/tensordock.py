@@ -46,7 +46,9 @@ UNKNOWN_REGION = "unknown"
 
 async def fetch(ctx: FetchContext) -> list[Response]:
     resp = await ctx.client.get(
-        ctx.url(HOSTNODES_PATH), provider=NAME, kind="hostnodes",
+        ctx.url(HOSTNODES_PATH),
+        provider=NAME,
+        kind="hostnodes",
         headers={"Accept": "application/json"},
     )
     return [resp]
@@ -83,7 +85,9 @@ def _hostnodes(resp: Response) -> dict[str, Any]:
     try:
         doc = json.loads(resp.read(), parse_float=Decimal)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ParseError(NAME, resp.url, f"response is not JSON: {exc}", field="hostnodes") from None
+        raise ParseError(
+            NAME, resp.url, f"response is not JSON: {exc}", field="hostnodes"
+        ) from None
     nodes = doc.get("hostnodes") if isinstance(doc, dict) else None
     if not isinstance(nodes, dict):
         raise ParseError(NAME, resp.url, "no 'hostnodes' object in the answer", field="hostnodes")
@@ -91,7 +95,11 @@ def _hostnodes(resp: Response) -> dict[str, Any]:
 
 
 def _region(location: Any) -> str:
-    if isinstance(location, dict) and isinstance(location.get("country"), str) and location["country"].strip():
+    if (
+        isinstance(location, dict)
+        and isinstance(location.get("country"), str)
+        and location["country"].strip()
+    ):
         return location["country"].strip()
     return UNKNOWN_REGION
 

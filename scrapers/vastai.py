@@ -84,8 +84,12 @@ async def fetch(ctx: FetchContext) -> list[Response]:
     for lo, hi in GPU_COUNT_BANDS:
         query = json.dumps(bundle_query(lo, hi), separators=(",", ":"), sort_keys=True)
         resp = await ctx.client.get(
-            ctx.url(BUNDLES_PATH), provider=NAME, kind="bundles",
-            params={"q": query}, headers=headers, secrets=secrets,
+            ctx.url(BUNDLES_PATH),
+            provider=NAME,
+            kind="bundles",
+            params={"q": query},
+            headers=headers,
+            secrets=secrets,
         )
         out.append(resp)
     return out
@@ -117,11 +121,15 @@ def _offers_list(resp: Response) -> list[Any]:
     if isinstance(doc, dict):
         offers = doc.get("offers")
         if not isinstance(offers, list):
-            raise ParseError(NAME, resp.url, "no 'offers' list in the search answer", field="offers")
+            raise ParseError(
+                NAME, resp.url, "no 'offers' list in the search answer", field="offers"
+            )
         return offers
     if isinstance(doc, list):  # `vastai search offers --raw` output: the offers list alone
         return doc
-    raise ParseError(NAME, resp.url, f"expected an object or a list, got {type(doc).__name__}", field="offers")
+    raise ParseError(
+        NAME, resp.url, f"expected an object or a list, got {type(doc).__name__}", field="offers"
+    )
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -203,7 +211,9 @@ def parse(responses: Sequence[Response]) -> ParseResult:
             offers, reason = _host_offers(raw, resp)
             if reason:
                 skip_reasons[reason] = skip_reasons.get(reason, 0) + 1
-                result.warnings.append(f"{NAME}: {resp.url} offer {raw.get('id', f'#{i}')}: {reason}; skipped")
+                result.warnings.append(
+                    f"{NAME}: {resp.url} offer {raw.get('id', f'#{i}')}: {reason}; skipped"
+                )
                 continue
             seen_ids.add(raw["id"])
             hosts.extend(offers)
@@ -248,8 +258,12 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                     "market_price_max_per_hour": float(group.prices[-1]),
                     "gpu_ram_mib_min": float(min(rams)),
                     "gpu_ram_mib_max": float(max(rams)),
-                    "verified_offers": sum(1 for h in group.members if h.raw.get("verification") == "verified"),
-                    "datacenter_offers": sum(1 for h in group.members if h.raw.get("hosting_type") == 1),
+                    "verified_offers": sum(
+                        1 for h in group.members if h.raw.get("verification") == "verified"
+                    ),
+                    "datacenter_offers": sum(
+                        1 for h in group.members if h.raw.get("hosting_type") == 1
+                    ),
                 },
             )
         )

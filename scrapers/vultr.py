@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
@@ -74,7 +74,9 @@ async def fetch(ctx: FetchContext) -> list[Response]:
             if not cursor:
                 break
         else:
-            raise ProviderError(NAME, url, f"still paging after {MAX_PAGES} pages", field="meta.links.next")
+            raise ProviderError(
+                NAME, url, f"still paging after {MAX_PAGES} pages", field="meta.links.next"
+            )
     return out
 
 
@@ -88,6 +90,7 @@ def _next_cursor(resp: Response) -> str:
 
 def parse(responses: Sequence[Response]) -> ParseResult:
     result = ParseResult()
+    failures: list[tuple[str, str]] = []  # (source, field) of each GPU plan that failed
     for resp in responses:
         if resp.not_modified:
             continue
@@ -98,50 +101,96 @@ def parse(responses: Sequence[Response]) -> ParseResult:
         if not isinstance(doc, dict):
             raise ParseError(NAME, resp.url, "body is not a JSON object", field="plans")
         if "plans" in doc:
-            result.extend(_parse_list(resp, doc["plans"], "plans", _vm_gpu))
+            _parse_list(resp, doc["plans"], "plans", _vm_gpu, result, failures)
         elif "plans_metal" in doc:
-            result.extend(_parse_list(resp, doc["plans_metal"], "plans_metal", _metal_gpu))
+            _parse_list(resp, doc["plans_metal"], "plans_metal", _metal_gpu, result, failures)
         else:
-            raise ParseError(NAME, resp.url, "neither 'plans' nor 'plans_metal' in the body", field="plans")
+            raise ParseError(
+                NAME, resp.url, "neither 'plans' nor 'plans_metal' in the body", field="plans"
+            )
     if not result.offers:
+        if failures:
+            # Every GPU plan failed: the layout changed, not one row.
+            source, field = failures[0]
+            raise ParseError(NAME, source, "every GPU plan failed to parse", field=field)
         source = responses[0].url if responses else "no responses"
         raise ParseError(NAME, source, "no GPU plan found in any plan list", field="gpu_type")
     return result
 
 
-def _parse_list(resp: Response, plans: Any, list_key: str, gpu_of) -> ParseResult:
-    result = ParseResult()
+def _parse_list(
+    resp: Response,
+    plans: Any,
+    list_key: str,
+    gpu_of: Callable[[dict[str, Any], ParseResult], dict[str, Any] | None],
+    result: ParseResult,
+    failures: list[tuple[str, str]],
+) -> None:
     if not isinstance(plans, list):
         raise ParseError(NAME, resp.url, "plan list is not an array", field=list_key)
     for plan in plans:
         if not isinstance(plan, dict) or "id" not in plan:
             raise ParseError(NAME, resp.url, "plan without an id", field=f"{list_key}[].id")
-        gpu = gpu_of(plan, result)
-        if gpu is None:
-            continue  # a CPU-only plan
         try:
+            gpu = gpu_of(plan, result)
+            if gpu is None:
+                continue  # a CPU-only plan
             result.offers.extend(_offers(resp, plan, gpu))
-        except (KeyError, TypeError, InvalidOperation, ValueError) as exc:
-            result.warnings.append(f"{NAME}: {resp.url}: plan {plan['id']}: skipped ({exc!r})")
-    return result
+        except _RowError as exc:
+            failures.append((resp.url, exc.field))
+            result.warnings.append(
+                f"{NAME}: {resp.url}: plan {plan['id']}: skipped: {exc} (field {exc.field})"
+            )
+
+
+class _RowError(ValueError):
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+def _decimal(plan: dict[str, Any], field: str) -> Decimal:
+    value = plan.get(field)
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise _RowError(f"{field} {value!r} is not a number", field) from None
+    if value is None or isinstance(value, bool) or not number.is_finite() or number < 0:
+        raise _RowError(f"{field} {value!r} is not a non-negative number", field)
+    return number
 
 
 def _vm_gpu(plan: dict[str, Any], result: ParseResult) -> dict[str, Any] | None:
     gpu_type = plan.get("gpu_type")
     if not gpu_type:
         return None
-    vram_gb = Decimal(str(plan["gpu_vram_gb"]))
+    vram_gb = _decimal(plan, "gpu_vram_gb")
+    if vram_gb <= 0:
+        raise _RowError(f"gpu_vram_gb {vram_gb} on a GPU plan", "gpu_vram_gb")
     row = gpu_table().get(gpu_type)
     extra: dict[str, Any] = {"gpu_vram_gb": float(vram_gb), "plan_type": plan.get("type")}
     if row is None:
         # Unknown board: the slice size is known but not the whole GPU, so count it as one
         # GPU of that memory and report it; the table needs a row.
-        result.unknown.append(f"{NAME}: gpu_type {gpu_type!r} (plan {plan['id']}) not in {GPU_TABLE.name}")
+        result.unknown.append(
+            f"{NAME}: gpu_type {gpu_type!r} (plan {plan['id']}) not in {GPU_TABLE.name}"
+        )
         extra["gpu_count_assumed"] = True
-        return {"name": gpu_type, "hint": None, "count": Decimal(1), "memory_gb": vram_gb, "extra": extra}
+        return {
+            "name": gpu_type,
+            "hint": None,
+            "count": Decimal(1),
+            "memory_gb": vram_gb,
+            "extra": extra,
+        }
     full_gb = Decimal(row["full_gpu_memory_gb"])
-    return {"name": gpu_type, "hint": row["gpu_model_hint"], "count": vram_gb / full_gb,
-            "memory_gb": full_gb, "extra": extra}
+    return {
+        "name": gpu_type,
+        "hint": row["gpu_model_hint"],
+        "count": vram_gb / full_gb,
+        "memory_gb": full_gb,
+        "extra": extra,
+    }
 
 
 def _metal_gpu(plan: dict[str, Any], result: ParseResult) -> dict[str, Any] | None:
@@ -153,45 +202,64 @@ def _metal_gpu(plan: dict[str, Any], result: ParseResult) -> dict[str, Any] | No
     # In plans-metal `type` is the disk type ("NVMe"), not a plan family.
     extra: dict[str, Any] = {"gpu_from_plan_id": True, "disk_type": plan.get("type")}
     if row is None:
-        result.unknown.append(f"{NAME}: bare-metal GPU {token!r} (plan {plan['id']}) not in {GPU_TABLE.name}")
+        result.unknown.append(
+            f"{NAME}: bare-metal GPU {token!r} (plan {plan['id']}) not in {GPU_TABLE.name}"
+        )
         return {"name": token, "hint": None, "count": count, "memory_gb": None, "extra": extra}
-    return {"name": token, "hint": row["gpu_model_hint"], "count": count,
-            "memory_gb": Decimal(row["full_gpu_memory_gb"]), "extra": extra}
+    return {
+        "name": token,
+        "hint": row["gpu_model_hint"],
+        "count": count,
+        "memory_gb": Decimal(row["full_gpu_memory_gb"]),
+        "extra": extra,
+    }
 
 
 def _offers(resp: Response, plan: dict[str, Any], gpu: dict[str, Any]) -> list[Offer]:
-    locations = plan["locations"]
+    locations = plan.get("locations")
     if not isinstance(locations, list):
-        raise TypeError("locations is not a list")
-    prices = [("on_demand", Decimal(str(plan["hourly_cost"])), plan.get("monthly_cost"))]
+        raise _RowError("locations is not a list", "locations")
+    prices = [("on_demand", _decimal(plan, "hourly_cost"), plan.get("monthly_cost"))]
     if plan.get("hourly_cost_preemptible"):
-        prices.append(("spot", Decimal(str(plan["hourly_cost_preemptible"])),
-                       plan.get("monthly_cost_preemptible")))
+        prices.append(
+            (
+                "spot",
+                _decimal(plan, "hourly_cost_preemptible"),
+                plan.get("monthly_cost_preemptible"),
+            )
+        )
     vcpus = plan.get("vcpu_count", plan.get("cpu_threads"))
-    memory_gb = float(Decimal(str(plan["ram"])) / MB_PER_GB) if plan.get("ram") is not None else None
+    memory_gb = (
+        float(Decimal(str(plan["ram"])) / MB_PER_GB) if plan.get("ram") is not None else None
+    )
     offers = []
     for pricing_model, hourly, monthly in prices:
         if hourly <= 0:
-            raise ValueError(f"{pricing_model} hourly_cost {hourly} is not positive")
+            raise _RowError(f"{pricing_model} price {hourly} is not positive", "hourly_cost")
         for location in locations:
-            offers.append(Offer(
-                instance_type=str(plan["id"]),
-                region=str(location),
-                pricing_model=pricing_model,
-                currency="USD",  # the plans API prices in USD only
-                price_per_hour=float(hourly),
-                gpu_count=float(gpu["count"]),
-                gpu_name_raw=gpu["name"],
-                gpu_model_hint=gpu["hint"],
-                gpu_memory_gb=float(gpu["memory_gb"]) if gpu["memory_gb"] is not None else None,
-                vcpus=float(vcpus) if vcpus is not None else None,
-                memory_gb=memory_gb,
-                source_url=resp.url,
-                observed_at=resp.fetched_at,
-                snapshot_sha256=resp.sha256,
-                price_unit_published="hour",
-                extra={**gpu["extra"], "monthly_cost": float(monthly) if monthly is not None else None},
-            ))
+            offers.append(
+                Offer(
+                    instance_type=str(plan["id"]),
+                    region=str(location),
+                    pricing_model=pricing_model,
+                    currency="USD",  # the plans API prices in USD only
+                    price_per_hour=float(hourly),
+                    gpu_count=float(gpu["count"]),
+                    gpu_name_raw=gpu["name"],
+                    gpu_model_hint=gpu["hint"],
+                    gpu_memory_gb=float(gpu["memory_gb"]) if gpu["memory_gb"] is not None else None,
+                    vcpus=float(vcpus) if vcpus is not None else None,
+                    memory_gb=memory_gb,
+                    source_url=resp.url,
+                    observed_at=resp.fetched_at,
+                    snapshot_sha256=resp.sha256,
+                    price_unit_published="hour",
+                    extra={
+                        **gpu["extra"],
+                        "monthly_cost": float(monthly) if monthly is not None else None,
+                    },
+                )
+            )
     return offers
 
 

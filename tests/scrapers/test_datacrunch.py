@@ -170,24 +170,49 @@ def test_fetch_gets_a_token_then_the_three_endpoints():
     on_demand = respx.get(f"{BASE}/instance-availability", params={"isSpot": "false"}).mock(
         return_value=httpx.Response(200, content=bodies["availability-on-demand"])
     )
-    respx.get(f"{BASE}/locations").mock(return_value=httpx.Response(200, content=bodies["locations"]))
+    respx.get(f"{BASE}/locations").mock(
+        return_value=httpx.Response(200, content=bodies["locations"])
+    )
 
     async def run():
         async with HttpClient(max_retries=0) as client:
             return await datacrunch.fetch(
-                _ctx(client, {"DATACRUNCH_CLIENT_ID": "cid-12345", "DATACRUNCH_CLIENT_SECRET": "sec-67890"})
+                _ctx(
+                    client,
+                    {"DATACRUNCH_CLIENT_ID": "cid-12345", "DATACRUNCH_CLIENT_SECRET": "sec-67890"},
+                )
             )
 
     responses = asyncio.run(run())
     assert json.loads(token.calls.last.request.content) == {
-        "grant_type": "client_credentials", "client_id": "cid-12345", "client_secret": "sec-67890",
+        "grant_type": "client_credentials",
+        "client_id": "cid-12345",
+        "client_secret": "sec-67890",
     }
     assert types.calls.last.request.headers["Authorization"] == "Bearer tok-abcdef123"
     assert spot.called and on_demand.called
     # The token response is not returned, so it can never be archived.
     assert [r.kind for r in responses] == [
-        "instance-types", "availability-spot", "availability-on-demand", "locations",
+        "instance-types",
+        "availability-spot",
+        "availability-on-demand",
+        "locations",
     ]
     for r in responses:
         assert "tok-abcdef123" not in r.url and b"tok-abcdef123" not in r.read()
     assert len(datacrunch.parse(responses).offers) == 7
+
+
+def test_raw_gpu_names_resolve_to_canonical_models():
+    from scrapers.gpus import resolve
+
+    models = {
+        o.instance_type: resolve(
+            o.gpu_name_raw,
+            memory_gb=o.gpu_memory_gb,
+            provider="datacrunch",
+            instance_type=o.instance_type,
+        ).gpu_model
+        for o in datacrunch.parse(_all()).offers
+    }
+    assert models == {"1H100.80S.30V": "H100", "2A6000.20V": "RTX A6000", "1V100.6V": "V100"}

@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import threading
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,7 +16,12 @@ from scrapers import linode
 from scrapers.base import FetchContext, ParseError, Response
 from scrapers.http import HttpClient
 
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "linode" / "linode-api-v4beta_linode-types_page1_2024-07_excerpt.json"
+FIXTURE = (
+    Path(__file__).parents[1]
+    / "fixtures"
+    / "linode"
+    / "linode-api-v4beta_linode-types_page1_2024-07_excerpt.json"
+)
 URL = "https://api.linode.com/v4beta/linode/types?page=1"
 FETCHED_AT = datetime(2024, 7, 11, 18, 32, tzinfo=UTC)
 
@@ -99,45 +102,43 @@ def test_layout_change_raises_parse_error():
         linode.parse([_resp(b"not json")])
 
 
-class _TwoPages(BaseHTTPRequestHandler):
-    pages: dict[int, bytes] = {}
-    seen: list[str] = []
-
-    def do_GET(self):  # noqa: N802 - http.server API
-        self.seen.append(self.path)
-        query = parse_qs(urlsplit(self.path).query)
-        body = self.pages[int(query["page"][0])]
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-def test_fetch_walks_all_pages_on_a_local_server():
+def test_fetch_walks_all_pages_on_a_local_server(provider_server):
     doc = _doc()
     page1 = dict(doc, data=doc["data"][:3], page=1, pages=2, results=6)
     page2 = dict(doc, data=doc["data"][3:], page=2, pages=2, results=6)
-    _TwoPages.pages = {1: json.dumps(page1).encode(), 2: json.dumps(page2).encode()}
-    _TwoPages.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _TwoPages)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        base = f"http://127.0.0.1:{server.server_address[1]}/v4"
+    json_ct = {"Content-Type": "application/json"}
+    provider_server.route(
+        "/v4/linode/types",
+        (200, json.dumps(page1).encode(), json_ct),
+        (200, json.dumps(page2).encode(), json_ct),
+    )
 
-        async def run():
-            async with HttpClient(max_retries=0) as client:
-                return await linode.fetch(FetchContext(provider="linode", client=client, base_url=base))
+    async def run():
+        async with HttpClient(max_retries=0) as client:
+            ctx = FetchContext(
+                provider="linode", client=client, base_url=provider_server.url + "/v4"
+            )
+            return await linode.fetch(ctx)
 
-        responses = asyncio.run(run())
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert [urlsplit(p).path for p in _TwoPages.seen] == ["/v4/linode/types"] * 2
-    assert [parse_qs(urlsplit(p).query)["page"] for p in _TwoPages.seen] == [["1"], ["2"]]
+    responses = asyncio.run(run())
+    queries = [parse_qs(urlsplit(r.path).query) for r in provider_server.requests]
+    assert [q["page"] for q in queries] == [["1"], ["2"]]
+    assert all(q["page_size"] == ["500"] for q in queries)
     result = linode.parse(responses)
-    assert sorted(o.instance_type for o in result.offers) == [f"g1-gpu-rtx6000-{n}" for n in (1, 2, 3, 4)]
+    assert sorted(o.instance_type for o in result.offers) == [
+        f"g1-gpu-rtx6000-{n}" for n in (1, 2, 3, 4)
+    ]
+
+
+def test_raw_names_resolve_to_canonical_models():
+    from scrapers.gpus import resolve
+
+    for o in linode.parse([_resp(_doc())]).offers:
+        r = resolve(
+            o.gpu_name_raw,
+            memory_gb=o.gpu_memory_gb,
+            provider="linode",
+            instance_type=o.instance_type,
+            hint=o.gpu_model_hint,
+        )
+        assert (r.gpu_model, r.gpu_memory_gb) == ("Quadro RTX 6000", 24.0)

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,12 @@ from scrapers import oracle
 from scrapers.base import FetchContext, ParseError, Response
 from scrapers.http import HttpClient
 
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "oracle" / "oracle-cetools-products_currencyCode-USD_2024-01_excerpt.json"
+FIXTURE = (
+    Path(__file__).parents[1]
+    / "fixtures"
+    / "oracle"
+    / "oracle-cetools-products_currencyCode-USD_2024-01_excerpt.json"
+)
 URL = "https://apexapps.oracle.com/pls/apex/cetools/api/v1/products?currencyCode=USD"
 FETCHED_AT = datetime(2024, 1, 19, tzinfo=UTC)
 
@@ -58,7 +61,14 @@ def test_parse_fixture_rows():
 def test_preemptible_only_for_vm_shapes_and_marked_derived():
     result = oracle.parse([_resp(FIXTURE.read_bytes())])
     spot = {o.instance_type: o for o in result.offers if o.pricing_model == "spot"}
-    assert set(spot) == {"VM.GPU2.1", "VM.GPU3.1", "VM.GPU3.2", "VM.GPU3.4", "VM.GPU.A10.1", "VM.GPU.A10.2"}
+    assert set(spot) == {
+        "VM.GPU2.1",
+        "VM.GPU3.1",
+        "VM.GPU3.2",
+        "VM.GPU3.4",
+        "VM.GPU.A10.1",
+        "VM.GPU.A10.2",
+    }
     assert spot["VM.GPU.A10.1"].price_per_hour == pytest.approx(1.0)
     assert spot["VM.GPU.A10.1"].extra["derived"] is True
     assert spot["VM.GPU.A10.1"].extra["derivation_source"].startswith("https://")
@@ -66,11 +76,17 @@ def test_preemptible_only_for_vm_shapes_and_marked_derived():
 
 def test_unmapped_gpu_product_is_kept_per_gpu_and_reported():
     doc = _doc()
-    doc["items"].append({
-        "partNumber": "B99999", "displayName": "Compute - GPU - Z1", "metricName": "GPU Per Hour",
-        "serviceCategory": "Compute - GPU",
-        "currencyCodeLocalizations": [{"currencyCode": "USD", "prices": [{"model": "PAY_AS_YOU_GO", "value": 7.5}]}],
-    })
+    doc["items"].append(
+        {
+            "partNumber": "B99999",
+            "displayName": "Compute - GPU - Z1",
+            "metricName": "GPU Per Hour",
+            "serviceCategory": "Compute - GPU",
+            "currencyCodeLocalizations": [
+                {"currencyCode": "USD", "prices": [{"model": "PAY_AS_YOU_GO", "value": 7.5}]}
+            ],
+        }
+    )
     result = oracle.parse([_resp(doc)])
     row = next(o for o in result.offers if o.instance_type == "B99999")
     assert row.gpu_count == 1 and row.price_per_hour == pytest.approx(7.5)
@@ -114,47 +130,57 @@ def test_layout_change_raises_parse_error():
         oracle.parse([_resp(b"<html/>")])
 
 
-class _Pages(BaseHTTPRequestHandler):
-    bodies: dict[str, bytes] = {}
-    seen: list[str] = []
-
-    def do_GET(self):  # noqa: N802 - http.server API
-        self.seen.append(self.path)
-        body = self.bodies["2" if "offset=" in self.path else "1"]
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-def test_fetch_single_body_and_follows_next_link():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/cetools/api/v1"
-
+def _fetch(base: str):
     async def run():
         async with HttpClient(max_retries=0) as client:
             return await oracle.fetch(FetchContext(provider="oracle", client=client, base_url=base))
 
-    try:
-        # As recorded: one body, no paging envelope -> one request.
-        _Pages.bodies, _Pages.seen = {"1": FIXTURE.read_bytes()}, []
-        assert len(asyncio.run(run())) == 1
-        assert _Pages.seen == ["/cetools/api/v1/products?currencyCode=USD"]
+    return asyncio.run(run())
 
-        doc = _doc()
-        next_href = f"{base}/products?currencyCode=USD&offset=5"
-        page1 = {"items": doc["items"][:5], "hasMore": True,
-                 "links": [{"rel": "self", "href": "x"}, {"rel": "next", "href": next_href}]}
-        page2 = {"items": doc["items"][5:], "hasMore": False}
-        _Pages.bodies, _Pages.seen = {"1": json.dumps(page1).encode(), "2": json.dumps(page2).encode()}, []
-        responses = asyncio.run(run())
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert _Pages.seen[1] == "/cetools/api/v1/products?currencyCode=USD&offset=5"
+
+def test_fetch_single_body_as_recorded(provider_server):
+    provider_server.route("/cetools/api/v1/products", (200, FIXTURE.read_bytes(), {}))
+    responses = _fetch(provider_server.url + "/cetools/api/v1")
+    assert [r.path for r in provider_server.requests] == [
+        "/cetools/api/v1/products?currencyCode=USD"
+    ]
     assert len(oracle.parse(responses).offers) == 18
+
+
+def test_fetch_follows_ords_next_link(provider_server):
+    base = provider_server.url + "/cetools/api/v1"
+    doc = _doc()
+    next_href = f"{base}/products?currencyCode=USD&offset=5"
+    page1 = {
+        "items": doc["items"][:5],
+        "hasMore": True,
+        "links": [{"rel": "self", "href": "x"}, {"rel": "next", "href": next_href}],
+    }
+    page2 = {"items": doc["items"][5:], "hasMore": False}
+    provider_server.route(
+        "/cetools/api/v1/products",
+        (200, json.dumps(page1).encode(), {}),
+        (200, json.dumps(page2).encode(), {}),
+    )
+    responses = _fetch(base)
+    assert [r.path for r in provider_server.requests] == [
+        "/cetools/api/v1/products?currencyCode=USD",
+        "/cetools/api/v1/products?currencyCode=USD&offset=5",
+    ]
+    assert len(oracle.parse(responses).offers) == 18
+
+
+def test_raw_names_resolve_to_canonical_models():
+    from scrapers.gpus import resolve
+
+    for o in oracle.parse([_resp(FIXTURE.read_bytes())]).offers:
+        r = resolve(
+            o.gpu_name_raw,
+            memory_gb=o.gpu_memory_gb,
+            provider="oracle",
+            instance_type=o.instance_type,
+            hint=o.gpu_model_hint,
+        )
+        assert (r.gpu_model, r.gpu_memory_gb) == (o.gpu_model_hint, o.gpu_memory_gb), (
+            o.instance_type
+        )

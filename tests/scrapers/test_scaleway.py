@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from datetime import UTC, datetime
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -67,7 +65,11 @@ def test_parse_fixture_gpu_rows_per_hour():
 # `hourly_price` of the same types in the Instance API responses recorded the same day
 # (/work/shared/samples/scaleway/instance-v1_zones-fr-par-1_products-servers_page{1,2}_2026-07-01.json).
 INSTANCE_API_HOURLY_EUR = {
-    "L4-1-24G": 0.7875, "L4-2-24G": 1.575, "L4-4-24G": 3.15, "L4-8-24G": 6.3, "RENDER-S": 1.221,
+    "L4-1-24G": 0.7875,
+    "L4-2-24G": 1.575,
+    "L4-4-24G": 3.15,
+    "L4-8-24G": 6.3,
+    "RENDER-S": 1.221,
 }
 
 
@@ -111,68 +113,88 @@ def test_no_gpu_product_is_a_source_failure():
     assert exc.value.field == "properties.hardware.gpu"
 
 
-class _CatalogServer:
-    """Serves the fixture products 3 per page, per zone, like the catalog's paging."""
-
-    def __init__(self, products: list[dict], per_page: int = 3):
-        self.requests: list[dict[str, list[str]]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server API
-                query = parse_qs(urlsplit(self.path).query)
-                outer.requests.append(query)
-                page = int(query["page"][0])
-                zone = query["zone"][0]
-                zoned = [dict(p, locality={"zone": zone}) for p in products]
-                chunk = zoned[(page - 1) * per_page : page * per_page]
-                body = json.dumps({"products": chunk, "total_count": len(zoned)}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+CATALOG_PATH = "/product-catalog/v2alpha1/public-catalog/products"
 
 
-def test_fetch_pages_until_total_count_for_each_zone():
-    with _CatalogServer(_products()) as server:
+def _paged_catalog(products: list[dict], per_page: int = 3):
+    """An answer for ProviderServer: serves `products` per_page at a time, per zone."""
 
-        async def run():
-            async with HttpClient(max_retries=0) as client:
-                ctx = FetchContext(
-                    provider="scaleway", client=client, base_url=server.base_url,
-                    settings={"SCALEWAY_ZONES": "fr-par-2, pl-waw-2"},
-                )
-                return await scaleway.fetch(ctx)
+    def answer(handler) -> None:
+        query = parse_qs(urlsplit(handler.path).query)
+        page, zone = int(query["page"][0]), query["zone"][0]
+        zoned = [dict(p, locality={"zone": zone}) for p in products]
+        chunk = zoned[(page - 1) * per_page : page * per_page]
+        body = json.dumps({"products": chunk, "total_count": len(zoned)}).encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
 
-        responses = asyncio.run(run())
+    return answer
+
+
+def _fetch(base_url: str, settings: dict[str, str]) -> list[Response]:
+    async def run():
+        async with HttpClient(max_retries=0) as client:
+            ctx = FetchContext(
+                provider="scaleway", client=client, base_url=base_url, settings=settings
+            )
+            return await scaleway.fetch(ctx)
+
+    return asyncio.run(run())
+
+
+def test_fetch_pages_until_total_count_for_each_zone(provider_server):
+    provider_server.route(CATALOG_PATH, _paged_catalog(_products()))
+    responses = _fetch(provider_server.url, {"SCALEWAY_ZONES": "fr-par-2, pl-waw-2"})
+    queries = [parse_qs(urlsplit(r.path).query) for r in provider_server.requests]
     # 7 products, 3 per page -> 3 pages per zone, 2 zones
     assert len(responses) == 6
-    assert [q["zone"][0] for q in server.requests] == ["fr-par-2"] * 3 + ["pl-waw-2"] * 3
-    assert [q["page"][0] for q in server.requests] == ["1", "2", "3"] * 2
-    assert server.requests[0]["product_types"] == ["instance"]
-    assert "general_availability" in server.requests[0]["status"]
+    assert [q["zone"][0] for q in queries] == ["fr-par-2"] * 3 + ["pl-waw-2"] * 3
+    assert [q["page"][0] for q in queries] == ["1", "2", "3"] * 2
+    assert queries[0]["product_types"] == ["instance"]
+    assert "general_availability" in queries[0]["status"]
     result = scaleway.parse(responses)
     assert sorted({(o.region, o.zone) for o in result.offers}) == [
-        ("fr-par", "fr-par-2"), ("pl-waw", "pl-waw-2"),
+        ("fr-par", "fr-par-2"),
+        ("pl-waw", "pl-waw-2"),
     ]
     assert len(result.offers) == 10
+
+
+def test_fetch_stops_on_an_empty_page_and_fails_on_a_broken_page(provider_server):
+    empty = json.dumps({"products": [], "total_count": 40}).encode()
+    provider_server.route(CATALOG_PATH, (200, empty, {"Content-Type": "application/json"}))
+    assert len(_fetch(provider_server.url, {"SCALEWAY_ZONES": "fr-par-2"})) == 1
+
+    provider_server.route(CATALOG_PATH, (200, b'{"servers": {}}', {}))
+    with pytest.raises(ParseError) as exc:
+        _fetch(provider_server.url, {"SCALEWAY_ZONES": "fr-par-2"})
+    assert exc.value.field == "total_count"
 
 
 def test_default_zones_when_not_configured():
     assert scaleway.zones({}) == list(scaleway.DEFAULT_ZONES)
     assert scaleway.zones({"SCALEWAY_ZONES": "nl-ams-1"}) == ["nl-ams-1"]
+
+
+def test_raw_gpu_names_resolve_to_canonical_models():
+    from scrapers.gpus import resolve
+
+    models = {
+        o.instance_type: resolve(
+            o.gpu_name_raw,
+            memory_gb=o.gpu_memory_gb,
+            provider="scaleway",
+            instance_type=o.instance_type,
+        ).gpu_model
+        for o in scaleway.parse([_response()]).offers
+    }
+    assert models == {
+        "L4-1-24G": "L4",
+        "L4-2-24G": "L4",
+        "L4-4-24G": "L4",
+        "L4-8-24G": "L4",
+        "RENDER-S": "P100",
+    }

@@ -22,7 +22,9 @@ METAL = FIXTURES / "v2_plans-metal_per_page-500_gpuhunt-fixture_excerpt.json"
 FETCHED_AT = datetime(2025, 1, 8, tzinfo=UTC)
 
 
-def _resp(body: bytes, url: str = "https://api.vultr.com/v2/plans?type=all&per_page=500") -> Response:
+def _resp(
+    body: bytes, url: str = "https://api.vultr.com/v2/plans?type=all&per_page=500"
+) -> Response:
     return Response(url=url, fetched_at=FETCHED_AT, body=body)
 
 
@@ -100,7 +102,11 @@ def test_bad_row_is_skipped_with_warning():
 def test_layout_change_raises_parse_error():
     with pytest.raises(ParseError) as err:
         vultr.parse([_resp(b'{"instances": []}')])
-    assert "vultr" in str(err.value) and "plans" in str(err.value) and "api.vultr.com" in str(err.value)
+    assert (
+        "vultr" in str(err.value)
+        and "plans" in str(err.value)
+        and "api.vultr.com" in str(err.value)
+    )
     with pytest.raises(ParseError, match="body"):
         vultr.parse([_resp(b"<html>maintenance</html>")])
     # Zero GPU plans where the list used to have some is a layout problem, not an empty market.
@@ -111,11 +117,19 @@ def test_layout_change_raises_parse_error():
 @respx.mock
 def test_fetch_follows_cursor_pages():
     doc = json.loads(PLANS.read_text())
-    page1 = {"plans": doc["plans"][:2], "meta": {"total": 3, "links": {"next": "bmV4dA==", "prev": ""}}}
-    page2 = {"plans": doc["plans"][2:], "meta": {"total": 3, "links": {"next": "", "prev": "cHJldg=="}}}
+    page1 = {
+        "plans": doc["plans"][:2],
+        "meta": {"total": 3, "links": {"next": "bmV4dA==", "prev": ""}},
+    }
+    page2 = {
+        "plans": doc["plans"][2:],
+        "meta": {"total": 3, "links": {"next": "", "prev": "cHJldg=="}},
+    }
     base = "https://mirror.test/v2"
     plans_route = respx.get(f"{base}/plans").mock(
-        side_effect=lambda req: httpx.Response(200, json=page2 if req.url.params.get("cursor") else page1)
+        side_effect=lambda req: httpx.Response(
+            200, json=page2 if req.url.params.get("cursor") else page1
+        )
     )
     metal_route = respx.get(f"{base}/plans-metal").mock(
         return_value=httpx.Response(200, content=METAL.read_bytes())
@@ -131,4 +145,31 @@ def test_fetch_follows_cursor_pages():
     assert first["type"] == "all" and first["per_page"] == "500" and "cursor" not in first
     assert second["cursor"] == "bmV4dA=="
     result = vultr.parse(responses)
-    assert {o.instance_type for o in result.offers} >= {"vcg-a100-6c-60g-40vram", "vbm-112c-2048gb-8-h100-gpu"}
+    assert {o.instance_type for o in result.offers} >= {
+        "vcg-a100-6c-60g-40vram",
+        "vbm-112c-2048gb-8-h100-gpu",
+    }
+
+
+def test_raw_names_resolve_to_canonical_models():
+    from scrapers.gpus import resolve
+
+    for o in vultr.parse(_fixture_responses()).offers:
+        r = resolve(
+            o.gpu_name_raw,
+            memory_gb=o.gpu_memory_gb,
+            provider="vultr",
+            instance_type=o.instance_type,
+            hint=o.gpu_model_hint,
+        )
+        assert r.gpu_model == o.gpu_model_hint, o.instance_type
+
+
+def test_every_gpu_plan_failing_names_the_field():
+    doc = json.loads(PLANS.read_text())
+    for plan in doc["plans"]:
+        del plan["hourly_cost"]
+    with pytest.raises(ParseError) as err:
+        vultr.parse([_resp(json.dumps(doc).encode())])
+    msg = str(err.value)
+    assert msg.startswith("vultr:") and "api.vultr.com" in msg and "'hourly_cost'" in msg

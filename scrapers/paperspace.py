@@ -1,0 +1,300 @@
+"""Paperspace (DigitalOcean): GPU machine types, hourly price and the monthly storage fee.
+
+Source: the Paperspace pricing page of the DigitalOcean docs in its Markdown form,
+`https://docs.digitalocean.com/products/paperspace/pricing/index.html.md`. DigitalOcean
+documents that every docs page is also served as Markdown at `<page>/index.html.md` (the
+note at the top of its Paperspace API reference pages); the Paperspace API itself
+(`api.paperspace.com/v1`) exposes machine availability but no prices. No recording exists,
+so the provider is `validated_against = "documented schema only"` and the parser is strict:
+
+- machine table: the first GitHub-style pipe table whose header has a machine column
+  ("Machine", "Machine Type", "Instance" or "GPU") and an hourly price column (a header
+  containing "hour", "hourly" or "/hr"). Optional columns: GPUs, GPU memory, vCPU(s), RAM.
+- storage table: a pipe table with a size column ("Size"/"Storage") and a monthly price
+  column ("Month"/"Monthly"). Every hourly machine pays the monthly storage/access fee of
+  its disk ("starting at 50GB for $5/month", support.paperspace.com Virtual Machine Billing
+  Overview); the smallest size's fee goes into `Offer.storage_per_month`.
+
+A missing table, a missing column or an unparseable price fails the provider
+(`ParseError` naming the field). Rows priced "Contact sales" / "-" are skipped with a warning,
+rows of CPU-only machine types (C1 ... C10) are not GPU offers and are left out.
+
+Output: one `on_demand` offer per GPU machine type, region "global" (Paperspace lists one
+price for all its regions), gpu_count from a "GPUs" column or an "x8" suffix (A100-80Gx8).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from pathlib import Path
+
+from scrapers.base import (
+    FetchContext,
+    Offer,
+    ParseError,
+    ParseResult,
+    ProviderSpec,
+    Response,
+)
+
+NAME = "paperspace"
+DEFAULT_BASE_URL = "https://docs.digitalocean.com"
+PRICING_PATH = "products/paperspace/pricing/index.html.md"
+REGION = "global"
+CURRENCY = "USD"
+MACHINE_TABLE = Path(__file__).parent / "data" / "paperspace_machine_types.csv"
+GB_PER_TB = Decimal(1000)  # storage sizes are sold in decimal GB/TB
+
+MACHINE_COL_RE = re.compile(r"^(machine( type)?|instance( type)?|gpu)$", re.IGNORECASE)
+HOURLY_COL_RE = re.compile(r"hour|/\s*hr\b", re.IGNORECASE)
+MONTHLY_COL_RE = re.compile(r"month", re.IGNORECASE)
+GPUS_COL_RE = re.compile(r"^(gpus|gpu count|# ?gpus)$", re.IGNORECASE)
+GPU_MEM_COL_RE = re.compile(r"gpu (memory|ram)|vram", re.IGNORECASE)
+CPU_COL_RE = re.compile(r"^v?cpus?$", re.IGNORECASE)
+RAM_COL_RE = re.compile(r"^(ram|memory)$", re.IGNORECASE)
+SIZE_COL_RE = re.compile(r"^(size|storage|disk)", re.IGNORECASE)
+# "$0.51/hr", "$ 0.51 / hour", "$2.24*", "$1,994/month"
+PRICE_RE = re.compile(
+    r"^\$\s*(\d[\d,]*(?:\.\d+)?)\s*\**\s*(?:/\s*(?:hr|hour|mo|month))?\s*\**$", re.IGNORECASE
+)
+NOT_PRICED = frozenset({"contact sales", "contact us", "-", "—", "n/a", "coming soon"})
+COUNT_SUFFIX_RE = re.compile(r"^(?P<base>.+?)x(?P<count>\d+)$")
+CPU_ONLY_RE = re.compile(r"^C\d+$", re.IGNORECASE)
+NUMBER_RE = re.compile(r"(\d+(?:\.\d+)?)")
+SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*(GB|TB)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class MachineType:
+    gpu_model_hint: str
+    gpu_memory_gb: float
+
+
+@cache
+def machine_types() -> dict[str, MachineType]:
+    with MACHINE_TABLE.open(newline="") as fh:
+        return {
+            row["machine_type"].upper(): MachineType(
+                row["gpu_model_hint"], float(row["gpu_memory_gb"])
+            )
+            for row in csv.DictReader(fh)
+        }
+
+
+async def fetch(ctx: FetchContext) -> list[Response]:
+    return [await ctx.client.get(ctx.url(PRICING_PATH), provider=NAME, kind="pricing-markdown")]
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: list[list[str]]
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def pipe_tables(text: str) -> list[Table]:
+    """GitHub-flavoured pipe tables: header row, a |---|:--:| separator, body rows."""
+    lines = text.splitlines()
+    tables: list[Table] = []
+    i = 0
+    while i < len(lines) - 1:
+        head, sep = lines[i], lines[i + 1]
+        if "|" in head and re.fullmatch(r"\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*", sep):
+            header = [_strip_md(c) for c in _cells(head)]
+            rows: list[list[str]] = []
+            i += 2
+            while i < len(lines) and "|" in lines[i] and lines[i].strip():
+                rows.append([_strip_md(c) for c in _cells(lines[i])])
+                i += 1
+            tables.append(Table(header, rows))
+        else:
+            i += 1
+    return tables
+
+
+def _strip_md(cell: str) -> str:
+    cell = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", cell)  # links keep their text
+    return re.sub(r"(\*\*|__|`)", "", cell).replace("\\*", "*").strip()
+
+
+def _col(header: list[str], rx: re.Pattern[str]) -> int | None:
+    return next((i for i, h in enumerate(header) if rx.search(h)), None)
+
+
+def _price(cell: str) -> Decimal | None:
+    m = PRICE_RE.match(cell.strip())
+    if not m:
+        return None
+    try:
+        return Decimal(m.group(1).replace(",", ""))
+    except InvalidOperation:
+        return None
+
+
+def parse(responses: Sequence[Response]) -> ParseResult:
+    result = ParseResult()
+    pages = [r for r in responses if not r.not_modified]
+    if not pages:
+        raise ParseError(
+            NAME,
+            responses[0].url if responses else "(no responses)",
+            "no pricing page",
+            field="body",
+        )
+    for resp in pages:
+        result.extend(_parse_page(resp))
+    return result
+
+
+def _parse_page(resp: Response) -> ParseResult:
+    result = ParseResult()
+    text = resp.read().decode("utf-8", errors="replace")
+    tables = pipe_tables(text)
+    machine = next(
+        (
+            t
+            for t in tables
+            if _col(t.header, MACHINE_COL_RE) is not None
+            and _col(t.header, HOURLY_COL_RE) is not None
+        ),
+        None,
+    )
+    if machine is None:
+        raise ParseError(
+            NAME, resp.url, "no machine pricing table (machine + hourly columns)", field="machines"
+        )
+    storage_fee, storage_size = _storage_fee(resp, tables)
+    name_col = _col(machine.header, MACHINE_COL_RE)
+    hour_col = _col(machine.header, HOURLY_COL_RE)
+    month_col = next(
+        (i for i, h in enumerate(machine.header) if MONTHLY_COL_RE.search(h) and i != hour_col),
+        None,
+    )
+    gpus_col = _col(machine.header, GPUS_COL_RE)
+    mem_col = _col(machine.header, GPU_MEM_COL_RE)
+    cpu_col = _col(machine.header, CPU_COL_RE)
+    ram_col = _col(machine.header, RAM_COL_RE)
+    assert name_col is not None and hour_col is not None
+    for row in machine.rows:
+        if len(row) != len(machine.header):
+            raise ParseError(
+                NAME,
+                resp.url,
+                f"row {row!r} has {len(row)} cells, header has {len(machine.header)}",
+                field="machines",
+            )
+        name = row[name_col]
+        if not name or CPU_ONLY_RE.match(name):
+            continue
+        cell = row[hour_col]
+        price = _price(cell)
+        if price is None:
+            if cell.strip().lower() in NOT_PRICED:
+                result.warnings.append(f"{NAME}: {name}: hourly price {cell!r}; skipped")
+                continue
+            raise ParseError(
+                NAME,
+                resp.url,
+                f"{name}: unparseable hourly price {cell!r}",
+                field=f"machines[{name}].{machine.header[hour_col]}",
+            )
+        m = COUNT_SUFFIX_RE.match(name)
+        base, count = (m.group("base"), int(m.group("count"))) if m else (name, 1)
+        if gpus_col is not None and NUMBER_RE.search(row[gpus_col]):
+            count = int(float(NUMBER_RE.search(row[gpus_col]).group(1)))  # type: ignore[union-attr]
+        known = machine_types().get(base.upper())
+        if known is None:
+            result.unknown.append(
+                f"{NAME}: machine type {name!r} not in paperspace_machine_types.csv"
+            )
+        gpu_mem = _number(row[mem_col]) if mem_col is not None else None
+        # A "*" marks a footnote on the page (promotions, commitments): keep the cell as quoted.
+        extra: dict[str, object] = {
+            "storage_size_gb": storage_size,
+            "price_cell": cell,
+            "has_footnote": "*" in cell,
+        }
+        if month_col is not None:
+            monthly = _price(row[month_col])
+            if monthly is not None:
+                extra["monthly_subscription_price"] = str(monthly)
+        result.offers.append(
+            Offer(
+                instance_type=name,
+                region=REGION,
+                pricing_model="on_demand",
+                currency=CURRENCY,
+                price_per_hour=float(price),
+                gpu_count=float(count),
+                gpu_name_raw=base,
+                gpu_model_hint=known.gpu_model_hint if known else None,
+                gpu_memory_gb=gpu_mem
+                if gpu_mem is not None
+                else (known.gpu_memory_gb if known else None),
+                vcpus=_number(row[cpu_col]) if cpu_col is not None else None,
+                memory_gb=_number(row[ram_col]) if ram_col is not None else None,
+                storage_per_month=float(storage_fee),
+                source_url=resp.url,
+                observed_at=resp.fetched_at,
+                snapshot_sha256=resp.sha256,
+                price_unit_published="hour",
+                extra=extra,
+            )
+        )
+    if not result.offers:
+        raise ParseError(
+            NAME, resp.url, "machine table has no priced GPU machine types", field="machines"
+        )
+    return result
+
+
+def _number(cell: str) -> float | None:
+    m = NUMBER_RE.search(cell)
+    return float(m.group(1)) if m else None
+
+
+def _storage_fee(resp: Response, tables: list[Table]) -> tuple[Decimal, float]:
+    """Monthly fee of the smallest disk: what every hourly machine pays while it exists."""
+    for t in tables:
+        size_col, month_col = _col(t.header, SIZE_COL_RE), _col(t.header, MONTHLY_COL_RE)
+        if size_col is None or month_col is None or size_col == month_col:
+            continue
+        priced: list[tuple[Decimal, Decimal]] = []
+        for row in t.rows:
+            sm = SIZE_RE.match(row[size_col].strip()) if len(row) == len(t.header) else None
+            fee = _price(row[month_col]) if len(row) == len(t.header) else None
+            if sm is None or fee is None:
+                raise ParseError(
+                    NAME,
+                    resp.url,
+                    f"unparseable storage row {row!r}",
+                    field=f"storage.{t.header[month_col]}",
+                )
+            size_gb = Decimal(sm.group(1)) * (GB_PER_TB if sm.group(2).upper() == "TB" else 1)
+            priced.append((size_gb, fee))
+        if priced:
+            size_gb, fee = min(priced)
+            return fee, float(size_gb)
+    raise ParseError(NAME, resp.url, "no storage table (size + monthly columns)", field="storage")
+
+
+PROVIDER = ProviderSpec(
+    name=NAME,
+    title="Paperspace (DigitalOcean) machines",
+    source_urls=(f"{DEFAULT_BASE_URL}/{PRICING_PATH}",),
+    pricing_models=("on_demand",),
+    validated_against="documented schema only",
+    default_base_url=DEFAULT_BASE_URL,
+    fetch=fetch,
+    parse=parse,
+    default_cadence="0 4 * * *",
+    notes="Hourly machine prices plus the monthly storage/access fee of the smallest disk (storage_per_month).",
+)

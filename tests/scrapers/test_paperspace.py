@@ -1,0 +1,144 @@
+"""Paperspace: the documented Markdown pricing page (machine + storage tables), strict
+failures on layout changes, and the fetch of the page."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+from scrapers import paperspace
+from scrapers.base import FetchContext, ParseError, Response
+from scrapers.http import HttpClient
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "paperspace"
+PAGE = FIXTURES / "pricing_index.html.md"
+URL = "https://docs.digitalocean.com/products/paperspace/pricing/index.html.md"
+FETCHED_AT = datetime(2026, 9, 20, tzinfo=UTC)
+
+
+def _parse_text(text: str):
+    return paperspace.parse([Response(url=URL, fetched_at=FETCHED_AT, body=text.encode())])
+
+
+def _by_type(offers):
+    return {o.instance_type: o for o in offers}
+
+
+def test_parse_machine_and_storage_tables():
+    result = paperspace.parse([Response(url=URL, fetched_at=FETCHED_AT, body=PAGE.read_bytes())])
+    offers = _by_type(result.offers)
+    assert result.warnings == [] and result.unknown == []
+    assert "C1" not in offers  # CPU-only machine type
+    assert {"P4000", "P5000", "P6000", "V100", "A100-80G", "H100"} <= set(offers)
+    p4000 = offers["P4000"]
+    assert (p4000.price_per_hour, p4000.gpu_count, p4000.gpu_memory_gb) == (0.51, 1.0, 8.0)
+    assert p4000.gpu_name_raw == "P4000" and p4000.gpu_model_hint == "Quadro P4000"
+    assert (
+        p4000.pricing_model == "on_demand" and p4000.region == "global" and p4000.currency == "USD"
+    )
+    assert p4000.storage_per_month == 5.0 and p4000.extra["storage_size_gb"] == 50.0
+    assert p4000.observed_at == FETCHED_AT and p4000.source_url == URL
+    footnoted = offers["A100-80G"]
+    assert footnoted.price_per_hour == 1.15 and footnoted.extra["has_footnote"] is True
+    assert all(o.storage_per_month == 5.0 for o in result.offers)
+
+
+def test_multi_gpu_suffix_gpus_column_not_priced_and_unknown():
+    text = """
+| Machine Type | GPUs | vCPUs | RAM | Hourly | Monthly |
+|:--|--:|--:|--:|--:|--:|
+| A100-80Gx8 | 8 | 96 | 640 GB | $25.44/hr | $15,000/mo |
+| H100x8 | - | 128 | 1 TB | Contact sales | - |
+| Z900 | 1 | 8 | 45 GB | $9.00 | - |
+
+| Storage | Monthly |
+|---|---|
+| 250 GB | $10 |
+| 50 GB | $5 |
+| 2 TB | $80 |
+"""
+    result = _parse_text(text)
+    offers = _by_type(result.offers)
+    big = offers["A100-80Gx8"]
+    assert big.gpu_count == 8.0 and big.gpu_name_raw == "A100-80G" and big.gpu_memory_gb == 80.0
+    assert (big.vcpus, big.memory_gb, big.price_per_hour) == (96.0, 640.0, 25.44)
+    assert big.extra["monthly_subscription_price"] == "15000"
+    assert big.storage_per_month == 5.0  # the smallest disk's fee
+    assert "H100x8" not in offers and any("H100x8" in w for w in result.warnings)
+    assert offers["Z900"].gpu_model_hint is None and any("Z900" in u for u in result.unknown)
+
+
+def test_layout_changed_no_hourly_column_fails():
+    with pytest.raises(ParseError) as err:
+        paperspace.parse(
+            [
+                Response(
+                    url=URL,
+                    fetched_at=FETCHED_AT,
+                    body=(FIXTURES / "pricing_layout_changed.md").read_bytes(),
+                )
+            ]
+        )
+    assert (
+        err.value.provider == "paperspace"
+        and err.value.source == URL
+        and err.value.field == "machines"
+    )
+
+
+def test_unparseable_price_fails_naming_the_row():
+    with pytest.raises(ParseError) as err:
+        paperspace.parse(
+            [
+                Response(
+                    url=URL,
+                    fetched_at=FETCHED_AT,
+                    body=(FIXTURES / "pricing_price_unparseable.md").read_bytes(),
+                )
+            ]
+        )
+    assert err.value.field == "machines[P5000].Price per hour"
+    assert "0.78 dollars an hour" in str(err.value)
+
+
+def test_missing_storage_table_fails():
+    text = PAGE.read_text().split("## Storage")[0]
+    with pytest.raises(ParseError) as err:
+        _parse_text(text)
+    assert err.value.field == "storage"
+
+
+def test_unparseable_storage_fee_fails():
+    text = PAGE.read_text().replace("| 50 GB | $5.00 |", "| 50 GB | five dollars |")
+    with pytest.raises(ParseError) as err:
+        _parse_text(text)
+    assert err.value.field == "storage.Monthly price"
+
+
+def test_html_instead_of_markdown_fails():
+    with pytest.raises(ParseError, match="no machine pricing table"):
+        _parse_text(
+            "<!DOCTYPE html><html><body><table><tr><td>P4000</td></tr></table></body></html>"
+        )
+
+
+@respx.mock
+def test_fetch_gets_the_markdown_page():
+    route = respx.get("https://docs.test/products/paperspace/pricing/index.html.md").mock(
+        return_value=httpx.Response(200, content=PAGE.read_bytes())
+    )
+
+    async def go():
+        async with HttpClient(max_retries=0) as client:
+            return await paperspace.fetch(
+                FetchContext(provider="paperspace", client=client, base_url="https://docs.test")
+            )
+
+    responses = asyncio.run(go())
+    assert route.call_count == 1 and responses[0].kind == "pricing-markdown"
+    assert len(paperspace.parse(responses).offers) == 12
