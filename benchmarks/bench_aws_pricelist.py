@@ -38,12 +38,24 @@ sys.path.insert(0, str(REPO))
 SAMPLES = Path(os.environ.get("AWS_SAMPLES", "/work/shared/samples/aws"))
 OFFER_SAMPLE = SAMPLES / "offer-file_AmazonEC2_us-east-1_2024-05-28_p4d-excerpt.json"
 RESERVED_SAMPLE = (
-    SAMPLES / "pricing-api_GetProducts_PriceList-item_m5.large_us-east-1_2021-02-05_OnDemand+Reserved.json"
+    SAMPLES
+    / "pricing-api_GetProducts_PriceList-item_m5.large_us-east-1_2021-02-05_OnDemand+Reserved.json"
 )
 SEP = (",", " : ")  # the live files' separators
 NON_GPU_FAMILIES = ["m5", "c5", "r5", "t3", "m6i", "c6i", "r6i", "m7g", "c7g", "i3", "x2idn", "z1d"]
-GPU_TYPES = ["p3.2xlarge", "p3.8xlarge", "p4d.24xlarge", "p5.48xlarge", "g4dn.xlarge",
-             "g5.xlarge", "g5.12xlarge", "g6.xlarge", "g6e.2xlarge", "inf2.xlarge", "trn1.2xlarge"]
+GPU_TYPES = [
+    "p3.2xlarge",
+    "p3.8xlarge",
+    "p4d.24xlarge",
+    "p5.48xlarge",
+    "g4dn.xlarge",
+    "g5.xlarge",
+    "g5.12xlarge",
+    "g6.xlarge",
+    "g6e.2xlarge",
+    "inf2.xlarge",
+    "trn1.2xlarge",
+]
 SIZES = ["large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge"]
 VARIANTS = [  # (operatingSystem, tenancy, capacitystatus, preInstalledSw, operation)
     ("Linux", "Shared", "Used", "NA", "RunInstances"),
@@ -71,8 +83,11 @@ def generate(path: Path, size_mb: int, seed: int = 1) -> dict[str, int]:
     """Write a synthetic region offer file of about size_mb MB; return counts."""
     sample = json.loads(OFFER_SAMPLE.read_text())
     reserved_item = json.loads(RESERVED_SAMPLE.read_text())
-    (gpu_sku, gpu_product), = [(k, v) for k, v in sample["products"].items()
-                               if v["attributes"]["marketoption"] == "OnDemand"]
+    ((gpu_sku, gpu_product),) = [
+        (k, v)
+        for k, v in sample["products"].items()
+        if v["attributes"]["marketoption"] == "OnDemand"
+    ]
     od_term_template = next(iter(sample["terms"]["OnDemand"][gpu_sku].values()))
     m5_sku = reserved_item["product"]["sku"]
     reserved_templates = list(reserved_item["terms"]["Reserved"].values())
@@ -85,7 +100,13 @@ def generate(path: Path, size_mb: int, seed: int = 1) -> dict[str, int]:
         a = p["attributes"]
         a["instanceType"] = itype
         a["usagetype"] = "BoxUsage:" + itype
-        a["operatingSystem"], a["tenancy"], a["capacitystatus"], a["preInstalledSw"], a["operation"] = variant
+        (
+            a["operatingSystem"],
+            a["tenancy"],
+            a["capacitystatus"],
+            a["preInstalledSw"],
+            a["operation"],
+        ) = variant
         if not gpu:
             a["instanceFamily"] = "General purpose"
             del a["gpu"], a["gpuMemory"]
@@ -109,14 +130,17 @@ def generate(path: Path, size_mb: int, seed: int = 1) -> dict[str, int]:
             block[f"{sku}.{t['offerTermCode']}"] = t
         return _indent(json.dumps(block, indent=2, separators=SEP), 6)
 
+    reserved_len = len(reserved_text(_sku(random.Random(0)), 1.0)) + 30
     tmp = path.with_suffix(".terms.tmp")
     written = 0
     counts = {"products": 0, "accelerator_products": 0, "reserved_blocks": 0}
     with open(path, "w") as out, open(tmp, "w") as terms_out:
-        header = {k: sample[k] for k in ("formatVersion", "disclaimer", "offerCode", "version",
-                                          "publicationDate")}
+        header = {
+            k: sample[k]
+            for k in ("formatVersion", "disclaimer", "offerCode", "version", "publicationDate")
+        }
         head = json.dumps(header, indent=2, separators=SEP)[:-2]
-        out.write(head + ",\n  \"products\" : {\n")
+        out.write(head + ',\n  "products" : {\n')
         first = True
         od_first = True
         i = 0
@@ -131,33 +155,37 @@ def generate(path: Path, size_mb: int, seed: int = 1) -> dict[str, int]:
                 variant = rng.choice(VARIANTS)
             sku = _sku(rng)
             text = product_text(sku, itype, variant, gpu)
-            chunk = ("" if first else ",\n") + f"    \"{sku}\" : " + text
+            chunk = ("" if first else ",\n") + f'    "{sku}" : ' + text
             out.write(chunk)
             first = False
             price = round(rng.uniform(0.01, 40.0), 4)
-            od = ("" if od_first else ",\n") + f"    \"{sku}\" : " + od_text(sku, price)
+            od = ("" if od_first else ",\n") + f'    "{sku}" : ' + od_text(sku, price)
             od_first = False
             terms_out.write(od)
             has_reserved = gpu or rng.random() < RESERVED_FRACTION
             products.append((sku, has_reserved))
-            written += len(chunk) + len(od) + (9000 if has_reserved else 0)
+            written += len(chunk) + len(od) + (reserved_len if has_reserved else 0)
             counts["products"] += 1
             i += 1
-        out.write("\n  },\n  \"terms\" : {\n    \"OnDemand\" : {\n")
+        out.write('\n  },\n  "terms" : {\n    "OnDemand" : {\n')
     # terms: OnDemand (already in tmp), then Reserved
     with open(path, "a") as out:
         with open(tmp) as fh:
             while chunk := fh.read(1 << 22):
                 out.write(chunk)
-        out.write("\n    },\n    \"Reserved\" : {\n")
+        out.write('\n    },\n    "Reserved" : {\n')
         first = True
         for sku, has_reserved in products:
             if not has_reserved:
                 continue
-            out.write(("" if first else ",\n") + f"    \"{sku}\" : " + reserved_text(sku, rng.uniform(1, 200)))
+            out.write(
+                ("" if first else ",\n")
+                + f'    "{sku}" : '
+                + reserved_text(sku, rng.uniform(1, 200))
+            )
             first = False
             counts["reserved_blocks"] += 1
-        out.write("\n    }\n  },\n  \"attributesList\" : { }\n}\n")
+        out.write('\n    }\n  },\n  "attributesList" : { }\n}\n')
     tmp.unlink()
     return counts
 
@@ -166,16 +194,24 @@ def _response(path: Path):
     from scrapers.base import Response
 
     gz = path.suffix == ".gz"
-    return Response(url=f"file://{path}", fetched_at=datetime(2024, 5, 28, 20, 35, 22, tzinfo=UTC),
-                    body_path=path, body_path_gzip=gz, sha256_hex="0" * 64, kind="offer-file")
+    return Response(
+        url=f"file://{path}",
+        fetched_at=datetime(2024, 5, 28, 20, 35, 22, tzinfo=UTC),
+        body_path=path,
+        body_path_gzip=gz,
+        sha256_hex="0" * 64,
+        kind="offer-file",
+    )
 
 
 def run_stream(path: Path) -> list[tuple]:
     from scrapers import aws
 
     result = aws.parse([_response(path)])
-    return sorted((o.instance_type, o.pricing_model, o.term or "", round(o.price_per_hour, 8))
-                  for o in result.offers)
+    return sorted(
+        (o.instance_type, o.pricing_model, o.term or "", round(o.price_per_hour, 8))
+        for o in result.offers
+    )
 
 
 def run_baseline(path: Path) -> list[tuple]:
@@ -191,10 +227,18 @@ def run_baseline(path: Path) -> list[tuple]:
     terms = doc.get("terms", {})
     for sku, product in doc["products"].items():
         if aws._keep_product(product, src):
-            aws._offers_for_product(sku, product, terms.get("OnDemand", {}).get(sku, {}),
-                                    terms.get("Reserved", {}).get(sku, {}), src, result)
-    return sorted((o.instance_type, o.pricing_model, o.term or "", round(o.price_per_hour, 8))
-                  for o in result.offers)
+            aws._offers_for_product(
+                sku,
+                product,
+                terms.get("OnDemand", {}).get(sku, {}),
+                terms.get("Reserved", {}).get(sku, {}),
+                src,
+                result,
+            )
+    return sorted(
+        (o.instance_type, o.pricing_model, o.term or "", round(o.price_per_hour, 8))
+        for o in result.offers
+    )
 
 
 def child(method: str, path: Path) -> None:
@@ -203,16 +247,30 @@ def child(method: str, path: Path) -> None:
     rows = fn(path)
     elapsed = time.perf_counter() - t0
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
-    print(json.dumps({"method": method, "seconds": elapsed, "peak_rss_mb": rss_mb,
-                      "offers": len(rows), "digest": hash(tuple(rows))}))
+    print(
+        json.dumps(
+            {
+                "method": method,
+                "seconds": elapsed,
+                "peak_rss_mb": rss_mb,
+                "offers": len(rows),
+                "digest": hash(tuple(rows)),
+            }
+        )
+    )
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--size-mb", type=int, default=1024)
     ap.add_argument("--file", type=Path, default=None, help="reuse/generate this file")
-    ap.add_argument("--gzip", action="store_true", help="measure on a gzip-compressed copy "
-                    "(how the pipeline stores downloads)")
+    ap.add_argument(
+        "--gzip",
+        action="store_true",
+        help="measure on a gzip-compressed copy (how the pipeline stores downloads)",
+    )
     ap.add_argument("--skip-baseline", action="store_true")
     ap.add_argument("--child", choices=["stream", "baseline"], help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -223,8 +281,10 @@ def main() -> None:
     if not path.exists():
         t0 = time.perf_counter()
         counts = generate(path, args.size_mb)
-        print(f"generated {path} ({path.stat().st_size / 1e6:.0f} MB) in "
-              f"{time.perf_counter() - t0:.0f} s: {counts}")
+        print(
+            f"generated {path} ({path.stat().st_size / 1e6:.0f} MB) in "
+            f"{time.perf_counter() - t0:.0f} s: {counts}"
+        )
     if args.gzip:
         gz = path.with_suffix(".json.gz")
         if not gz.exists():
@@ -237,12 +297,19 @@ def main() -> None:
     size_mb = path.stat().st_size / 1e6
     out = {}
     for method in ["stream"] + ([] if args.skip_baseline else ["baseline"]):
-        proc = subprocess.run([sys.executable, __file__, "--child", method, "--file", str(measured)],
-                              capture_output=True, text=True, check=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", method, "--file", str(measured)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
         res = json.loads(proc.stdout.strip().splitlines()[-1])
         out[method] = res
-        print(f"{method:9s} {res['seconds']:7.1f} s  {size_mb / res['seconds']:7.1f} MB/s  "
-              f"peak RSS {res['peak_rss_mb']:7.0f} MB  offers {res['offers']}")
+        print(
+            f"{method:9s} {res['seconds']:7.1f} s  {size_mb / res['seconds']:7.1f} MB/s  "
+            f"peak RSS {res['peak_rss_mb']:7.0f} MB  offers {res['offers']}"
+        )
     if "baseline" in out:
         s, b = out["stream"], out["baseline"]
         same = s["offers"] == b["offers"] and s["digest"] == b["digest"]

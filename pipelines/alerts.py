@@ -56,7 +56,7 @@ import pandas as pd
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 
-from pipelines.changes import describe, fmt_price
+from pipelines.changes import event_to_json, fmt_price
 
 log = logging.getLogger("pipelines.alerts")
 
@@ -113,8 +113,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def database_url(state_dir: Path | None, url: str | None = None,
-                 env: Mapping[str, str] | None = None) -> str:
+def database_url(
+    state_dir: Path | None, url: str | None = None, env: Mapping[str, str] | None = None
+) -> str:
     env = os.environ if env is None else env
     if url:
         return url
@@ -129,11 +130,17 @@ def database_url(state_dir: Path | None, url: str | None = None,
 def make_engine(url: str) -> sa.Engine:
     engine = sa.create_engine(url, future=True)
     metadata.create_all(engine)
+    db_file = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    if db_file and db_file != ":memory:" and Path(db_file).exists():
+        # Addresses and unsubscribe tokens: readable by the operator only.
+        os.chmod(db_file, 0o600)
     return engine
 
 
 def _one_line(value: Any) -> str:
     """A header-safe rendering of a data value: no CR, LF or other control characters."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
     return re.sub(r"[\x00-\x1f\x7f]+", " ", str(value)).strip()
 
 
@@ -163,7 +170,9 @@ class Subscriber:
     def from_row(cls, row: Any) -> Subscriber:
         m = row._mapping
         return cls(
-            id=m["id"], email=m["email"], token=m["token"],
+            id=m["id"],
+            email=m["email"],
+            token=m["token"],
             providers=json.loads(m["providers_json"] or "[]"),
             gpus=json.loads(m["gpus_json"] or "[]"),
             pricing_models=json.loads(m["pricing_models_json"] or "[]"),
@@ -192,7 +201,9 @@ class Subscriber:
             return False
         if self.gpus:
             wanted = {g.casefold() for g in self.gpus}
-            models = {str(m).casefold() for m in (ev.get("gpu_model"), ev.get("old_gpu_model")) if m}
+            models = {
+                str(m).casefold() for m in (ev.get("gpu_model"), ev.get("old_gpu_model")) if m
+            }
             if not wanted & models:
                 return False
         pct = ev.get("change_pct")
@@ -202,9 +213,15 @@ class Subscriber:
         return True
 
 
-def subscribe(engine: sa.Engine, email: str, *, providers: Sequence[str] = (),
-              gpus: Sequence[str] = (), pricing_models: Sequence[str] = (),
-              min_change_pct: float | None = None) -> Subscriber:
+def subscribe(
+    engine: sa.Engine,
+    email: str,
+    *,
+    providers: Sequence[str] = (),
+    gpus: Sequence[str] = (),
+    pricing_models: Sequence[str] = (),
+    min_change_pct: float | None = None,
+) -> Subscriber:
     """Add a subscriber, or replace the filters of an existing one (its token is kept)."""
     address = normalize_email(email)
     values = {
@@ -216,8 +233,14 @@ def subscribe(engine: sa.Engine, email: str, *, providers: Sequence[str] = (),
     with engine.begin() as conn:
         row = conn.execute(sa.select(subscribers).where(subscribers.c.email == address)).first()
         if row is None:
-            conn.execute(subscribers.insert().values(
-                email=address, token=secrets.token_urlsafe(TOKEN_BYTES), created_at=_now(), **values))
+            conn.execute(
+                subscribers.insert().values(
+                    email=address,
+                    token=secrets.token_urlsafe(TOKEN_BYTES),
+                    created_at=_now(),
+                    **values,
+                )
+            )
         else:
             conn.execute(subscribers.update().where(subscribers.c.id == row.id).values(**values))
         row = conn.execute(sa.select(subscribers).where(subscribers.c.email == address)).one()
@@ -233,7 +256,9 @@ def unsubscribe(engine: sa.Engine, email: str) -> bool:
     """Remove a subscriber and its queued mail; False when it was not subscribed."""
     address = normalize_email(email)
     with engine.begin() as conn:
-        row = conn.execute(sa.select(subscribers.c.id).where(subscribers.c.email == address)).first()
+        row = conn.execute(
+            sa.select(subscribers.c.id).where(subscribers.c.email == address)
+        ).first()
         if row is None:
             return False
         _delete_subscriber(conn, row.id)
@@ -245,8 +270,9 @@ def unsubscribe_token(engine: sa.Engine, token: str) -> str | None:
     if not token:
         return None
     with engine.begin() as conn:
-        row = conn.execute(sa.select(subscribers.c.id, subscribers.c.email)
-                           .where(subscribers.c.token == token)).first()
+        row = conn.execute(
+            sa.select(subscribers.c.id, subscribers.c.email).where(subscribers.c.token == token)
+        ).first()
         if row is None:
             return None
         _delete_subscriber(conn, row.id)
@@ -261,22 +287,10 @@ def list_subscribers(engine: sa.Engine) -> list[Subscriber]:
 
 def outbox_counts(engine: sa.Engine) -> dict[str, int]:
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(outbox.c.status, sa.func.count()).group_by(outbox.c.status)).all()
+        rows = conn.execute(
+            sa.select(outbox.c.status, sa.func.count()).group_by(outbox.c.status)
+        ).all()
     return {status: int(n) for status, n in rows}
-
-
-def _payload(ev: Mapping[str, Any]) -> dict[str, Any]:
-    out = {}
-    for k, v in ev.items():
-        if isinstance(v, pd.Timestamp | datetime):
-            out[k] = pd.Timestamp(v).isoformat()
-        elif v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA:
-            out[k] = None
-        elif hasattr(v, "item"):
-            out[k] = v.item()
-        else:
-            out[k] = v
-    return out
 
 
 def enqueue(engine: sa.Engine, events: pd.DataFrame) -> int:
@@ -287,27 +301,52 @@ def enqueue(engine: sa.Engine, events: pd.DataFrame) -> int:
     """
     if len(events) == 0:
         return 0
-    payloads = [_payload(r) for r in events.to_dict("records")]
+    payloads = [event_to_json(r) for r in events.to_dict("records")]
     now = _now()
     queued = 0
     with engine.begin() as conn:
         subs = [Subscriber.from_row(r) for r in conn.execute(sa.select(subscribers)).all()]
         ids = [p["event_id"] for p in payloads]
-        known = set(conn.execute(sa.select(alert_events.c.event_id)
-                                 .where(alert_events.c.event_id.in_(ids))).scalars())
+        known = set(
+            conn.execute(
+                sa.select(alert_events.c.event_id).where(alert_events.c.event_id.in_(ids))
+            ).scalars()
+        )
         fresh = [p for p in payloads if p["event_id"] not in known]
         if fresh:
-            conn.execute(alert_events.insert(), [
-                {"event_id": p["event_id"], "payload_json": json.dumps(p, sort_keys=True),
-                 "detected_at": datetime.fromisoformat(p["detected_at"])} for p in fresh])
+            conn.execute(
+                alert_events.insert(),
+                [
+                    {
+                        "event_id": p["event_id"],
+                        "payload_json": json.dumps(p, sort_keys=True),
+                        "detected_at": datetime.fromisoformat(p["detected_at"]),
+                    }
+                    for p in fresh
+                ],
+            )
         for sub in subs:
             wanted = [p["event_id"] for p in payloads if sub.matches(p)]
             if not wanted:
                 continue
-            have = set(conn.execute(sa.select(outbox.c.event_id).where(
-                outbox.c.subscriber_id == sub.id, outbox.c.event_id.in_(wanted))).scalars())
-            rows = [{"subscriber_id": sub.id, "event_id": eid, "status": QUEUED,
-                     "queued_at": now, "attempts": 0} for eid in dict.fromkeys(wanted) if eid not in have]
+            have = set(
+                conn.execute(
+                    sa.select(outbox.c.event_id).where(
+                        outbox.c.subscriber_id == sub.id, outbox.c.event_id.in_(wanted)
+                    )
+                ).scalars()
+            )
+            rows = [
+                {
+                    "subscriber_id": sub.id,
+                    "event_id": eid,
+                    "status": QUEUED,
+                    "queued_at": now,
+                    "attempts": 0,
+                }
+                for eid in dict.fromkeys(wanted)
+                if eid not in have
+            ]
             if rows:
                 conn.execute(outbox.insert(), rows)
                 queued += len(rows)
@@ -359,8 +398,9 @@ class SmtpSettings:
     def connect(self) -> smtplib.SMTP:
         context = ssl.create_default_context()
         if self.tls:
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout_s,
-                                                  context=context)
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout_s, context=context
+            )
         else:
             smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout_s)
             if self.starttls:
@@ -405,12 +445,25 @@ def _change_cells(ev: Mapping[str, Any]) -> tuple[str, str]:
     return change, pct_s
 
 
-def build_digest(sub: Subscriber, events: Sequence[Mapping[str, Any]], *, from_addr: str,
-                 public_url: str | None, now: datetime | None = None) -> EmailMessage:
+def build_digest(
+    sub: Subscriber,
+    events: Sequence[Mapping[str, Any]],
+    *,
+    from_addr: str,
+    public_url: str | None,
+    now: datetime | None = None,
+) -> EmailMessage:
     """The digest mail for one subscriber: plain text + HTML, RFC 8058 unsubscribe headers."""
     now = now or _now()
-    events = sorted(events, key=lambda e: (str(e.get("provider")), str(e.get("event_type")),
-                                           str(e.get("gpu_model")), str(e.get("offer_key"))))
+    events = sorted(
+        events,
+        key=lambda e: (
+            str(e.get("provider")),
+            str(e.get("event_type")),
+            str(e.get("gpu_model")),
+            str(e.get("offer_key")),
+        ),
+    )
     shown, hidden = events[:DIGEST_MAX_ROWS], max(0, len(events) - DIGEST_MAX_ROWS)
     unsub = unsubscribe_url(public_url, sub.token)
     providers = sorted({_one_line(e.get("provider")) for e in events})
@@ -430,8 +483,16 @@ def build_digest(sub: Subscriber, events: Sequence[Mapping[str, Any]], *, from_a
     lines = [f"{n} GPU price change(s) matching your subscription ({sub.filters_text()}).", ""]
     for ev in shown:
         change, pct = _change_cells(ev)
-        where = " ".join(str(x) for x in (ev.get("provider"), ev.get("instance_type"),
-                                          ev.get("region"), ev.get("pricing_model")) if x)
+        where = " ".join(
+            str(x)
+            for x in (
+                ev.get("provider"),
+                ev.get("instance_type"),
+                ev.get("region"),
+                ev.get("pricing_model"),
+            )
+            if x
+        )
         lines.append(f"- {where} [{ev.get('gpu_model') or '?'}]: {change} {pct}".rstrip())
         if ev.get("source_url"):
             lines.append(f"  source: {ev['source_url']}")
@@ -446,20 +507,27 @@ def build_digest(sub: Subscriber, events: Sequence[Mapping[str, Any]], *, from_a
         change, pct = _change_cells(ev)
         href = _safe_href(ev.get("source_url"))
         link = f'<a href="{e(href, quote=True)}">source</a>' if href else ""
-        offer = " ".join(str(x) for x in (ev.get("instance_type"), ev.get("region"),
-                                          ev.get("pricing_model")) if x)
+        offer = " ".join(
+            str(x)
+            for x in (ev.get("instance_type"), ev.get("region"), ev.get("pricing_model"))
+            if x
+        )
         rows.append(
-            "<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in (
-                ev.get("provider"), offer, ev.get("gpu_model") or "", change, pct))
+            "<tr>"
+            + "".join(
+                f"<td>{e(str(c))}</td>"
+                for c in (ev.get("provider"), offer, ev.get("gpu_model") or "", change, pct)
+            )
             + f"<td>{link}</td></tr>"
         )
     more = f"<p>... and {hidden} more.</p>" if hidden else ""
     body = (
         "<!doctype html><html><body>"
         f"<p>{n} GPU price change(s) matching your subscription ({e(sub.filters_text())}).</p>"
-        "<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">"
+        '<table border="1" cellpadding="4" cellspacing="0">'
         "<tr><th>Provider</th><th>Offer</th><th>GPU</th><th>Change</th><th>%</th><th>Source</th></tr>"
-        + "".join(rows) + f"</table>{more}"
+        + "".join(rows)
+        + f"</table>{more}"
         f'<p><a href="{e(unsub, quote=True)}">Unsubscribe</a></p></body></html>'
     )
     msg.add_alternative(body, subtype="html")
@@ -480,57 +548,98 @@ def requeue_stuck(engine: sa.Engine, older_than: timedelta, now: datetime | None
     (at-least-once recovery: those mails may be sent twice)."""
     cutoff = (now or _now()) - older_than
     with engine.begin() as conn:
-        res = conn.execute(outbox.update()
-                           .where(outbox.c.status == SENDING, outbox.c.claimed_at < cutoff)
-                           .values(status=QUEUED))
+        res = conn.execute(
+            outbox.update()
+            .where(outbox.c.status == SENDING, outbox.c.claimed_at < cutoff)
+            .values(status=QUEUED)
+        )
     return int(res.rowcount or 0)
 
 
 def _claim(engine: sa.Engine, sub_id: int, now: datetime) -> list[dict[str, Any]]:
     """Mark this subscriber's queued rows `sending` (committed); return their events."""
     with engine.begin() as conn:
-        ids = list(conn.execute(sa.select(outbox.c.event_id).where(
-            outbox.c.subscriber_id == sub_id, outbox.c.status == QUEUED)).scalars())
+        ids = list(
+            conn.execute(
+                sa.select(outbox.c.event_id).where(
+                    outbox.c.subscriber_id == sub_id, outbox.c.status == QUEUED
+                )
+            ).scalars()
+        )
         if not ids:
             return []
         claimed = []
         for eid in ids:
             # Row by row with the status in the WHERE clause: a concurrent sender that
             # claimed the row first wins and we skip it.
-            res = conn.execute(outbox.update().where(
-                outbox.c.subscriber_id == sub_id, outbox.c.event_id == eid,
-                outbox.c.status == QUEUED,
-            ).values(status=SENDING, claimed_at=now, attempts=outbox.c.attempts + 1))
+            res = conn.execute(
+                outbox.update()
+                .where(
+                    outbox.c.subscriber_id == sub_id,
+                    outbox.c.event_id == eid,
+                    outbox.c.status == QUEUED,
+                )
+                .values(status=SENDING, claimed_at=now, attempts=outbox.c.attempts + 1)
+            )
             if res.rowcount == 1:
                 claimed.append(eid)
-        payloads = conn.execute(sa.select(alert_events.c.payload_json)
-                                .where(alert_events.c.event_id.in_(claimed))).scalars()
+        payloads = conn.execute(
+            sa.select(alert_events.c.payload_json).where(alert_events.c.event_id.in_(claimed))
+        ).scalars()
         return [json.loads(p) for p in payloads]
 
 
-def _mark(engine: sa.Engine, sub_id: int, event_ids: Iterable[str], status: str,
-          now: datetime, error: str | None = None) -> None:
+def _mark(
+    engine: sa.Engine,
+    sub_id: int,
+    event_ids: Iterable[str],
+    status: str,
+    now: datetime,
+    error: str | None = None,
+) -> None:
     values: dict[str, Any] = {"status": status, "last_error": error}
     if status == SENT:
         values["sent_at"] = now
     with engine.begin() as conn:
-        conn.execute(outbox.update().where(
-            outbox.c.subscriber_id == sub_id, outbox.c.event_id.in_(list(event_ids)),
-            outbox.c.status == SENDING).values(**values))
+        conn.execute(
+            outbox.update()
+            .where(
+                outbox.c.subscriber_id == sub_id,
+                outbox.c.event_id.in_(list(event_ids)),
+                outbox.c.status == SENDING,
+            )
+            .values(**values)
+        )
 
 
 def _pending_subscribers(engine: sa.Engine) -> list[Subscriber]:
     with engine.connect() as conn:
-        ids = set(conn.execute(sa.select(outbox.c.subscriber_id).where(outbox.c.status == QUEUED)
-                               .distinct()).scalars())
-        rows = conn.execute(sa.select(subscribers).where(subscribers.c.id.in_(ids))
-                            .order_by(subscribers.c.id)).all() if ids else []
+        ids = set(
+            conn.execute(
+                sa.select(outbox.c.subscriber_id).where(outbox.c.status == QUEUED).distinct()
+            ).scalars()
+        )
+        rows = (
+            conn.execute(
+                sa.select(subscribers).where(subscribers.c.id.in_(ids)).order_by(subscribers.c.id)
+            ).all()
+            if ids
+            else []
+        )
     return [Subscriber.from_row(r) for r in rows]
 
 
-def deliver_pending(engine: sa.Engine, smtp: SmtpSettings | None, *,
-                    public_url: str | None = None, now: datetime | None = None) -> DeliveryReport:
-    """Send one digest per subscriber with queued events (at most once per pair)."""
+def deliver(
+    engine: sa.Engine,
+    smtp: SmtpSettings | None,
+    *,
+    public_url: str | None = None,
+    now: datetime | None = None,
+) -> DeliveryReport:
+    """Send one digest per subscriber with queued events (at most once per pair).
+
+    The run itself calls `deliver_pending`, which builds `engine` and `smtp` from config.
+    """
     report = DeliveryReport()
     subs = _pending_subscribers(engine)
     if not subs:
@@ -543,7 +652,10 @@ def deliver_pending(engine: sa.Engine, smtp: SmtpSettings | None, *,
     try:
         conn = smtp.connect()
     except (OSError, smtplib.SMTPException) as exc:
-        report.error = f"SMTP {smtp.host}:{smtp.port} unreachable ({type(exc).__name__}); mail stays queued"
+        report.error = (
+            f"SMTP {smtp.host}:{smtp.port} unreachable or refused us ({type(exc).__name__}); "
+            "mail stays queued"
+        )
         report.still_queued = outbox_counts(engine).get(QUEUED, 0)
         log.warning("alerts: %s", report.error)
         return report
@@ -565,12 +677,21 @@ def deliver_pending(engine: sa.Engine, smtp: SmtpSettings | None, *,
             if not events:
                 continue
             ids = [ev["event_id"] for ev in events]
-            msg = build_digest(sub, events, from_addr=smtp.from_addr, public_url=public_url, now=when)
+            msg = build_digest(
+                sub, events, from_addr=smtp.from_addr, public_url=public_url, now=when
+            )
             try:
                 refused = conn.send_message(msg, from_addr=smtp.from_addr, to_addrs=[sub.email])
             except smtplib.SMTPResponseException as exc:
                 status = FAILED if exc.smtp_code >= 500 else QUEUED
-                _mark(engine, sub.id, ids, status, when, f"{exc.smtp_code} {_one_line(exc.smtp_error)}")
+                _mark(
+                    engine,
+                    sub.id,
+                    ids,
+                    status,
+                    when,
+                    f"{exc.smtp_code} {_one_line(exc.smtp_error)}",
+                )
                 report.failed += len(ids) if status == FAILED else 0
                 continue
             except smtplib.SMTPRecipientsRefused as exc:
@@ -595,19 +716,36 @@ def deliver_pending(engine: sa.Engine, smtp: SmtpSettings | None, *,
         except (OSError, smtplib.SMTPException):
             pass
     report.still_queued = outbox_counts(engine).get(QUEUED, 0)
-    log.info("alerts: %d digests (%d events) sent, %d still queued", report.messages_sent,
-             report.events_sent, report.still_queued)
+    log.info(
+        "alerts: %d digests (%d events) sent, %d still queued",
+        report.messages_sent,
+        report.events_sent,
+        report.still_queued,
+    )
     return report
 
 
-def deliver_from_env(state_dir: Path | None, *, env: Mapping[str, str] | None = None,
-                     db_url: str | None = None, now: datetime | None = None) -> DeliveryReport:
-    """deliver_pending with everything taken from the environment (what the run calls)."""
+def deliver_pending(
+    *,
+    config: Any = None,
+    state_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    db_url: str | None = None,
+    now: datetime | None = None,
+) -> DeliveryReport:
+    """Send what is queued, with the database, SMTP settings and public URL taken from
+    `config` (pipelines.config.Config: its state_dir and settings) or from `state_dir` and
+    `env` (default os.environ). What a run calls after `process_run`, and `scrape alerts send`.
+    """
+    if config is not None:
+        state_dir = state_dir or config.state_dir
+        env = env if env is not None else config.settings
     env = os.environ if env is None else env
     engine = make_engine(database_url(state_dir, db_url, env))
     try:
-        return deliver_pending(engine, SmtpSettings.from_env(env),
-                               public_url=env.get("GPU_PRICES_PUBLIC_URL"), now=now)
+        return deliver(
+            engine, SmtpSettings.from_env(env), public_url=env.get("GPU_PRICES_PUBLIC_URL"), now=now
+        )
     finally:
         engine.dispose()
 
@@ -637,16 +775,34 @@ def make_unsubscribe_app(engine: sa.Engine):
         if method == "POST":
             email = unsubscribe_token(engine, token)
             start_response("200 OK", headers)
-            text = (f"{html.escape(email)} is unsubscribed." if email
-                    else "This link is no longer subscribed.")
+            text = (
+                f"{html.escape(email)} is unsubscribed."
+                if email
+                else "This link is no longer subscribed."
+            )
             return [_PAGE.format(text).encode()]
         if method in ("GET", "HEAD"):
             start_response("200 OK", headers)
-            form = (f'<form method="post" action="{html.escape(UNSUBSCRIBE_PATH)}?token='
-                    f'{html.escape(quote(token, safe=""), quote=True)}">'
-                    '<button type="submit">Unsubscribe from GPU price alerts</button></form>')
+            form = (
+                f'<form method="post" action="{html.escape(UNSUBSCRIBE_PATH)}?token='
+                f'{html.escape(quote(token, safe=""), quote=True)}">'
+                '<button type="submit">Unsubscribe from GPU price alerts</button></form>'
+            )
             return [_PAGE.format(form).encode()]
         start_response("405 Method Not Allowed", headers + [("Allow", "GET, POST")])
         return [b""]
 
     return app
+
+
+def make_unsubscribe_server(engine: sa.Engine, host: str, port: int):
+    """A stdlib WSGI server for `make_unsubscribe_app`; its request log omits the query
+    string, so unsubscribe tokens never reach the logs."""
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    class RedactingHandler(WSGIRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            path = self.path.split("?", 1)[0]
+            self.log_message('"%s %s" %s %s', self.command, path, str(code), str(size))
+
+    return make_server(host, port, make_unsubscribe_app(engine), handler_class=RedactingHandler)

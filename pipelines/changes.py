@@ -46,6 +46,9 @@ Noise rules (why each exists: FIELD-NOTES.md, skypilot-catalog#179-#181, skypilo
   `spot_price_changed` event is raised (old_price/new_price are per GPU-hour,
   price_unit "gpu_hour", offer_count = offers in the group). GPU model added/removed and
   GPU changes are still reported for volatile offers.
+- Our own GPU name resolution improving (same provider spelling, new canonical model) is
+  not a GPU change and adds or removes no model; only a new provider spelling that
+  resolves to another model, or a new GPU count, is `offer_gpu_changed`.
 - A GPU change also explains the model arriving and leaving: `gpu_model_added` (for the new
   model) and `gpu_model_removed` (for the old one) are not raised when this run's
   `offer_gpu_changed` events of the same provider and pricing model already name them.
@@ -100,27 +103,77 @@ EVENT_TYPES = (
 )
 
 EVENT_FIELDS: list[Field] = [
-    Field("event_id", pa.string(), "", "sha256-derived id of the change (same change, same id: re-runs are idempotent).", False),
+    Field(
+        "event_id",
+        pa.string(),
+        "",
+        "sha256-derived id of the change (same change, same id: re-runs are idempotent).",
+        False,
+    ),
     Field("event_type", pa.string(), "", " | ".join(EVENT_TYPES) + ".", False),
     Field("provider", pa.string(), "", "Provider id.", False),
-    Field("offer_key", pa.string(), "", "Offer key (see gpu_prices); null for GPU-model and spot summary events."),
-    Field("pricing_model", pa.string(), "", "on_demand | spot | reserved_1y | reserved_3y | subscription | free.", False),
-    Field("region", pa.string(), "", "Region of the offer or summary group; null for GPU-model events."),
-    Field("instance_type", pa.string(), "", "Instance type of the offer; null for GPU-model and summary events."),
+    Field(
+        "offer_key",
+        pa.string(),
+        "",
+        "Offer key (see gpu_prices); null for GPU-model and spot summary events.",
+    ),
+    Field(
+        "pricing_model",
+        pa.string(),
+        "",
+        "on_demand | spot | reserved_1y | reserved_3y | subscription | free.",
+        False,
+    ),
+    Field(
+        "region",
+        pa.string(),
+        "",
+        "Region of the offer or summary group; null for GPU-model events.",
+    ),
+    Field(
+        "instance_type",
+        pa.string(),
+        "",
+        "Instance type of the offer; null for GPU-model and summary events.",
+    ),
     Field("gpu_model", pa.string(), "", "Canonical GPU model (the new one for offer_gpu_changed)."),
     Field("old_gpu_model", pa.string(), "", "offer_gpu_changed: the GPU model before."),
     Field("old_value", pa.string(), "", "The value before, as text (price, '1x K80', model)."),
     Field("new_value", pa.string(), "", "The value after, as text."),
-    Field("old_price", pa.float64(), "currency/price_unit", "Price before (rounded to 9 decimals)."),
+    Field(
+        "old_price", pa.float64(), "currency/price_unit", "Price before (rounded to 9 decimals)."
+    ),
     Field("new_price", pa.float64(), "currency/price_unit", "Price after (rounded to 9 decimals)."),
-    Field("change_pct", pa.float64(), "%", "(new_price - old_price) / old_price * 100; null when old_price is 0 or the currency changed."),
+    Field(
+        "change_pct",
+        pa.float64(),
+        "%",
+        "(new_price - old_price) / old_price * 100; null when old_price is 0 or the currency changed.",
+    ),
     Field("currency", pa.string(), "ISO 4217", "Currency of old_price/new_price."),
-    Field("price_unit", pa.string(), "", "hour: whole instance per hour; gpu_hour: per GPU-hour (spot summaries)."),
-    Field("offer_count", pa.int32(), "offers", "GPU-model and summary events: offers in the group."),
+    Field(
+        "price_unit",
+        pa.string(),
+        "",
+        "hour: whole instance per hour; gpu_hour: per GPU-hour (spot summaries).",
+    ),
+    Field(
+        "offer_count", pa.int32(), "offers", "GPU-model and summary events: offers in the group."
+    ),
     Field("detected_at", TS, "UTC", "When the run that raised the event ran.", False),
-    Field("from_version", pa.string(), "", "Dataset version of the provider's baseline compared against."),
-    Field("to_version", pa.string(), "", "Dataset version of the run that raised the event.", False),
-    Field("source_url", pa.string(), "", "Source of the new (or, for removals, the last) observation."),
+    Field(
+        "from_version",
+        pa.string(),
+        "",
+        "Dataset version of the provider's baseline compared against.",
+    ),
+    Field(
+        "to_version", pa.string(), "", "Dataset version of the run that raised the event.", False
+    ),
+    Field(
+        "source_url", pa.string(), "", "Source of the new (or, for removals, the last) observation."
+    ),
 ]
 EVENT_SCHEMA = arrow_schema(EVENT_FIELDS)
 EVENT_COLUMNS = [f.name for f in EVENT_FIELDS]
@@ -141,7 +194,7 @@ class NoiseRules:
     marketplace_min_change_pct: float = DEFAULT_VOLATILE_MIN_CHANGE_PCT
 
     def threshold_pct(self, pricing_model: str, is_marketplace: bool) -> float:
-        if is_marketplace and pricing_model not in self.min_change_pct:
+        if is_marketplace:
             return self.marketplace_min_change_pct
         return float(self.min_change_pct.get(pricing_model, 0.0))
 
@@ -263,28 +316,62 @@ def collapse(obs: pd.DataFrame) -> dict[str, dict[str, Any]]:
             | (obs["market_offer_count"].notna() if "market_offer_count" in obs else False),
         }
     )
-    sort_cols = ["offer_key", "price_per_hour", "gpu_model", "gpu_name_raw", "gpu_count",
-                 "currency", "source_url"]
-    order = df[sort_cols].astype(str).fillna("")
-    order["price_per_hour"] = df["price_per_hour"]
-    order["gpu_count"] = df["gpu_count"]
-    df = df.loc[order.sort_values(sort_cols, kind="mergesort").index]
-    df = df.drop_duplicates("offer_key", keep="first")
+    dup = df["offer_key"].duplicated(keep=False)
+    if dup.any():
+        # Only the duplicated keys need the value ordering; the rest keep their single row.
+        sort_cols = [
+            "offer_key",
+            "price_per_hour",
+            "gpu_model",
+            "gpu_name_raw",
+            "gpu_count",
+            "currency",
+            "source_url",
+        ]
+        dups = df[dup]
+        order = dups[sort_cols].astype(str)
+        order["price_per_hour"] = dups["price_per_hour"]
+        order["gpu_count"] = dups["gpu_count"]
+        first = dups.loc[order.sort_values(sort_cols, kind="mergesort").index]
+        df = pd.concat([df[~dup], first.drop_duplicates("offer_key", keep="first")])
+    # Through Arrow: nulls (None, NaN, NA) all come out as None, and it is fast.
+    table = pa.Table.from_pandas(df[list(_BASE_COLUMNS)], preserve_index=False)
     records: dict[str, dict[str, Any]] = {}
-    for rec in df.to_dict("records"):
-        clean = {k: _clean(rec[k]) for k in _BASE_COLUMNS}
-        clean["is_volatile"] = bool(clean["is_volatile"])
-        if clean["gpu_count"] is not None:
-            clean["gpu_count"] = float(clean["gpu_count"])
-        if clean["price_per_hour"] is not None:
-            clean["price_per_hour"] = float(clean["price_per_hour"])
-        records[clean["offer_key"]] = clean
+    for rec in table.to_pylist():
+        rec["is_volatile"] = bool(rec["is_volatile"])
+        for col in ("gpu_count", "price_per_hour"):
+            if rec[col] is not None:
+                rec[col] = float(rec[col])
+        records[rec["offer_key"]] = rec
     return records
 
 
 def _gpu_id(rec: Mapping[str, Any]) -> str | None:
     """What 'the GPU' of an offer is for comparisons: the canonical model, else the raw name."""
     return rec.get("gpu_model") or rec.get("gpu_name_raw")
+
+
+def _gpu_changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Did the provider change the offer's GPU (not just our resolution of its name)?
+
+    A new canonical model under the same provider spelling is a resolver change, and a new
+    spelling that resolves to the same model is a cosmetic one: neither is an event.
+    """
+    if old.get("gpu_count") != new.get("gpu_count"):
+        return True
+    return (old.get("gpu_name_raw") or None) != (new.get("gpu_name_raw") or None) and _gpu_id(
+        old
+    ) != _gpu_id(new)
+
+
+def _reclassified(recs: list[dict[str, Any]], other: Mapping[str, dict[str, Any]]) -> bool:
+    """True when every offer in `recs` is in `other` under the same provider GPU spelling:
+    the model set changed because our resolution did."""
+    return all(
+        r["offer_key"] in other
+        and (other[r["offer_key"]].get("gpu_name_raw") or None) == (r.get("gpu_name_raw") or None)
+        for r in recs
+    )
 
 
 def _group_key(rec: Mapping[str, Any]) -> str:
@@ -309,14 +396,21 @@ class ChangeDetector:
     diff` keeps them in memory only.
     """
 
-    def __init__(self, rules: NoiseRules | None = None,
-                 states: dict[str, ProviderState] | None = None) -> None:
+    def __init__(
+        self, rules: NoiseRules | None = None, states: dict[str, ProviderState] | None = None
+    ) -> None:
         self.rules = rules or NoiseRules()
         self.states: dict[str, ProviderState] = states if states is not None else {}
 
-    def observe(self, provider: str, obs: pd.DataFrame, *, dataset_version: str,
-                detected_at: datetime, previous_dataset_version: str | None = None
-                ) -> list[dict[str, Any]]:
+    def observe(
+        self,
+        provider: str,
+        obs: pd.DataFrame,
+        *,
+        dataset_version: str,
+        detected_at: datetime,
+        previous_dataset_version: str | None = None,
+    ) -> list[dict[str, Any]]:
         """Events for one provider's good run; updates that provider's state."""
         cur = collapse(obs)
         st = self.states.get(provider)
@@ -343,8 +437,12 @@ class ChangeDetector:
         new_regions = cur_regions - base_regions
         gone_regions = base_regions - cur_regions
         if new_regions or gone_regions:
-            log.info("%s: fetch scope changed: regions added %s, dropped %s (no offer events)",
-                     provider, sorted(new_regions), sorted(gone_regions))
+            log.info(
+                "%s: fetch scope changed: regions added %s, dropped %s (no offer events)",
+                provider,
+                sorted(new_regions),
+                sorted(gone_regions),
+            )
 
         events: list[dict[str, Any]] = []
         offers_after: dict[str, dict[str, Any]] = {}
@@ -355,18 +453,28 @@ class ChangeDetector:
             if old is None:
                 offers_after[key] = row
                 if row["region"] not in new_regions and not row["is_volatile"]:
-                    events.append(ctx.event(OFFER_ADDED, row, new_value=fmt_price(row["price_per_hour"]),
-                                            new_price=row["price_per_hour"], price_unit="hour"))
+                    events.append(
+                        ctx.event(
+                            OFFER_ADDED,
+                            row,
+                            new_value=fmt_price(row["price_per_hour"]),
+                            new_price=row["price_per_hour"],
+                            price_unit="hour",
+                        )
+                    )
                 continue
             kept = dict(row)
             old_gpu, new_gpu = _gpu_id(old), _gpu_id(row)
-            if old_gpu != new_gpu or old.get("gpu_count") != row.get("gpu_count"):
-                events.append(ctx.event(
-                    OFFER_GPU_CHANGED, row,
-                    old_gpu_model=old_gpu,
-                    old_value=_fmt_gpu(old.get("gpu_count"), old_gpu),
-                    new_value=_fmt_gpu(row.get("gpu_count"), new_gpu),
-                ))
+            if _gpu_changed(old, row):
+                events.append(
+                    ctx.event(
+                        OFFER_GPU_CHANGED,
+                        row,
+                        old_gpu_model=old_gpu,
+                        old_value=_fmt_gpu(old.get("gpu_count"), old_gpu),
+                        new_value=_fmt_gpu(row.get("gpu_count"), new_gpu),
+                    )
+                )
             if not row["is_volatile"]:
                 ev = self._price_event(ctx, old, row)
                 if ev is not None:
@@ -381,8 +489,10 @@ class ChangeDetector:
                 continue
             if old["region"] in gone_regions:
                 continue  # out of fetch scope: leaves silently
-            p = dict(st.pending.get(key) or {"first_missing_at": detected_at.isoformat(),
-                                            "missing_runs": 0})
+            p = dict(
+                st.pending.get(key)
+                or {"first_missing_at": detected_at.isoformat(), "missing_runs": 0}
+            )
             p["missing_runs"] = int(p["missing_runs"]) + 1
             missing_for = detected_at - datetime.fromisoformat(p["first_missing_at"])
             confirmed = p["missing_runs"] >= rules.removal_confirm_runs or (
@@ -391,14 +501,23 @@ class ChangeDetector:
             )
             if confirmed:
                 if not old["is_volatile"]:
-                    events.append(ctx.event(OFFER_REMOVED, old, old_value=fmt_price(old["price_per_hour"]),
-                                            old_price=old["price_per_hour"], price_unit="hour"))
+                    events.append(
+                        ctx.event(
+                            OFFER_REMOVED,
+                            old,
+                            old_value=fmt_price(old["price_per_hour"]),
+                            old_price=old["price_per_hour"],
+                            price_unit="hour",
+                        )
+                    )
             else:
                 offers_after[key] = old
                 pending_after[key] = p
 
         events.extend(self._spot_events(ctx, st, cur, new_regions))
-        events.extend(self._model_events(ctx, base, offers_after, gone_regions, new_regions, events))
+        events.extend(
+            self._model_events(ctx, base, offers_after, gone_regions, new_regions, events)
+        )
 
         st.offers = offers_after
         st.pending = pending_after
@@ -407,25 +526,41 @@ class ChangeDetector:
         st.rows = len(obs)
         return events
 
-    def _price_event(self, ctx: _RunContext, old: Mapping[str, Any], row: Mapping[str, Any]
-                     ) -> dict[str, Any] | None:
+    def _price_event(
+        self, ctx: _RunContext, old: Mapping[str, Any], row: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
         old_p, new_p = _round_price(old["price_per_hour"]), _round_price(row["price_per_hour"])
         if old["currency"] != row["currency"]:
-            return ctx.event(PRICE_CHANGED, row, old_price=old_p, new_price=new_p,
-                             old_value=f"{fmt_price(old_p)} {old['currency']}",
-                             new_value=f"{fmt_price(new_p)} {row['currency']}", price_unit="hour")
+            return ctx.event(
+                PRICE_CHANGED,
+                row,
+                old_price=old_p,
+                new_price=new_p,
+                old_value=f"{fmt_price(old_p)} {old['currency']}",
+                new_value=f"{fmt_price(new_p)} {row['currency']}",
+                price_unit="hour",
+            )
         if old_p == new_p:
             return None
         pct = _pct(old_p, new_p)
         threshold = self.rules.threshold_pct(row["pricing_model"], False)
         if pct is not None and abs(pct) < threshold:
             return None
-        return ctx.event(PRICE_CHANGED, row, old_price=old_p, new_price=new_p, change_pct=pct,
-                         old_value=fmt_price(old_p), new_value=fmt_price(new_p), price_unit="hour")
+        return ctx.event(
+            PRICE_CHANGED,
+            row,
+            old_price=old_p,
+            new_price=new_p,
+            change_pct=pct,
+            old_value=fmt_price(old_p),
+            new_value=fmt_price(new_p),
+            price_unit="hour",
+        )
 
     @staticmethod
-    def _cheapest_per_gpu_hour(cur: Mapping[str, dict[str, Any]]
-                               ) -> dict[str, tuple[float, int, dict[str, Any]]]:
+    def _cheapest_per_gpu_hour(
+        cur: Mapping[str, dict[str, Any]],
+    ) -> dict[str, tuple[float, int, dict[str, Any]]]:
         groups: dict[str, tuple[float, int, dict[str, Any]]] = {}
         for row in cur.values():
             if not row["is_volatile"] or not row["gpu_count"]:
@@ -436,16 +571,25 @@ class ChangeDetector:
             if best is None:
                 groups[gk] = (per_gpu, 1, row)
             else:
-                cheaper = per_gpu < best[0] or (per_gpu == best[0] and row["offer_key"] < best[2]["offer_key"])
-                groups[gk] = (per_gpu, best[1] + 1, row) if cheaper else (best[0], best[1] + 1, best[2])
+                cheaper = per_gpu < best[0] or (
+                    per_gpu == best[0] and row["offer_key"] < best[2]["offer_key"]
+                )
+                groups[gk] = (
+                    (per_gpu, best[1] + 1, row) if cheaper else (best[0], best[1] + 1, best[2])
+                )
         return groups
 
     def _accept_groups(self, st: ProviderState, cur: Mapping[str, dict[str, Any]]) -> None:
         for gk, (per_gpu, _, _) in self._cheapest_per_gpu_hour(cur).items():
             st.group_refs.setdefault(gk, per_gpu)
 
-    def _spot_events(self, ctx: _RunContext, st: ProviderState, cur: Mapping[str, dict[str, Any]],
-                     new_regions: set[str]) -> list[dict[str, Any]]:
+    def _spot_events(
+        self,
+        ctx: _RunContext,
+        st: ProviderState,
+        cur: Mapping[str, dict[str, Any]],
+        new_regions: set[str],
+    ) -> list[dict[str, Any]]:
         events = []
         for gk, (per_gpu, count, row) in sorted(self._cheapest_per_gpu_hour(cur).items()):
             ref = st.group_refs.get(gk)
@@ -455,23 +599,42 @@ class ChangeDetector:
             if per_gpu == ref:
                 continue
             pct = _pct(ref, per_gpu)
-            threshold = self.rules.threshold_pct(row["pricing_model"], row["pricing_model"] != "spot")
+            threshold = self.rules.threshold_pct(
+                row["pricing_model"], row["pricing_model"] != "spot"
+            )
             if pct is not None and abs(pct) < threshold:
                 continue
             st.group_refs[gk] = per_gpu
-            events.append(ctx.event(
-                SPOT_PRICE_CHANGED, row, offer_key=None, instance_type=None,
-                old_price=ref, new_price=per_gpu, change_pct=pct, price_unit="gpu_hour",
-                old_value=fmt_price(ref), new_value=fmt_price(per_gpu), offer_count=count,
-                id_key=gk,
-            ))
+            events.append(
+                ctx.event(
+                    SPOT_PRICE_CHANGED,
+                    row,
+                    offer_key=None,
+                    instance_type=None,
+                    old_price=ref,
+                    new_price=per_gpu,
+                    change_pct=pct,
+                    price_unit="gpu_hour",
+                    old_value=fmt_price(ref),
+                    new_value=fmt_price(per_gpu),
+                    offer_count=count,
+                    id_key=gk,
+                )
+            )
         return events
 
-    def _model_events(self, ctx: _RunContext, before: Mapping[str, dict[str, Any]],
-                      after: Mapping[str, dict[str, Any]], gone_regions: set[str],
-                      new_regions: set[str], events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        def lineup(offers: Mapping[str, dict[str, Any]], skip_regions: set[str]
-                   ) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    def _model_events(
+        self,
+        ctx: _RunContext,
+        before: Mapping[str, dict[str, Any]],
+        after: Mapping[str, dict[str, Any]],
+        gone_regions: set[str],
+        new_regions: set[str],
+        events: list[dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        def lineup(
+            offers: Mapping[str, dict[str, Any]], skip_regions: set[str]
+        ) -> dict[tuple[str, str], list[dict[str, Any]]]:
             out: dict[tuple[str, str], list[dict[str, Any]]] = {}
             for rec in offers.values():
                 if rec["region"] in skip_regions or not rec.get("gpu_model"):
@@ -481,23 +644,43 @@ class ChangeDetector:
 
         old_lineup = lineup(before, gone_regions)
         new_lineup = lineup(after, new_regions)
-        explained_new = {(e["pricing_model"], e["gpu_model"]) for e in events
-                         if e["event_type"] == OFFER_GPU_CHANGED}
-        explained_old = {(e["pricing_model"], e["old_gpu_model"]) for e in events
-                         if e["event_type"] == OFFER_GPU_CHANGED}
+        explained_new = {
+            (e["pricing_model"], e["gpu_model"])
+            for e in events
+            if e["event_type"] == OFFER_GPU_CHANGED
+        }
+        explained_old = {
+            (e["pricing_model"], e["old_gpu_model"])
+            for e in events
+            if e["event_type"] == OFFER_GPU_CHANGED
+        }
         out = []
         for pm_model in sorted(set(new_lineup) - set(old_lineup)):
-            if pm_model in explained_new:
-                continue
             recs = new_lineup[pm_model]
-            out.append(ctx.event(GPU_MODEL_ADDED, _model_row(recs), new_value=pm_model[1],
-                                 offer_count=len(recs), id_key=json.dumps(pm_model)))
-        for pm_model in sorted(set(old_lineup) - set(new_lineup)):
-            if pm_model in explained_old:
+            if pm_model in explained_new or _reclassified(recs, before):
                 continue
+            out.append(
+                ctx.event(
+                    GPU_MODEL_ADDED,
+                    _model_row(recs),
+                    new_value=pm_model[1],
+                    offer_count=len(recs),
+                    id_key=json.dumps(pm_model),
+                )
+            )
+        for pm_model in sorted(set(old_lineup) - set(new_lineup)):
             recs = old_lineup[pm_model]
-            out.append(ctx.event(GPU_MODEL_REMOVED, _model_row(recs), old_value=pm_model[1],
-                                 offer_count=len(recs), id_key=json.dumps(pm_model)))
+            if pm_model in explained_old or _reclassified(recs, after):
+                continue
+            out.append(
+                ctx.event(
+                    GPU_MODEL_REMOVED,
+                    _model_row(recs),
+                    old_value=pm_model[1],
+                    offer_count=len(recs),
+                    id_key=json.dumps(pm_model),
+                )
+            )
         return out
 
 
@@ -513,8 +696,9 @@ class _RunContext:
     from_version: str | None
     to_version: str
 
-    def event(self, event_type: str, row: Mapping[str, Any], *, id_key: str | None = None,
-              **values: Any) -> dict[str, Any]:
+    def event(
+        self, event_type: str, row: Mapping[str, Any], *, id_key: str | None = None, **values: Any
+    ) -> dict[str, Any]:
         ev: dict[str, Any] = dict.fromkeys(EVENT_COLUMNS)
         ev.update(
             event_type=event_type,
@@ -532,8 +716,13 @@ class _RunContext:
         )
         ev.update(values)
         ev["event_id"] = _event_id(
-            event_type, self.provider, id_key or ev["offer_key"], ev["old_value"],
-            ev["new_value"], ev["old_gpu_model"], self.from_version,
+            event_type,
+            self.provider,
+            id_key or ev["offer_key"],
+            ev["old_value"],
+            ev["new_value"],
+            ev["old_gpu_model"],
+            self.from_version,
         )
         return ev
 
@@ -547,6 +736,21 @@ def events_frame(events: list[dict[str, Any]]) -> pd.DataFrame:
         rows.append(r)
     table = pa.Table.from_pylist(rows, schema=EVENT_SCHEMA) if rows else EVENT_SCHEMA.empty_table()
     return table.to_pandas()
+
+
+def event_to_json(ev: Mapping[str, Any]) -> dict[str, Any]:
+    """An event row as JSON-ready values (timestamps ISO 8601, NaN/NA as null)."""
+    out: dict[str, Any] = {}
+    for k, v in ev.items():
+        if _clean(v) is None:
+            out[k] = None
+        elif isinstance(v, pd.Timestamp | datetime):
+            out[k] = pd.Timestamp(v).isoformat()
+        elif hasattr(v, "item"):
+            out[k] = v.item()  # numpy scalar
+        else:
+            out[k] = v
+    return out
 
 
 def read_events(path: Path) -> pd.DataFrame:
@@ -563,7 +767,9 @@ def append_events(path: Path, new: pd.DataFrame) -> pd.DataFrame:
     frames = [f for f in (old, new) if len(f)]
     allev = pd.concat(frames, ignore_index=True) if frames else new
     allev = allev.drop_duplicates("event_id", keep="first")
-    allev = allev.sort_values(["detected_at", "provider", "event_type", "event_id"], kind="mergesort")
+    allev = allev.sort_values(
+        ["detected_at", "provider", "event_type", "event_id"], kind="mergesort"
+    )
     write_parquet_atomic(allev.reset_index(drop=True), path, schema=EVENT_SCHEMA)
     return allev.reset_index(drop=True)
 
@@ -587,16 +793,19 @@ def describe(ev: Mapping[str, Any]) -> str:
     """One line of text for an event (feed titles, mail digests)."""
     t = ev["event_type"]
     cur = ev.get("currency") or ""
-    where = " ".join(str(x) for x in (ev.get("instance_type"), ev.get("region"),
-                                      ev.get("pricing_model")) if x)
+    where = " ".join(
+        str(x) for x in (ev.get("instance_type"), ev.get("region"), ev.get("pricing_model")) if x
+    )
     head = f"{ev['provider']} {ev.get('gpu_model') or ''} {where}".replace("  ", " ").strip()
     pct = _clean(ev.get("change_pct"))
     pct_s = f" ({pct:+.1f}%)" if pct is not None else ""
     if t == PRICE_CHANGED:
         return f"{head}: price {ev['old_value']} -> {ev['new_value']} {cur}/h{pct_s}"
     if t == SPOT_PRICE_CHANGED:
-        return (f"{head}: cheapest {ev['old_value']} -> {ev['new_value']} {cur}/GPU-hour{pct_s}"
-                f" over {ev.get('offer_count')} offers")
+        return (
+            f"{head}: cheapest {ev['old_value']} -> {ev['new_value']} {cur}/GPU-hour{pct_s}"
+            f" over {ev.get('offer_count')} offers"
+        )
     if t == OFFER_ADDED:
         return f"{head}: new offer at {ev['new_value']} {cur}/h"
     if t == OFFER_REMOVED:
@@ -634,7 +843,9 @@ def process_run(
 
     env = dict(os.environ if env is None else env)
     rules = rules or NoiseRules.from_env(env)
-    detected_at = detected_at.astimezone(UTC) if detected_at.tzinfo else detected_at.replace(tzinfo=UTC)
+    detected_at = (
+        detected_at.astimezone(UTC) if detected_at.tzinfo else detected_at.replace(tzinfo=UTC)
+    )
     states: dict[str, ProviderState] = {}
     for provider in observations:
         st = load_state(state_dir, provider)
@@ -643,10 +854,15 @@ def process_run(
     detector = ChangeDetector(rules, states)
     raised: list[dict[str, Any]] = []
     for provider in sorted(observations):
-        raised.extend(detector.observe(
-            provider, observations[provider], dataset_version=dataset_version,
-            detected_at=detected_at, previous_dataset_version=previous_dataset_version,
-        ))
+        raised.extend(
+            detector.observe(
+                provider,
+                observations[provider],
+                dataset_version=dataset_version,
+                detected_at=detected_at,
+                previous_dataset_version=previous_dataset_version,
+            )
+        )
     new = events_frame(raised)
     all_events = append_events(Path(datasets_dir) / CHANGES_NAME, new)
     if len(new):
@@ -657,8 +873,15 @@ def process_run(
             engine.dispose()
     for provider in observations:
         save_state(state_dir, provider, detector.states[provider])
-    feed.write_feed(all_events, Path(datasets_dir) / feed.FEED_NAME,
-                    public_url=env.get("GPU_PRICES_PUBLIC_URL"), now=detected_at)
-    log.info("changes: %d events this run (%s)", len(new),
-             ", ".join(f"{k}={v}" for k, v in new["event_type"].value_counts().items()) or "none")
+    feed.write_feed(
+        all_events,
+        Path(datasets_dir) / feed.FEED_NAME,
+        public_url=env.get("GPU_PRICES_PUBLIC_URL"),
+        now=detected_at,
+    )
+    log.info(
+        "changes: %d events this run (%s)",
+        len(new),
+        ", ".join(f"{k}={v}" for k, v in new["event_type"].value_counts().items()) or "none",
+    )
     return new

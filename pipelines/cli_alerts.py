@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -20,8 +21,15 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from pipelines import alerts
-from pipelines.changes import ChangeDetector, NoiseRules, describe, events_frame
+from pipelines.changes import (
+    DEFAULT_REMOVAL_CONFIRM_RUNS,
+    DEFAULT_VOLATILE_MIN_CHANGE_PCT,
+    ChangeDetector,
+    NoiseRules,
+    describe,
+    event_to_json,
+    events_frame,
+)
 
 PRICING_MODELS = ("on_demand", "spot", "reserved_1y", "reserved_3y", "subscription", "free")
 
@@ -62,13 +70,37 @@ def _table_line(ev: dict) -> str:
 
 
 def diff(
-    snapshots: Annotated[list[Path], typer.Argument(help="Observation files (Parquet or CSV), oldest first.",
-                                                    exists=True, dir_okay=True)],
+    snapshots: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Observation files (Parquet or CSV), oldest first.", exists=True, dir_okay=True
+        ),
+    ],
     fmt: Annotated[str, typer.Option("--format", help="jsonl or table.")] = "table",
-    confirm_runs: Annotated[int, typer.Option(help="Good snapshots an offer must stay gone before it is removed.")] = NoiseRules().removal_confirm_runs,
-    confirm_hours: Annotated[float | None, typer.Option(help="...or hours since it was first missing.")] = None,
-    spot_min_change_pct: Annotated[float, typer.Option(help="Threshold for spot and marketplace summaries.")] = NoiseRules().marketplace_min_change_pct,
-    max_drop_fraction: Annotated[float, typer.Option(help="Gate: largest allowed fall in rows vs the last good snapshot.")] = 0.5,
+    confirm_runs: Annotated[
+        int | None,
+        typer.Option(
+            help="Good snapshots an offer must stay gone before it is removed "
+            f"[default: GPU_PRICES_REMOVAL_CONFIRM_RUNS or {DEFAULT_REMOVAL_CONFIRM_RUNS}]."
+        ),
+    ] = None,
+    confirm_hours: Annotated[
+        float | None, typer.Option(help="...or hours since it was first missing.")
+    ] = None,
+    spot_min_change_pct: Annotated[
+        float | None,
+        typer.Option(
+            help="Threshold (percent) for spot and marketplace summaries "
+            f"[default: GPU_PRICES_SPOT_MIN_CHANGE_PCT or {DEFAULT_VOLATILE_MIN_CHANGE_PCT}]."
+        ),
+    ] = None,
+    max_drop_fraction: Annotated[
+        float | None,
+        typer.Option(
+            help="Gate: largest allowed fall in rows vs the last good snapshot "
+            "[default: the configured gate]."
+        ),
+    ] = None,
 ) -> None:
     """Print the change events between consecutive observation snapshots."""
     from pipelines import gate
@@ -77,12 +109,22 @@ def diff(
         raise typer.BadParameter("--format must be jsonl or table")
     if len(snapshots) < 2:
         raise typer.BadParameter("give at least two snapshots")
-    rules = NoiseRules(
-        removal_confirm_runs=confirm_runs,
-        removal_confirm_after=timedelta(hours=confirm_hours) if confirm_hours else None,
-        min_change_pct={"spot": spot_min_change_pct},
-        marketplace_min_change_pct=spot_min_change_pct,
+    config = _config()
+    # The same rules as a run: environment/config first, then what the options say.
+    rules = NoiseRules.from_env(config.settings)
+    rules = replace(
+        rules,
+        removal_confirm_runs=confirm_runs or rules.removal_confirm_runs,
+        removal_confirm_after=timedelta(hours=confirm_hours)
+        if confirm_hours
+        else rules.removal_confirm_after,
     )
+    if spot_min_change_pct is not None:
+        rules = replace(
+            rules,
+            min_change_pct={**rules.min_change_pct, "spot": spot_min_change_pct},
+            marketplace_min_change_pct=spot_min_change_pct,
+        )
     detector = ChangeDetector(rules)
     failures = 0
     for path in snapshots:
@@ -101,55 +143,97 @@ def diff(
         for provider in providers:
             obs = df[df["provider"] == provider].reset_index(drop=True)
             st = detector.states.get(provider)
-            reasons = gate.check(provider, obs, st.rows if st else None,
-                                 max_drop_fraction=max_drop_fraction)
+            drop = (
+                max_drop_fraction
+                if max_drop_fraction is not None
+                else config.drop_fraction(provider)
+            )
+            reasons = gate.check(provider, obs, st.rows if st else None, max_drop_fraction=drop)
             if reasons:
                 failures += 1
                 for reason in reasons:
                     typer.echo(f"{path}: gate failed: {reason}", err=True)
                 continue
-            events = detector.observe(provider, obs, dataset_version=path.name,
-                                      detected_at=_snapshot_time(obs, path))
+            events = detector.observe(
+                provider, obs, dataset_version=path.name, detected_at=_snapshot_time(obs, path)
+            )
             for ev in events_frame(events).to_dict("records"):
                 if fmt == "jsonl":
-                    typer.echo(json.dumps(alerts._payload(ev), sort_keys=True))
+                    typer.echo(json.dumps(event_to_json(ev), sort_keys=True))
                 else:
                     typer.echo(_table_line(ev))
     if failures:
-        typer.echo(f"{failures} snapshot/provider pair(s) failed the gate and were skipped", err=True)
+        typer.echo(
+            f"{failures} snapshot/provider pair(s) failed the gate and were skipped", err=True
+        )
         raise typer.Exit(1)
 
 
-alerts_app = typer.Typer(help="Change-alert e-mail subscriptions and delivery.", no_args_is_help=True)
+alerts_app = typer.Typer(
+    help="Change-alert e-mail subscriptions and delivery.", no_args_is_help=True
+)
 
-StateDir = Annotated[Path | None, typer.Option("--state-dir", help="Default: the configured state dir.")]
-DbUrl = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: GPU_PRICES_ALERTS_DB or sqlite in the state dir).")]
+StateDir = Annotated[
+    Path | None, typer.Option("--state-dir", help="Default: the configured state dir.")
+]
+DbUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--db", help="SQLAlchemy URL (default: GPU_PRICES_ALERTS_DB or sqlite in the state dir)."
+    ),
+]
+
+
+def _settings() -> dict[str, str]:
+    """Environment plus the config file's [settings] (GPU_PRICES_SMTP_* may live there)."""
+    return _config().settings
 
 
 def _engine(state_dir: Path | None, db: str | None):
+    from pipelines import alerts
+
     if state_dir is None and db is None:
         state_dir = _config().state_dir
-    return alerts.make_engine(alerts.database_url(state_dir, db))
+    return alerts.make_engine(alerts.database_url(state_dir, db, _settings()))
 
 
 @alerts_app.command("subscribe")
 def subscribe_cmd(
     email: str,
-    provider: Annotated[list[str] | None, typer.Option("--provider", help="Only these providers (repeatable).")] = None,
-    gpu: Annotated[list[str] | None, typer.Option("--gpu", help="Only these GPU models, e.g. H100 (repeatable).")] = None,
-    pricing: Annotated[list[str] | None, typer.Option("--pricing", help="Only these pricing models (repeatable).")] = None,
-    min_change_pct: Annotated[float | None, typer.Option(help="Skip price changes smaller than this (percent).")] = None,
+    provider: Annotated[
+        list[str] | None, typer.Option("--provider", help="Only these providers (repeatable).")
+    ] = None,
+    gpu: Annotated[
+        list[str] | None,
+        typer.Option("--gpu", help="Only these GPU models, e.g. H100 (repeatable)."),
+    ] = None,
+    pricing: Annotated[
+        list[str] | None, typer.Option("--pricing", help="Only these pricing models (repeatable).")
+    ] = None,
+    min_change_pct: Annotated[
+        float | None, typer.Option(help="Skip price changes smaller than this (percent).")
+    ] = None,
     state_dir: StateDir = None,
     db: DbUrl = None,
 ) -> None:
     """Subscribe an address (or update its filters)."""
+    from pipelines import alerts
+
     bad = [p for p in pricing or [] if p not in PRICING_MODELS]
     if bad:
-        raise typer.BadParameter(f"unknown pricing model(s) {bad}; one of {', '.join(PRICING_MODELS)}")
+        raise typer.BadParameter(
+            f"unknown pricing model(s) {bad}; one of {', '.join(PRICING_MODELS)}"
+        )
     engine = _engine(state_dir, db)
     try:
-        sub = alerts.subscribe(engine, email, providers=provider or [], gpus=gpu or [],
-                               pricing_models=pricing or [], min_change_pct=min_change_pct)
+        sub = alerts.subscribe(
+            engine,
+            email,
+            providers=provider or [],
+            gpus=gpu or [],
+            pricing_models=pricing or [],
+            min_change_pct=min_change_pct,
+        )
     except alerts.AlertsError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
@@ -161,6 +245,8 @@ def subscribe_cmd(
 @alerts_app.command("unsubscribe")
 def unsubscribe_cmd(email: str, state_dir: StateDir = None, db: DbUrl = None) -> None:
     """Remove an address and its queued mail."""
+    from pipelines import alerts
+
     engine = _engine(state_dir, db)
     try:
         removed = alerts.unsubscribe(engine, email)
@@ -178,6 +264,8 @@ def unsubscribe_cmd(email: str, state_dir: StateDir = None, db: DbUrl = None) ->
 @alerts_app.command("unsubscribe-token")
 def unsubscribe_token_cmd(token: str, state_dir: StateDir = None, db: DbUrl = None) -> None:
     """Unsubscribe the address holding TOKEN (the token in a mail's unsubscribe link)."""
+    from pipelines import alerts
+
     engine = _engine(state_dir, db)
     try:
         email = alerts.unsubscribe_token(engine, token)
@@ -192,6 +280,8 @@ def unsubscribe_token_cmd(token: str, state_dir: StateDir = None, db: DbUrl = No
 @alerts_app.command("list")
 def list_cmd(state_dir: StateDir = None, db: DbUrl = None) -> None:
     """List subscribers (without tokens) and the outbox by status."""
+    from pipelines import alerts
+
     engine = _engine(state_dir, db)
     try:
         subs = alerts.list_subscribers(engine)
@@ -200,33 +290,44 @@ def list_cmd(state_dir: StateDir = None, db: DbUrl = None) -> None:
         engine.dispose()
     for sub in subs:
         typer.echo(f"{sub.email}\t{sub.filters_text()}")
-    typer.echo(f"{len(subs)} subscriber(s); outbox: "
-               + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "empty"))
+    typer.echo(
+        f"{len(subs)} subscriber(s); outbox: "
+        + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "empty")
+    )
 
 
 @alerts_app.command("send")
 def send_cmd(
     state_dir: StateDir = None,
     db: DbUrl = None,
-    requeue_stuck_minutes: Annotated[float | None, typer.Option(help="First requeue mail claimed but unconfirmed for this long (may send it twice).")] = None,
+    requeue_stuck_minutes: Annotated[
+        float | None,
+        typer.Option(
+            help="First requeue mail claimed but unconfirmed for this long (may send it twice)."
+        ),
+    ] = None,
 ) -> None:
     """Send queued digests over SMTP (GPU_PRICES_SMTP_* settings)."""
+    from pipelines import alerts
+
     engine = _engine(state_dir, db)
     try:
         if requeue_stuck_minutes is not None:
             n = alerts.requeue_stuck(engine, timedelta(minutes=requeue_stuck_minutes))
             typer.echo(f"requeued {n} unconfirmed (subscriber, event) pair(s)")
-        import os
-
-        report = alerts.deliver_pending(engine, alerts.SmtpSettings.from_env(),
-                                        public_url=os.environ.get("GPU_PRICES_PUBLIC_URL"))
+        env = _settings()
+        report = alerts.deliver(
+            engine, alerts.SmtpSettings.from_env(env), public_url=env.get("GPU_PRICES_PUBLIC_URL")
+        )
     except alerts.AlertsError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     finally:
         engine.dispose()
-    typer.echo(f"sent {report.messages_sent} digest(s) with {report.events_sent} event(s); "
-               f"{report.still_queued} still queued; {report.failed} refused")
+    typer.echo(
+        f"sent {report.messages_sent} digest(s) with {report.events_sent} event(s); "
+        f"{report.still_queued} still queued; {report.failed} refused"
+    )
     if report.error:
         typer.echo(report.error, err=True)
         raise typer.Exit(1)
@@ -240,10 +341,10 @@ def serve_cmd(
     db: DbUrl = None,
 ) -> None:
     """Serve the unsubscribe endpoint (/alerts/unsubscribe) for the links in the mails."""
-    from wsgiref.simple_server import make_server
+    from pipelines import alerts
 
     engine = _engine(state_dir, db)
-    with make_server(host, port, alerts.make_unsubscribe_app(engine)) as server:
+    with alerts.make_unsubscribe_server(engine, host, port) as server:
         print(f"serving {alerts.UNSUBSCRIBE_PATH} on http://{host}:{port}", file=sys.stderr)
         server.serve_forever()
 

@@ -1,11 +1,11 @@
 """`scrape gpus show` and `scrape top`: GPU names, specs and the cheapest compute.
 
-    scrape gpus show "NVIDIA Tesla V100-SXM2-16GB" nvidia-tesla-t4 [--json]
-        one result per name, in order: how it resolves (scrapers/gpus.py) and its spec row
-        (pipelines/data/gpu_specs.csv)
-    scrape top [--gpu H100] [--pricing spot] [--precision bf16] [--region us-] [-n 20]
-        the cheapest offers per PFLOP-hour, from datasets/gpu_price_per_tflop.parquet, or
-        computed from the current rows of datasets/gpu_prices.parquet when that file is absent
+scrape gpus show "NVIDIA Tesla V100-SXM2-16GB" nvidia-tesla-t4 [--json]
+    one result per name, in order: how it resolves (scrapers/gpus.py) and its spec row
+    (pipelines/data/gpu_specs.csv)
+scrape top [--gpu H100] [--pricing spot] [--precision bf16] [--region us-] [-n 20]
+    the cheapest offers per PFLOP-hour, from datasets/gpu_price_per_tflop.parquet, or
+    computed from the current rows of datasets/gpu_prices.parquet when that file is absent
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Annotated
 
 import pandas as pd
 import typer
@@ -40,8 +41,13 @@ def _clean(value: object) -> object:
     return value
 
 
-def describe(name: str, *, provider: str | None = None, instance_type: str | None = None,
-             memory_gb: float | None = None) -> dict:
+def describe(
+    name: str,
+    *,
+    provider: str | None = None,
+    instance_type: str | None = None,
+    memory_gb: float | None = None,
+) -> dict:
     """Resolution and matched spec row(s) for one raw GPU name."""
     from pipelines.specs import KEY_COLUMNS, candidates, spec_values
     from scrapers.gpus import resolve
@@ -99,11 +105,18 @@ def _print_show(results: list[dict]) -> None:
                     )
                     t.add_row("spec variants", f"{variants} (only columns equal in all are shown)")
                 s = r["spec"]
-                t.add_row("vendor / arch", f"{_fmt(s['gpu_vendor'])} / {_fmt(s['gpu_architecture'])}")
+                t.add_row(
+                    "vendor / arch", f"{_fmt(s['gpu_vendor'])} / {_fmt(s['gpu_architecture'])}"
+                )
                 t.add_row("launch", _fmt(s["gpu_launch_month"]))
-                t.add_row("memory", f"{_fmt(s['gpu_memory_type'])}, {_fmt(s['gpu_memory_bandwidth_gbps'])} GB/s")
+                t.add_row(
+                    "memory",
+                    f"{_fmt(s['gpu_memory_type'])}, {_fmt(s['gpu_memory_bandwidth_gbps'])} GB/s",
+                )
                 dense = ", ".join(
-                    f"{p} {_fmt(s[c])}" for p, c in PRECISION_COLUMNS.items() if s.get(c) is not None
+                    f"{p} {_fmt(s[c])}"
+                    for p, c in PRECISION_COLUMNS.items()
+                    if s.get(c) is not None
                 )
                 t.add_row("dense TFLOPS/TOPS", dense or "-")
                 t.add_row("TDP W", _fmt(s["gpu_tdp_w"]))
@@ -132,8 +145,9 @@ def load_price_per_tflop(datasets_dir: Path) -> pd.DataFrame:
     return price_per_tflop(pd.read_parquet(prices))
 
 
-def select_top(df: pd.DataFrame, *, gpu: str | None, pricing: str, precision: str,
-               region: str | None, n: int) -> pd.DataFrame:
+def select_top(
+    df: pd.DataFrame, *, gpu: str | None, pricing: str, precision: str, region: str | None, n: int
+) -> pd.DataFrame:
     if gpu:
         from scrapers.gpus import resolve
 
@@ -154,11 +168,20 @@ def register(app: typer.Typer) -> None:
 
     @gpus_app.command("show")
     def gpus_show(
-        names: list[str] = typer.Argument(..., help="GPU names as any provider spells them."),
-        as_json: bool = typer.Option(False, "--json", help="Print JSON (a list, one item per name)."),
-        provider: str | None = typer.Option(None, "--provider", help="Provider context (e.g. linode)."),
-        instance_type: str | None = typer.Option(None, "--instance-type", help="Instance type context (e.g. p4d.24xlarge)."),
-        memory_gb: float | None = typer.Option(None, "--memory-gb", help="Stated memory per GPU."),
+        names: Annotated[list[str], typer.Argument(help="GPU names as any provider spells them.")],
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print JSON (a list, one item per name).")
+        ] = False,
+        provider: Annotated[
+            str | None, typer.Option("--provider", help="Provider context (e.g. linode).")
+        ] = None,
+        instance_type: Annotated[
+            str | None,
+            typer.Option("--instance-type", help="Instance type context (e.g. p4d.24xlarge)."),
+        ] = None,
+        memory_gb: Annotated[
+            float | None, typer.Option("--memory-gb", help="Stated memory per GPU.")
+        ] = None,
     ) -> None:
         """How each name resolves (gpu_model, memory, form factor, how) and its spec row."""
         results = [
@@ -172,13 +195,31 @@ def register(app: typer.Typer) -> None:
 
     @app.command("top")
     def top(
-        gpu: str | None = typer.Option(None, "--gpu", help="GPU model, any spelling (H100, rtx_4090)."),
-        pricing: str = typer.Option(DEFAULT_PRICING, "--pricing", help="on_demand | spot | reserved_1y | reserved_3y | subscription."),
-        precision: str = typer.Option(DEFAULT_PRECISION, "--precision", help="fp64 | fp32 | tf32 | fp16 | bf16 | fp8 (dense)."),
-        region: str | None = typer.Option(None, "--region", help="Region code or prefix; comma-separated for several."),
-        n: int = typer.Option(20, "-n", "--limit", min=1, help="Rows to show."),
-        datasets: Path | None = typer.Option(None, "--datasets", help="Datasets directory (default ./datasets)."),
-        as_json: bool = typer.Option(False, "--json", help="Print JSON rows instead of a table."),
+        gpu: Annotated[
+            str | None, typer.Option("--gpu", help="GPU model, any spelling (H100, rtx_4090).")
+        ] = None,
+        pricing: Annotated[
+            str,
+            typer.Option(
+                "--pricing", help="on_demand | spot | reserved_1y | reserved_3y | subscription."
+            ),
+        ] = DEFAULT_PRICING,
+        precision: Annotated[
+            str,
+            typer.Option("--precision", help="fp64 | fp32 | tf32 | fp16 | bf16 | fp8 (dense)."),
+        ] = DEFAULT_PRECISION,
+        region: Annotated[
+            str | None,
+            typer.Option("--region", help="Region code or prefix; comma-separated for several."),
+        ] = None,
+        n: Annotated[int, typer.Option("-n", "--limit", min=1, help="Rows to show.")] = 20,
+        datasets: Annotated[
+            Path | None,
+            typer.Option("--datasets", help="Datasets directory (default ./datasets)."),
+        ] = None,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print JSON rows instead of a table.")
+        ] = False,
     ) -> None:
         """The cheapest offers per PFLOP-hour of dense compute."""
         from pipelines.tflops import PRECISIONS
@@ -196,25 +237,49 @@ def register(app: typer.Typer) -> None:
             records = [{k: _clean(v) for k, v in r.items()} for r in rows.to_dict("records")]
             typer.echo(json.dumps(records, indent=2, default=str))
             return
-        title = f"cheapest {precision} compute, {pricing}" + (f", {gpu}" if gpu else "") + (
-            f", region {region}" if region else "")
+        title = (
+            f"cheapest {precision} compute, {pricing}"
+            + (f", {gpu}" if gpu else "")
+            + (f", region {region}" if region else "")
+        )
         if rows.empty:
             console.print(f"{title}: no offers")
             return
         t = Table(title=title)
-        for col, just in (("#", "right"), ("provider", "left"), ("instance", "left"), ("region", "left"),
-                          ("gpu", "left"), ("gpus", "right"), ("$/GPU-h", "right"),
-                          (f"{precision} TFLOPS", "right"), ("$/PFLOP-h", "right"),
-                          ("rank in model", "right")):
+        for col, just in (
+            ("#", "right"),
+            ("provider", "left"),
+            ("instance", "left"),
+            ("region", "left"),
+            ("gpu", "left"),
+            ("gpus", "right"),
+            ("$/GPU-h", "right"),
+            (f"{precision} TFLOPS", "right"),
+            ("$/PFLOP-h", "right"),
+            ("rank in model", "right"),
+        ):
             t.add_column(col, justify=just)
         for i, r in enumerate(rows.itertuples(index=False), start=1):
             variant = " ".join(
-                x for x in (r.gpu_model, r.gpu_form_factor,
-                            f"{_fmt(r.gpu_memory_gb)}GB" if _clean(r.gpu_memory_gb) is not None else None)
+                x
+                for x in (
+                    r.gpu_model,
+                    r.gpu_form_factor,
+                    f"{_fmt(r.gpu_memory_gb)}GB" if _clean(r.gpu_memory_gb) is not None else None,
+                )
                 if isinstance(x, str)
             )
             term = f" ({r.term})" if isinstance(r.term, str) and r.term else ""
-            t.add_row(str(i), r.provider, f"{r.instance_type}{term}", _fmt(r.region), variant,
-                      _fmt(r.gpu_count), f"{r.price_usd_per_gpu_hour:.4f}", _fmt(r.tflops_per_gpu),
-                      f"{r.usd_per_pflop_hour:.3f}", str(r.rank_in_model))
+            t.add_row(
+                str(i),
+                r.provider,
+                f"{r.instance_type}{term}",
+                _fmt(r.region),
+                variant,
+                _fmt(r.gpu_count),
+                f"{r.price_usd_per_gpu_hour:.4f}",
+                _fmt(r.tflops_per_gpu),
+                f"{r.usd_per_pflop_hour:.3f}",
+                str(r.rank_in_model),
+            )
         console.print(t)

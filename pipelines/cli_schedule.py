@@ -17,21 +17,36 @@ import logging
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipelines import locks, runlog
-from pipelines import schedule as sched
+from pipelines.report import RunReport
+
+if TYPE_CHECKING:
+    from pipelines import runlog
+    from pipelines import schedule as sched
+
+# `scrape` loads this module for every command: the scheduling modules (pyarrow,
+# APScheduler) are imported inside the commands that use them.
 
 console = Console()
-err = Console(stderr=True)
 
 SCHEDULE_ENV = "GPU_PRICES_SCHEDULE"
 EXIT_BAD_SCHEDULE = 2
 EXIT_ALREADY_RUNNING = 3
+
+ScheduleOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--schedule", help=f"Schedule file (default: ${SCHEDULE_ENV} or schedules/schedule.toml)."
+    ),
+]
+DatasetsOption = Annotated[
+    Path | None, typer.Option("--datasets", help="Datasets directory (default ./datasets).")
+]
 
 
 def _load_config(datasets: Path | None) -> Any:
@@ -46,11 +61,22 @@ def _load_config(datasets: Path | None) -> Any:
 
 
 def _make_job(config: Any, schedule: sched.ScheduleConfig) -> sched.JobFn:
+    from pipelines import schedule as sched
+
     return sched.default_job(config, schedule)
+
+
+def _fail(label: str, exc: BaseException, code: int) -> typer.Exit:
+    # Plain text, one line: it ends up in journald or cron mail, and a provider's error
+    # text must not be read as rich markup.
+    typer.echo(f"{label}: {exc}", err=True)
+    return typer.Exit(code)
 
 
 def _schedule_path(option: Path | None, config: Any) -> Path | None:
     """--schedule, else $GPU_PRICES_SCHEDULE, else <root>/schedules/schedule.toml if present."""
+    from pipelines import schedule as sched
+
     if option is not None:
         return option
     if os.environ.get(SCHEDULE_ENV):
@@ -60,11 +86,12 @@ def _schedule_path(option: Path | None, config: Any) -> Path | None:
 
 
 def _load_schedule(option: Path | None, config: Any) -> sched.ScheduleConfig:
+    from pipelines import schedule as sched
+
     try:
         return sched.load_schedule(_schedule_path(option, config))
     except sched.ScheduleError as exc:
-        err.print(f"[red]schedule error[/] {exc}")
-        raise typer.Exit(EXIT_BAD_SCHEDULE) from None
+        raise _fail("schedule error", exc, EXIT_BAD_SCHEDULE) from None
 
 
 def _fmt(ts: datetime | None) -> str:
@@ -74,17 +101,22 @@ def _fmt(ts: datetime | None) -> str:
 def register(app: typer.Typer) -> None:
     @app.command("schedule")
     def schedule_cmd(
-        list_: bool = typer.Option(False, "--list", help="Print each job's cadence and next run time, then exit."),
-        once: bool = typer.Option(False, "--once", help="Run every due provider once (one publish), then exit."),
-        schedule_file: Path | None = typer.Option(
-            None, "--schedule", help=f"Schedule file (default: ${SCHEDULE_ENV} or schedules/schedule.toml)."
-        ),
-        datasets: Path | None = typer.Option(None, "--datasets", help="Datasets directory (default ./datasets)."),
-        as_json: bool = typer.Option(False, "--json", help="With --list: JSON lines."),
+        list_: Annotated[
+            bool, typer.Option("--list", help="Print each job's cadence and next run time; exit.")
+        ] = False,
+        once: Annotated[
+            bool, typer.Option("--once", help="Run every due provider once (one publish); exit.")
+        ] = False,
+        schedule_file: ScheduleOption = None,
+        datasets: DatasetsOption = None,
+        as_json: Annotated[bool, typer.Option("--json", help="With --list: JSON lines.")] = False,
     ) -> None:
         """Run the providers on their cadences in the foreground (for systemd or a container)."""
+        from pipelines import locks
+        from pipelines import schedule as sched
+
         if list_ and once:
-            err.print("--list and --once exclude each other")
+            typer.echo("--list and --once exclude each other", err=True)
             raise typer.Exit(EXIT_BAD_SCHEDULE)
         config = _load_config(datasets)
         schedule = _load_schedule(schedule_file, config)
@@ -96,41 +128,49 @@ def register(app: typer.Typer) -> None:
         try:
             job = _make_job(config, schedule)
         except sched.ScheduleError as exc:
-            err.print(f"[red]schedule error[/] {exc}")
-            raise typer.Exit(EXIT_BAD_SCHEDULE) from None
+            raise _fail("schedule error", exc, EXIT_BAD_SCHEDULE) from None
         if once:
-            due, result = sched.run_once(
+            once = sched.run_once(
                 schedule, state_dir=config.state_dir, datasets_dir=config.datasets_dir, job=job
             )
-            if not due:
+            if not once.due:
                 console.print("nothing due")
                 return
-            if result is None:
-                console.print(f"due: {', '.join(due)}; all already running elsewhere")
+            if not once.started:
+                console.print(f"due: {', '.join(once.due)}; all already running elsewhere")
                 return
-            from pipelines.cli import print_report
+            if isinstance(once.result, RunReport):
+                from pipelines.cli import print_report
 
-            print_report(result)
-            raise typer.Exit(result.exit_code)
+                print_report(once.result)
+                raise typer.Exit(once.result.exit_code)
+            console.print(f"ran: {', '.join(once.started)}")
+            return
         try:
             code = sched.serve(
                 schedule, state_dir=config.state_dir, datasets_dir=config.datasets_dir, job=job
             )
         except locks.AlreadyRunning as exc:
-            err.print(f"[red]not started[/] another `scrape schedule` uses this state dir: {exc}")
-            raise typer.Exit(EXIT_ALREADY_RUNNING) from None
+            raise _fail(
+                "not started: another `scrape schedule` uses this state dir",
+                exc,
+                EXIT_ALREADY_RUNNING,
+            ) from None
         except sched.ScheduleError as exc:
-            err.print(f"[red]schedule error[/] {exc}")
-            raise typer.Exit(EXIT_BAD_SCHEDULE) from None
+            raise _fail("schedule error", exc, EXIT_BAD_SCHEDULE) from None
         raise typer.Exit(code)
 
     @app.command("status")
     def status_cmd(
-        schedule_file: Path | None = typer.Option(None, "--schedule", help="Schedule file (cadences)."),
-        datasets: Path | None = typer.Option(None, "--datasets", help="Datasets directory (default ./datasets)."),
-        as_json: bool = typer.Option(False, "--json", help="One JSON object per provider."),
+        schedule_file: ScheduleOption = None,
+        datasets: DatasetsOption = None,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="One JSON object per provider.")
+        ] = False,
     ) -> None:
         """Last run and last good run per provider; exits 1 when a provider is stale."""
+        from pipelines import locks, runlog
+
         config = _load_config(datasets)
         schedule = _load_schedule(schedule_file, config)
         rows = runlog.status(
@@ -145,9 +185,7 @@ def register(app: typer.Typer) -> None:
                 typer.echo(json.dumps({**r.to_dict(), "is_running": r.provider in running}))
         else:
             _print_status(rows, running, schedule.stale_after_cadences)
-        stale = [r.provider for r in rows if r.is_stale]
-        if stale:
-            err.print(f"[red]stale[/]: {', '.join(stale)}")
+        if any(r.is_stale for r in rows):
             raise typer.Exit(1)
 
 
@@ -189,6 +227,6 @@ def _print_status(rows: list[runlog.ProviderStatus], running: set[str], stale_af
     console.print(t)
     for r in rows:
         if r.is_stale:
-            err.print(f"[red]STALE[/] {r.provider}: {r.stale_reason}")
+            typer.echo(f"STALE {r.provider}: {r.stale_reason}", err=True)
         if r.last_status in ("failed", "gate_failed") and r.last_error:
-            err.print(f"[yellow]last error[/] {r.provider}: {r.last_error}")
+            typer.echo(f"last error {r.provider}: {r.last_error}", err=True)

@@ -32,8 +32,13 @@ def _iso(ts) -> str:
     return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def render_feed(events: pd.DataFrame, *, limit: int = FEED_ENTRIES, public_url: str | None = None,
-                now: datetime | None = None) -> bytes:
+def render_feed(
+    events: pd.DataFrame,
+    *,
+    limit: int = FEED_ENTRIES,
+    public_url: str | None = None,
+    now: datetime | None = None,
+) -> bytes:
     ET.register_namespace("", ATOM_NS)
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -56,23 +61,41 @@ def render_feed(events: pd.DataFrame, *, limit: int = FEED_ENTRIES, public_url: 
     sub(author, "name", "gpu-prices")
     sub(feed, "generator", "gpu-prices")
     if public_url:
-        sub(feed, "link", rel="self", type="application/atom+xml",
-            href=f"{public_url.rstrip('/')}/{FEED_NAME}")
+        sub(
+            feed,
+            "link",
+            rel="self",
+            type="application/atom+xml",
+            href=f"{public_url.rstrip('/')}/{FEED_NAME}",
+        )
     for ev in recent.to_dict("records"):
         entry = sub(feed, "entry")
         sub(entry, "id", f"urn:uuid:{uuid.uuid5(_ID_NAMESPACE, str(ev['event_id']))}")
         sub(entry, "title", describe(ev))
         sub(entry, "updated", _iso(ev["detected_at"]))
-        if isinstance(ev.get("source_url"), str) and ev["source_url"].startswith(("http://", "https://")):
-            sub(entry, "link", rel="alternate", href=ev["source_url"])
+        url = ev.get("source_url")
+        has_link = isinstance(url, str) and url.startswith(("http://", "https://"))
+        if has_link:
+            sub(entry, "link", rel="alternate", href=url)
         sub(entry, "category", term=str(ev["event_type"]))
         sub(entry, "category", term=str(ev["provider"]))
         versions = f"{ev.get('from_version') or '-'} -> {ev.get('to_version')}"
-        summary = f"{describe(ev)}. Offer: {ev.get('offer_key') or '-'}. Dataset versions {versions}."
+        summary = (
+            f"{describe(ev)}. Offer: {ev.get('offer_key') or '-'}. Dataset versions {versions}."
+        )
         sub(entry, "summary", summary)
+        if not has_link:
+            # RFC 4287 4.1.2: an entry without an alternate link must carry content.
+            sub(entry, "content", summary, type="text")
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 
-def write_feed(events: pd.DataFrame, path: Path, *, limit: int = FEED_ENTRIES,
-               public_url: str | None = None, now: datetime | None = None) -> None:
+def write_feed(
+    events: pd.DataFrame,
+    path: Path,
+    *,
+    limit: int = FEED_ENTRIES,
+    public_url: str | None = None,
+    now: datetime | None = None,
+) -> None:
     write_bytes_atomic(render_feed(events, limit=limit, public_url=public_url, now=now), Path(path))

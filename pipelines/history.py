@@ -36,9 +36,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.publish import file_sha256, write_json_atomic, write_parquet_atomic
+from pipelines.publish import file_sha256, to_table, write_json_atomic, write_parquet_atomic
 from pipelines.schema import (
     HISTORY_SCHEMA,
+    HISTORY_STORAGE_SCHEMA,
     OBSERVATION_FIELDS,
     PRICE_DECIMALS,
     SPEC_FIELDS,
@@ -52,6 +53,8 @@ HISTORY_DIR = ".history"
 # Closed parts are merged into one when there are more than this many, so a reader does
 # not open thousands of small files after years of hourly runs.
 COMPACT_AFTER_PARTS = 200
+# Row groups small enough for the reader to decode in parallel, big enough to compress well.
+ROW_GROUP_ROWS = 256_000
 
 
 @dataclass
@@ -122,7 +125,7 @@ class History:
         part = self.current_part()
         if part is None:
             return HISTORY_SCHEMA.empty_table().to_pandas()
-        return pq.read_table(part, schema=HISTORY_SCHEMA).to_pandas()
+        return pq.read_table(part).cast(HISTORY_SCHEMA).to_pandas()
 
     def read_all(self, version: str | None = None) -> pd.DataFrame:
         version = version or self.current_version()
@@ -159,6 +162,7 @@ class History:
         observations: dict[str, pd.DataFrame],
         *,
         enrich=None,
+        enrich_key: str | None = None,
         extra_state: dict[str, dict[str, Any]] | None = None,
         now: datetime | None = None,
         metadata: dict[str, str] | None = None,
@@ -175,10 +179,8 @@ class History:
         current = self.read_current()
         state = self.provider_state()
         result = PublishResult(version=None, previous_version=prev_version)
-        closed_frames: list[pd.DataFrame] = []
-        keep = current
         version = self.new_version_id(now)
-        touched = False
+        fresh: dict[str, pd.DataFrame] = {}
         for provider, obs in sorted(observations.items()):
             merge = ProviderMerge(provider)
             result.merges[provider] = merge
@@ -187,14 +189,7 @@ class History:
             if last_at is not None and obs_at <= pd.Timestamp(last_at):
                 merge.skipped_reason = f"already in history (observed {obs_at.isoformat()} <= {last_at})"
                 continue
-            touched = True
-            prev = keep[keep["provider"] == provider]
-            keep = keep[keep["provider"] != provider]
-            kept, closed, merge_counts = _merge_provider(prev, obs, version)
-            merge.new, merge.changed, merge.unchanged, merge.removed = merge_counts
-            keep = pd.concat([keep, kept], ignore_index=True) if len(keep) else kept
-            if len(closed):
-                closed_frames.append(closed)
+            fresh[provider] = obs
             state[provider] = {
                 **state.get(provider, {}),
                 "last_observed_at": obs_at.isoformat(),
@@ -203,30 +198,51 @@ class History:
                 "regions": sorted(obs["region"].dropna().unique().tolist()),
                 **(extra_state or {}).get(provider, {}),
             }
-        if not touched:
+        if not fresh:
             return result
+        # One vectorized merge for all providers of the run: offer keys start with the
+        # provider id, so they are unique across providers.
+        touched = current["provider"].isin(list(fresh))
+        untouched = current[~touched]
+        obs_all = pd.concat(list(fresh.values()), ignore_index=True)
+        kept, closed, counts = _merge(current[touched], obs_all, version)
+        for provider, (n_new, n_changed, n_same, n_gone) in counts.items():
+            m = result.merges[provider]
+            m.new, m.changed, m.unchanged, m.removed = n_new, n_changed, n_same, n_gone
+        meta = self._meta(prev_version)
         if enrich is not None:
-            keep = enrich(keep)
+            if enrich_key is not None and meta.get("enrich_key") != enrich_key:
+                # The spec table changed since the last publish: re-join every current row.
+                kept = enrich(pd.concat([untouched, kept], ignore_index=True))
+                untouched = kept.iloc[0:0]
+            else:
+                is_new = kept["dataset_version"] == version
+                if is_new.any():
+                    kept = pd.concat([kept[~is_new], enrich(kept[is_new])], ignore_index=True)
+        keep = pd.concat([x for x in (untouched, kept) if len(x)], ignore_index=True)
         keep = keep.sort_values(["provider", "offer_key"], kind="stable").reset_index(drop=True)
-        closed_all = pd.concat(closed_frames, ignore_index=True) if closed_frames else None
-        self._publish(version, prev_version, keep, closed_all, state, metadata or {})
+        closed_all = closed if len(closed) else None
+        meta_next = {"enrich_key": enrich_key}
+        self._publish(version, prev_version, keep, closed_all, state, metadata or {}, meta_next)
         result.version = version
         result.current_rows = len(keep)
         result.closed_rows_added = 0 if closed_all is None else len(closed_all)
         return result
 
     def _publish(self, version: str, prev_version: str | None, current: pd.DataFrame,
-                 closed: pd.DataFrame | None, state: dict, metadata: dict[str, str]) -> None:
+                 closed: pd.DataFrame | pa.Table | None, state: dict, metadata: dict[str, str],
+                 meta_next: dict[str, Any] | None = None) -> None:
         self.parts.mkdir(parents=True, exist_ok=True)
         meta = {"gpu_prices.dataset_version": version,
                 "gpu_prices.created_at": _now().isoformat(), **metadata}
         new_files: dict[str, dict[str, Any]] = {}
         cur_path = self.parts / f"current-{version}.parquet"
-        sha = write_parquet_atomic(current, cur_path, schema=HISTORY_SCHEMA, metadata=meta)
+        sha = write_parquet_atomic(_stored(current), cur_path, metadata=meta, row_group_size=ROW_GROUP_ROWS)
         new_files[cur_path.name] = {"sha256": sha, "rows": len(current), "bytes": cur_path.stat().st_size}
         if closed is not None and len(closed):
             closed_path = self.parts / f"closed-{version}.parquet"
-            sha = write_parquet_atomic(closed, closed_path, schema=HISTORY_SCHEMA, metadata=meta)
+            sha = write_parquet_atomic(_stored(closed), closed_path, metadata=meta,
+                                       row_group_size=ROW_GROUP_ROWS)
             new_files[closed_path.name] = {"sha256": sha, "rows": len(closed),
                                            "bytes": closed_path.stat().st_size}
         # Closed parts of the previous version carry over; their hashes were recorded when
@@ -247,6 +263,7 @@ class History:
         for name in files:
             os.link(self.parts / name, tmp_dir / name)
         write_json_atomic(state, tmp_dir / "_state.json")
+        write_json_atomic(meta_next or {}, tmp_dir / "_meta.json")
         final_dir = self.version_dir(version)
         os.rename(tmp_dir, final_dir)
         entry = {
@@ -269,11 +286,17 @@ class History:
         os.symlink(os.path.relpath(final_dir, self.datasets_dir), tmp_link)
         os.replace(tmp_link, self.link)
 
+    def _meta(self, version: str | None) -> dict[str, Any]:
+        if not version:
+            return {}
+        path = self.version_dir(version) / "_meta.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
     def _compact(self, version: str, files: dict, closed_names: list[str], meta: dict) -> dict:
-        tables = [pq.read_table(self.parts / n, schema=HISTORY_SCHEMA) for n in sorted(closed_names)]
-        merged = pa.concat_tables(tables)
+        tables = [pq.read_table(self.parts / n).cast(HISTORY_SCHEMA) for n in sorted(closed_names)]
+        merged = _stored(pa.concat_tables(tables))
         path = self.parts / f"closed-{version}-compacted.parquet"
-        sha = write_parquet_atomic(merged, path, schema=HISTORY_SCHEMA, metadata=meta)
+        sha = write_parquet_atomic(merged, path, metadata=meta, row_group_size=ROW_GROUP_ROWS)
         out = {k: v for k, v in files.items() if not k.startswith("closed-")}
         out[path.name] = {"sha256": sha, "rows": merged.num_rows, "bytes": path.stat().st_size}
         return out
@@ -300,6 +323,11 @@ class History:
         return problems
 
 
+def _stored(data: pd.DataFrame | pa.Table) -> pa.Table:
+    """History rows in their on-disk form (explicit schema, dictionary-encoded strings)."""
+    return to_table(data, HISTORY_SCHEMA).cast(HISTORY_STORAGE_SCHEMA)
+
+
 def _round(s: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(s):
         return s.round(PRICE_DECIMALS)
@@ -318,20 +346,20 @@ def _values_equal(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
     return eq
 
 
-def _merge_provider(prev: pd.DataFrame, obs: pd.DataFrame, version: str
-                    ) -> tuple[pd.DataFrame, pd.DataFrame, tuple[int, int, int, int]]:
-    """Merge one provider's observations into its current rows.
+def _merge(prev: pd.DataFrame, obs: pd.DataFrame, version: str
+           ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, tuple[int, int, int, int]]]:
+    """Merge observations into the current rows of the providers they come from.
 
-    Returns (rows that are current afterwards, rows closed by this run, counts).
+    Returns (rows current afterwards, rows closed by this run, per-provider counts of
+    new / changed / unchanged / removed offers). All work is on index arrays: the cost
+    follows the number of live offers, not the history.
     """
     obs_cols = [f.name for f in OBSERVATION_FIELDS]
     obs = obs[obs_cols].reset_index(drop=True)
-    run_at = obs["observed_at"].min()
     prev = prev.reset_index(drop=True)
-    prev_idx = pd.Index(prev["offer_key"])
-    pos = prev_idx.get_indexer(obs["offer_key"])
+    run_at = obs.groupby("provider", observed=True)["observed_at"].min()
+    pos = pd.Index(prev["offer_key"]).get_indexer(obs["offer_key"])
     in_prev = pos >= 0
-    # Unchanged / changed among offers seen before.
     old_rows = prev.iloc[pos[in_prev]].reset_index(drop=True)
     new_seen = obs[in_prev].reset_index(drop=True)
     same = _values_equal(old_rows, new_seen) if len(old_rows) else np.zeros(0, dtype=bool)
@@ -343,19 +371,25 @@ def _merge_provider(prev: pd.DataFrame, obs: pd.DataFrame, version: str
     closed_changed["valid_to"] = new_seen.loc[~same, "observed_at"].to_numpy()
     closed_changed["is_withdrawn"] = False
 
-    opened = pd.concat([new_seen[~same], obs[~in_prev]], ignore_index=True)
-    opened = _open_rows(opened, version)
+    opened = _open_rows(pd.concat([new_seen[~same], obs[~in_prev]], ignore_index=True), version)
 
-    seen_keys = set(obs["offer_key"])
-    gone = prev[~prev["offer_key"].isin(seen_keys)].copy()
-    gone["valid_to"] = run_at
+    still_there = pd.Index(obs["offer_key"]).get_indexer(prev["offer_key"]) >= 0
+    gone = prev[~still_there].copy()
+    gone["valid_to"] = gone["provider"].map(run_at).astype(prev["valid_to"].dtype)
     gone["is_withdrawn"] = True
 
-    kept = pd.concat([x for x in (unchanged, opened) if len(x)], ignore_index=True) \
-        if (len(unchanged) or len(opened)) else prev.iloc[0:0].copy()
-    closed = pd.concat([x for x in (closed_changed, gone) if len(x)], ignore_index=True) \
-        if (len(closed_changed) or len(gone)) else prev.iloc[0:0].copy()
-    counts = (int((~in_prev).sum()), int((~same).sum()), int(same.sum()), len(gone))
+    kept = pd.concat([x for x in (unchanged, opened) if len(x)] or [prev.iloc[0:0]], ignore_index=True)
+    closed = pd.concat([x for x in (closed_changed, gone) if len(x)] or [prev.iloc[0:0]], ignore_index=True)
+
+    def per_provider(series: pd.Series) -> pd.Series:
+        return series.value_counts()
+
+    n_new = per_provider(obs.loc[~in_prev, "provider"])
+    n_changed = per_provider(new_seen.loc[~same, "provider"])
+    n_same = per_provider(new_seen.loc[same, "provider"])
+    n_gone = per_provider(gone["provider"])
+    counts = {p: (int(n_new.get(p, 0)), int(n_changed.get(p, 0)), int(n_same.get(p, 0)), int(n_gone.get(p, 0)))
+              for p in obs["provider"].unique()}
     return kept, closed, counts
 
 

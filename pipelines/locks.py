@@ -91,7 +91,9 @@ def is_locked(state_dir: Path, provider: str) -> bool:
     return False
 
 
-def _acquire(state_dir: Path, name: str, *, blocking: bool, timeout_seconds: float | None) -> FileLock:
+def _acquire(
+    state_dir: Path, name: str, *, blocking: bool, timeout_seconds: float | None
+) -> FileLock:
     path = lock_path(state_dir, name)
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(path))

@@ -28,6 +28,7 @@ How the pieces fit:
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import re
@@ -40,18 +41,21 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from pipelines import locks, runlog
 from pipelines.report import FAILED, ProviderResult, RunReport
+
+if TYPE_CHECKING:
+    # The scheduler and its SQLAlchemy job store cost about a second to import; only
+    # `scrape schedule` and `--list` need them (see open_scheduler), not `--once` or
+    # `scrape status`, nor every other `scrape` command that loads this module.
+    from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger("pipelines.schedule")
 
@@ -107,7 +111,9 @@ class Cadence:
             )
             if seconds < 1:
                 raise ScheduleError(f"cadence {spec!r}: the interval must be at least 1 second")
-            return cls(text, IntervalTrigger(seconds=seconds, timezone=tz), timedelta(seconds=seconds))
+            return cls(
+                text, IntervalTrigger(seconds=seconds, timezone=tz), timedelta(seconds=seconds)
+            )
         cron = _CRON_ALIASES.get(text.lower(), text)
         if len(cron.split()) != 5:
             raise ScheduleError(
@@ -307,12 +313,18 @@ def load_schedule(path: Path | None, providers: Mapping[str, Any] | None = None)
         table = overrides.get(name, {})
         _check_table(where, f"providers.{name}", table, _PROVIDER_KEYS)
         if "cadence" in table:
-            spec, source, origin = table["cadence"], "schedule.toml", f"{where}: providers.{name}.cadence"
+            spec, source, origin = (
+                table["cadence"],
+                "schedule.toml",
+                f"{where}: providers.{name}.cadence",
+            )
         else:
             spec = getattr(providers[name], "default_cadence", None)
             source, origin = "provider default", f"scrapers/{name}.py default_cadence"
             if not spec:
-                raise ScheduleError(f"{origin}: no cadence; set providers.{name}.cadence in {where}")
+                raise ScheduleError(
+                    f"{origin}: no cadence; set providers.{name}.cadence in {where}"
+                )
         try:
             cadence = Cadence.parse(spec, timezone)
         except ScheduleError as exc:
@@ -451,17 +463,22 @@ class _Runner:
         self.datasets_dir = Path(datasets_dir)
 
     def __call__(self, names: list[str]) -> Any:
+        runnable = self.runnable(names)
+        return self.run(runnable) if runnable else None
+
+    def runnable(self, names: list[str]) -> list[str]:
         # run_providers takes the provider locks itself; this look-ahead only keeps a
         # provider that is already running elsewhere out of the batch, with a clear log line.
-        runnable = []
+        out = []
         for name in names:
             if locks.is_locked(self.state_dir, name):
                 owner = locks.read_owner(self.state_dir, name) or {}
                 log.warning("%s: already running (pid %s); not started", name, owner.get("pid"))
             else:
-                runnable.append(name)
-        if not runnable:
-            return None
+                out.append(name)
+        return out
+
+    def run(self, runnable: list[str]) -> Any:
         log.info("running %s", ", ".join(runnable))
         started = datetime.now(UTC)
         try:
@@ -475,7 +492,9 @@ class _Runner:
         return result
 
 
-def _record_crash(datasets_dir: Path, names: Sequence[str], exc: BaseException, started: datetime) -> None:
+def _record_crash(
+    datasets_dir: Path, names: Sequence[str], exc: BaseException, started: datetime
+) -> None:
     message = " ".join(f"scheduled run crashed: {type(exc).__name__}: {exc}".split())
     report = RunReport(
         run_id=f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}",
@@ -522,13 +541,37 @@ def fire(provider: str) -> None:
 # --- the job store ----------------------------------------------------------------------
 
 
+@functools.cache
+def _scheduler_class() -> type[BackgroundScheduler]:
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.base import STATE_RUNNING
+
+    class _Scheduler(BackgroundScheduler):
+        """BackgroundScheduler that looks for due jobs only while running.
+
+        APScheduler 3 skips job processing when paused but not when stopped: a wake-up
+        (from `modify_job`) racing `shutdown()` submits due jobs to the already shut-down
+        executor, fails, and still advances their next run time: the run would be lost.
+        """
+
+        def _process_jobs(self):
+            if self.state != STATE_RUNNING:
+                return None
+            return super()._process_jobs()
+
+    return _Scheduler
+
+
 def open_scheduler(state_dir: Path, schedule: ScheduleConfig) -> BackgroundScheduler:
-    """A BackgroundScheduler on the SQLite job store under `state_dir` (not started)."""
+    """A scheduler on the SQLite job store under `state_dir` (not started)."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     store = SQLAlchemyJobStore(url=f"sqlite:///{state_dir / JOBSTORE_FILE}")
     workers = max(4, len(schedule.jobs) + 2)  # every job thread may be waiting on a batch
-    return BackgroundScheduler(
+    return _scheduler_class()(
         jobstores={"default": store},
         executors={"default": ThreadPoolExecutor(max_workers=workers)},
         job_defaults={
@@ -581,7 +624,9 @@ class JobInfo:
     note: str
 
 
-def list_jobs(schedule: ScheduleConfig, state_dir: Path, now: datetime | None = None) -> list[JobInfo]:
+def list_jobs(
+    schedule: ScheduleConfig, state_dir: Path, now: datetime | None = None
+) -> list[JobInfo]:
     """Each provider's cadence and next run time, from the job store when it has the job.
 
     Read-only: the job store is opened paused and nothing is added or changed.
@@ -596,7 +641,9 @@ def list_jobs(schedule: ScheduleConfig, state_dir: Path, now: datetime | None = 
     out = []
     for name, spec in sorted(schedule.jobs.items()):
         if not spec.enabled:
-            out.append(JobInfo(name, spec.cadence.spec, spec.cadence_source, False, None, "disabled"))
+            out.append(
+                JobInfo(name, spec.cadence.spec, spec.cadence_source, False, None, "disabled")
+            )
             continue
         job = stored.get(name)
         if job is not None and job.name == spec.label and job.next_run_time is not None:
@@ -611,7 +658,11 @@ def list_jobs(schedule: ScheduleConfig, state_dir: Path, now: datetime | None = 
                 )
         else:
             nxt = spec.cadence.trigger.get_next_fire_time(None, now).astimezone(UTC)
-            note = "not in the job store yet" if job is None else "cadence changed: rescheduled at start"
+            note = (
+                "not in the job store yet"
+                if job is None
+                else "cadence changed: rescheduled at start"
+            )
         out.append(JobInfo(name, spec.cadence.spec, spec.cadence_source, True, nxt, note))
     return out
 
@@ -712,7 +763,9 @@ def _install_signal_handlers(stop: threading.Event) -> dict[int, Any]:
 # --- scrape schedule --once ---------------------------------------------------------
 
 
-def due_providers(schedule: ScheduleConfig, datasets_dir: Path, now: datetime | None = None) -> list[str]:
+def due_providers(
+    schedule: ScheduleConfig, datasets_dir: Path, now: datetime | None = None
+) -> list[str]:
     """Enabled providers with no run (of any trigger) since their latest scheduled time."""
     now = now or datetime.now(UTC)
     last = runlog.last_started(datasets_dir)
@@ -724,6 +777,13 @@ def due_providers(schedule: ScheduleConfig, datasets_dir: Path, now: datetime | 
     return due
 
 
+@dataclass
+class OnceResult:
+    due: list[str]  # providers due by the run log
+    started: list[str]  # those not already running elsewhere, passed to the job
+    result: Any = None  # what the job returned (a RunReport for run_providers)
+
+
 def run_once(
     schedule: ScheduleConfig,
     *,
@@ -731,12 +791,14 @@ def run_once(
     datasets_dir: Path,
     job: JobFn,
     now: datetime | None = None,
-) -> tuple[list[str], Any]:
-    """Run every due provider once, in one job call. Returns (due names, job result)."""
+) -> OnceResult:
+    """Run every due provider once, in one job call."""
     due = due_providers(schedule, datasets_dir, now)
-    if not due:
-        return [], None
-    return due, _Runner(job, state_dir=state_dir, datasets_dir=datasets_dir)(due)
+    runner = _Runner(job, state_dir=state_dir, datasets_dir=datasets_dir)
+    started = runner.runnable(due)
+    if not started:
+        return OnceResult(due, [])
+    return OnceResult(due, started, runner.run(started))
 
 
 # --- the default job ------------------------------------------------------------------

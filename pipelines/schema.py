@@ -123,6 +123,29 @@ def arrow_schema(fields: list[Field], metadata: dict[str, str] | None = None) ->
 OBSERVATION_SCHEMA = arrow_schema(OBSERVATION_FIELDS)
 HISTORY_SCHEMA = arrow_schema(HISTORY_FIELDS)
 
+# Columns stored as plain strings in the history files: (nearly) unique per row, or with so
+# many distinct values that merging per-row-group dictionaries on read costs more than it saves.
+NOT_DICTIONARY = frozenset({"extra_json", "offer_key", "instance_type"})
+
+
+def storage_schema(schema: pa.Schema) -> pa.Schema:
+    """The on-disk form of a schema: string columns dictionary-encoded.
+
+    A history repeats the same providers, regions, GPU names, offer keys and source URLs
+    millions of times. Stored as Arrow dictionaries they load as pandas categoricals:
+    several times faster to read than materialized strings and a fraction of the memory.
+    Values and semantics are unchanged (`df.gpu_model == "H100"` works the same).
+    """
+    fields = []
+    for f in schema:
+        if pa.types.is_string(f.type) and f.name not in NOT_DICTIONARY:
+            f = f.with_type(pa.dictionary(pa.int32(), pa.string()))
+        fields.append(f)
+    return pa.schema(fields, metadata=schema.metadata)
+
+
+HISTORY_STORAGE_SCHEMA = storage_schema(HISTORY_SCHEMA)
+
 
 def offer_key(provider: str, instance_type: str, region: str, zone: str | None,
               pricing_model: str, term: str | None) -> str:

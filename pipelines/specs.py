@@ -109,7 +109,9 @@ def candidates(
         if len(narrowed):
             cand = narrowed
     if isinstance(gpu_form_factor, str):
-        narrowed = cand[(cand["gpu_form_factor"] == gpu_form_factor) | cand["gpu_form_factor"].isna()]
+        narrowed = cand[
+            (cand["gpu_form_factor"] == gpu_form_factor) | cand["gpu_form_factor"].isna()
+        ]
         if len(narrowed):
             cand = narrowed
     return cand

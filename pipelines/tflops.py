@@ -126,7 +126,11 @@ def price_per_tflop(current: pd.DataFrame, dataset_version: str | None = None) -
         return empty
     df = join_specs(current)
     price = pd.to_numeric(df["price_usd_per_gpu_hour"], errors="coerce")
-    usable = df["gpu_model"].notna() & price.gt(0) & pd.to_numeric(df["gpu_count"], errors="coerce").gt(0)
+    usable = (
+        df["gpu_model"].notna()
+        & price.gt(0)
+        & pd.to_numeric(df["gpu_count"], errors="coerce").gt(0)
+    )
     df = df[usable]
     if df.empty:
         return empty
@@ -140,7 +144,9 @@ def price_per_tflop(current: pd.DataFrame, dataset_version: str | None = None) -
         part["precision"] = precision
         part["tflops_per_gpu"] = tflops[tflops.gt(0)].astype("float64")
         part["usd_per_pflop_hour"] = (
-            part["price_usd_per_gpu_hour"].astype("float64") * TFLOPS_PER_PFLOPS / part["tflops_per_gpu"]
+            part["price_usd_per_gpu_hour"].astype("float64")
+            * TFLOPS_PER_PFLOPS
+            / part["tflops_per_gpu"]
         )
         part["observed_at"] = observed.loc[part.index] if observed is not None else pd.NaT
         frames.append(part)
@@ -187,7 +193,9 @@ def summarize(per_offer: pd.DataFrame, dataset_version: str | None = None) -> pd
                 "cheapest_offer_key": best["offer_key"],
                 "cheapest_region": best["region"],
                 "median_usd_per_pflop_hour": float(per_provider["usd_per_pflop_hour"].median()),
-                "median_price_usd_per_gpu_hour": float(per_provider["price_usd_per_gpu_hour"].median()),
+                "median_price_usd_per_gpu_hour": float(
+                    per_provider["price_usd_per_gpu_hour"].median()
+                ),
                 "provider_count": len(per_provider),
                 "offer_count": len(grp),
                 "dataset_version": dataset_version,

@@ -163,22 +163,31 @@ async def fetch(ctx: FetchContext) -> list[Response]:
     try:
         region_index_path = json.loads(index.read())["offers"]["AmazonEC2"]["currentRegionIndexUrl"]
     except (KeyError, TypeError, ValueError) as exc:
-        raise ParseError(NAME, index.url, f"no AmazonEC2 region index URL ({exc!r})",
-                         field="offers.AmazonEC2.currentRegionIndexUrl") from None
+        raise ParseError(
+            NAME,
+            index.url,
+            f"no AmazonEC2 region index URL ({exc!r})",
+            field="offers.AmazonEC2.currentRegionIndexUrl",
+        ) from None
     region_index = await client.get(ctx.url(region_index_path), provider=NAME, kind="region-index")
     responses.append(region_index)
     try:
         regions: dict[str, Any] = json.loads(region_index.read())["regions"]
     except (KeyError, TypeError, ValueError) as exc:
-        raise ParseError(NAME, region_index.url, f"unreadable region index ({exc!r})",
-                         field="regions") from None
+        raise ParseError(
+            NAME, region_index.url, f"unreadable region index ({exc!r})", field="regions"
+        ) from None
 
     wanted = ctx.settings.get("AWS_REGIONS", "")
     selected = [r.strip() for r in wanted.split(",") if r.strip()] or sorted(regions)
     missing = [r for r in selected if r not in regions]
     if missing:
-        raise ParseError(NAME, region_index.url, f"AWS_REGIONS names regions not in the index: {missing}",
-                         field="regions")
+        raise ParseError(
+            NAME,
+            region_index.url,
+            f"AWS_REGIONS names regions not in the index: {missing}",
+            field="regions",
+        )
 
     workdir = ctx.workdir or Path(tempfile.mkdtemp(prefix="gpu-prices-aws-"))
     gate = asyncio.Semaphore(CONCURRENT_OFFER_DOWNLOADS)
@@ -187,18 +196,30 @@ async def fetch(ctx: FetchContext) -> list[Response]:
         version_url = ctx.url(regions[code]["currentVersionUrl"])
         prev = ctx.previous.get(version_url)
         if prev and prev.get("sha256"):
-            return Response(url=version_url, fetched_at=_now(ctx), not_modified=True,
-                            sha256_hex=prev["sha256"], kind="offer-file")
+            return Response(
+                url=version_url,
+                fetched_at=_now(ctx),
+                not_modified=True,
+                sha256_hex=prev["sha256"],
+                kind="offer-file",
+            )
         async with gate:
             return await client.get(
-                version_url, provider=NAME, kind="offer-file", conditional=prev,
-                to_file=workdir / f"aws-offer-{code}.json.gz", max_body_bytes=OFFER_FILE_MAX_BYTES,
+                version_url,
+                provider=NAME,
+                kind="offer-file",
+                conditional=prev,
+                to_file=workdir / f"aws-offer-{code}.json.gz",
+                max_body_bytes=OFFER_FILE_MAX_BYTES,
             )
 
     responses.extend(await asyncio.gather(*(one_region(code) for code in selected)))
     spot_url = ctx.url(SPOT_FEED_PATH, base="spot")
-    responses.append(await client.get(spot_url, provider=NAME, kind="spot-feed",
-                                      conditional=ctx.previous.get(spot_url)))
+    responses.append(
+        await client.get(
+            spot_url, provider=NAME, kind="spot-feed", conditional=ctx.previous.get(spot_url)
+        )
+    )
     return responses
 
 
@@ -251,18 +272,22 @@ def detect_kind(r: Response) -> str:
     if _JSONP_RE.match(head):
         return "spot-feed"
     keys = set(re.findall(r'"(\w+)"\s*:', head))
+    if "offers" in keys or "currentRegionIndexUrl" in keys:
+        return "offer-index"  # checked first: its entries carry "offerCode" too
     if "offerCode" in keys or "products" in keys:
         return "offer-file"
-    if "currentRegionIndexUrl" in keys or "offers" in keys:
-        return "offer-index"
     if "regions" in keys and "currentVersionUrl" in keys:
         return "region-index"
     if "vers" in keys and "config" in keys:
         return "spot-feed"
     if "PriceList" in keys or "product" in keys:
         return "get-products"
-    raise ParseError(NAME, r.url, "not an AWS offer file, region index, GetProducts page or spot feed",
-                     field="top-level keys")
+    raise ParseError(
+        NAME,
+        r.url,
+        "not an AWS offer file, region index, GetProducts page or spot feed",
+        field="top-level keys",
+    )
 
 
 # ----------------------------------------------------------- products and terms -> offers
@@ -295,7 +320,7 @@ def _accelerator_family(attrs: Mapping[str, Any]) -> tuple[str, bool] | None:
     fam = family_of(str(itype))
     if fam in families():
         return fam, True
-    gpu = _number(attrs.get("gpu"))
+    gpu = _number(attrs["gpu"]) if "gpu" in attrs else None
     if (gpu is not None and gpu > 0) or attrs.get("instanceFamily") in ACCELERATOR_CATEGORIES:
         return fam, False
     return None
@@ -331,7 +356,9 @@ def _keep_product(product: Mapping[str, Any], src: _Source) -> bool:
     return why is None
 
 
-def _gpu_fields(itype: str, attrs: Mapping[str, Any], result: ParseResult, src: _Source) -> dict[str, Any]:
+def _gpu_fields(
+    itype: str, attrs: Mapping[str, Any], result: ParseResult, src: _Source
+) -> dict[str, Any]:
     fam = family_of(itype)
     info = families().get(fam)
     size = sizes().get(itype)
@@ -341,10 +368,16 @@ def _gpu_fields(itype: str, attrs: Mapping[str, Any], result: ParseResult, src: 
         # The size table knows fractional slices (g6f) and accelerator chips the offer
         # file does not count in its `gpu` attribute (inf*, trn*).
         if count is not None and count != size.gpu_count:
-            result.warnings.append(f"aws: {src.url}: {itype} gpu attribute {count} differs from "
-                                   f"aws_instance_sizes.csv {size.gpu_count}; using the table")
+            result.warnings.append(
+                f"aws: {src.url}: {itype} gpu attribute {count} differs from "
+                f"aws_instance_sizes.csv {size.gpu_count}; using the table"
+            )
         count = size.gpu_count
-    memory = size.gpu_memory_gb if size and size.gpu_memory_gb else (info.gpu_memory_gb if info else None)
+    memory = (
+        size.gpu_memory_gb
+        if size and size.gpu_memory_gb
+        else (info.gpu_memory_gb if info else None)
+    )
     return {
         "gpu_count": count,
         "gpu_name_raw": info.gpu_name_raw if info else None,
@@ -386,8 +419,10 @@ def _offers_for_product(
     region = attrs.get("regionCode") or src.region_hint or attrs.get("location")
     gpu = _gpu_fields(itype, attrs, result, src)
     if gpu["gpu_count"] is None:
-        result.warnings.append(f"aws: {src.url}: {itype} sku {sku}: no GPU count in the offer or "
-                               "aws_instance_sizes.csv; skipped")
+        result.warnings.append(
+            f"aws: {src.url}: {itype} sku {sku}: no GPU count in the offer or "
+            "aws_instance_sizes.csv; skipped"
+        )
         return
     base_extra = {
         "sku": sku,
@@ -402,24 +437,40 @@ def _offers_for_product(
         "publication_date": src.publication_date,
     }
     common = dict(
-        instance_type=itype, region=str(region), currency="USD", source_url=src.url,
-        observed_at=src.observed_at, snapshot_sha256=src.sha256, **gpu,
+        instance_type=itype,
+        region=str(region),
+        currency="USD",
+        source_url=src.url,
+        observed_at=src.observed_at,
+        snapshot_sha256=src.sha256,
+        **gpu,
     )
     for term in on_demand_terms.values():
         hourly, _, rate_code = _hourly_usd(term)
         if hourly is None:
-            result.warnings.append(f"aws: {src.url}: {itype} sku {sku}: on-demand term without an "
-                                   "hourly USD price; skipped")
+            result.warnings.append(
+                f"aws: {src.url}: {itype} sku {sku}: on-demand term without an "
+                "hourly USD price; skipped"
+            )
             continue
         if hourly <= 0:
-            result.warnings.append(f"aws: {src.url}: {itype} sku {sku}: on-demand price "
-                                   f"{hourly}; skipped")
+            result.warnings.append(
+                f"aws: {src.url}: {itype} sku {sku}: on-demand price {hourly}; skipped"
+            )
             continue
-        result.offers.append(Offer(
-            pricing_model="on_demand", price_per_hour=float(hourly), price_unit_published="hour",
-            extra={**base_extra, "rate_code": rate_code, "effective_date": term.get("effectiveDate")},
-            **common,
-        ))
+        result.offers.append(
+            Offer(
+                pricing_model="on_demand",
+                price_per_hour=float(hourly),
+                price_unit_published="hour",
+                extra={
+                    **base_extra,
+                    "rate_code": rate_code,
+                    "effective_date": term.get("effectiveDate"),
+                },
+                **common,
+            )
+        )
     for term in reserved_terms.values():
         ta = term.get("termAttributes") or {}
         lease = ta.get("LeaseContractLength")
@@ -427,31 +478,48 @@ def _offers_for_product(
         purchase = str(ta.get("PurchaseOption", ""))
         hourly, upfront, rate_code = _hourly_usd(term)
         if lease not in LEASE_YEARS or not offering_class or not purchase or hourly is None:
-            result.warnings.append(f"aws: {src.url}: {itype} sku {sku}: reserved term "
-                                   f"{term.get('offerTermCode')} with lease {lease!r}, class "
-                                   f"{offering_class!r}, option {purchase!r}; skipped")
+            result.warnings.append(
+                f"aws: {src.url}: {itype} sku {sku}: reserved term "
+                f"{term.get('offerTermCode')} with lease {lease!r}, class "
+                f"{offering_class!r}, option {purchase!r}; skipped"
+            )
             continue
         effective = hourly + upfront / (HOURS_PER_YEAR * LEASE_YEARS[lease])
         purchase_id = purchase.lower().replace(" ", "_")
-        result.offers.append(Offer(
-            pricing_model=RESERVED_MODEL[lease], price_per_hour=float(effective),
-            price_unit_published="hour+upfront" if upfront else "hour",
-            term=f"{offering_class}/{purchase_id}", upfront_fee=float(upfront),
-            extra={**base_extra, "lease_contract_length": lease, "offering_class": offering_class,
-                   "purchase_option": purchase, "recurring_per_hour": float(hourly),
-                   "upfront_fee": float(upfront), "offer_term_code": term.get("offerTermCode"),
-                   "rate_code": rate_code, "effective_date": term.get("effectiveDate")},
-            **common,
-        ))
+        result.offers.append(
+            Offer(
+                pricing_model=RESERVED_MODEL[lease],
+                price_per_hour=float(effective),
+                price_unit_published="hour+upfront" if upfront else "hour",
+                term=f"{offering_class}/{purchase_id}",
+                upfront_fee=float(upfront),
+                extra={
+                    **base_extra,
+                    "lease_contract_length": lease,
+                    "offering_class": offering_class,
+                    "purchase_option": purchase,
+                    "recurring_per_hour": float(hourly),
+                    "upfront_fee": float(upfront),
+                    "offer_term_code": term.get("offerTermCode"),
+                    "rate_code": rate_code,
+                    "effective_date": term.get("effectiveDate"),
+                },
+                **common,
+            )
+        )
 
 
 def _finish(src: _Source, result: ParseResult) -> ParseResult:
     for fam in sorted(src.unknown_families):
-        result.unknown.append(f"aws: instance family {fam!r} (accelerator attributes in {src.url}) "
-                              "is missing from aws_instance_families.csv")
+        result.unknown.append(
+            f"aws: instance family {fam!r} (accelerator attributes in {src.url}) "
+            "is missing from aws_instance_families.csv"
+        )
     if src.capacity_blocks_excluded:
-        result.warnings.append(f"aws: {src.url}: excluded {src.capacity_blocks_excluded} Capacity "
-                               "Block product(s) (listed at $0.00, not an on-demand price)")
+        result.warnings.append(
+            f"aws: {src.url}: excluded {src.capacity_blocks_excluded} Capacity "
+            "Block product(s) (listed at $0.00, not an on-demand price)"
+        )
     return result
 
 
@@ -462,8 +530,9 @@ _OFFER_URL_REGION_RE = re.compile(r"/AmazonEC2/[^/]+/([a-z0-9-]+)/index\.json")
 
 def _source(r: Response) -> _Source:
     m = _OFFER_URL_REGION_RE.search(r.url)
-    return _Source(url=r.url, observed_at=r.fetched_at, sha256=r.sha256,
-                   region_hint=m.group(1) if m else None)
+    return _Source(
+        url=r.url, observed_at=r.fetched_at, sha256=r.sha256, region_hint=m.group(1) if m else None
+    )
 
 
 def _parse_offer_file(r: Response) -> ParseResult:
@@ -477,11 +546,12 @@ def _parse_offer_file(r: Response) -> ParseResult:
         result.warnings.append(f"aws: {r.url}: fast scan not possible ({exc}); used ijson")
         src = _source(r)
         scan = _scan_offer_file_ijson(r, src)
-    if not scan.products and not scan.products_seen:
+    if not scan.has_products:
         raise ParseError(NAME, r.url, "offer file without products", field="products")
     for sku, product in scan.products.items():
-        _offers_for_product(sku, product, scan.on_demand.get(sku, {}), scan.reserved.get(sku, {}),
-                            src, result)
+        _offers_for_product(
+            sku, product, scan.on_demand.get(sku, {}), scan.reserved.get(sku, {}), src, result
+        )
     return _finish(src, result)
 
 
@@ -490,7 +560,7 @@ class _Scan:
     products: dict[str, dict[str, Any]] = field(default_factory=dict)  # GPU SKUs only
     on_demand: dict[str, dict[str, Any]] = field(default_factory=dict)
     reserved: dict[str, dict[str, Any]] = field(default_factory=dict)
-    products_seen: int = 0
+    has_products: bool = False
 
 
 class _LayoutSurprise(Exception):
@@ -499,17 +569,16 @@ class _LayoutSurprise(Exception):
 
 _HEADER_FIELD_RE = re.compile(r'"(offerCode|version|publicationDate)"\s*:\s*"([^"\\]*)"')
 _PRODUCTS_RE = re.compile(r'"products"\s*:\s*\{')
-_TERMS_RE = re.compile(r'"terms"\s*:\s*\{')
-_KEY_RE = re.compile(r'\s*"((?:[^"\\]|\\.)*)"\s*:\s*')
-_NEXT_RE = re.compile(r"\s*([,}])")
-# A SKU's block of terms: `"<sku>" : { "<sku>.<offerTermCode>" : {`, optionally preceded by
-# the term type that opens the section (`"OnDemand" : {`). Term and rate keys contain the
-# SKU plus a dot, so nothing else in the file has this shape.
-_TERM_BLOCK_RE = re.compile(r'(?:"(\w+)"\s*:\s*\{\s*)?"([^"\\]+)"\s*:\s*(?P<brace>\{)\s*"\2\.')
+# Every term names its SKU (`"sku" : "<sku>"`): a literal the regex engine finds at
+# memchr-like speed, so the terms scan never tokenizes the JSON it skips.
+_SKU_FIELD_RE = re.compile(r'"sku"\s*:\s*"([^"\\]+)"')
+_OPENS_OBJECT_RE = re.compile(r'"\s*:\s*\{')
+TERM_TYPES = ("OnDemand", "Reserved")
 _HEAD_CHARS = 1 << 20
 _WINDOW_CHARS = 8 << 20
-# Longest match of _TERM_BLOCK_RE we allow for: keeps matches from straddling a window end.
-_TAIL_CHARS = 4096
+# Text kept before the scan position when the window slides: a SKU's block key sits a few
+# hundred chars before the first `"sku"` field inside it.
+_BACK_CHARS = 1 << 16
 # Room a single product / SKU term block may take; larger ones extend the buffer.
 _ITEM_MARGIN_CHARS = 1 << 20
 
@@ -520,6 +589,7 @@ class _TextWindow:
     def __init__(self, fh: BinaryIO) -> None:
         self._text = io.TextIOWrapper(fh, encoding="utf-8")
         self.buf = ""
+        self.base = 0  # absolute char offset of buf[0]
         self.eof = False
 
     def fill(self, pos: int, need: int) -> None:
@@ -532,19 +602,21 @@ class _TextWindow:
                 self.buf += chunk
 
     def drop(self, pos: int) -> int:
-        """Forget everything before pos; return the new position of pos (0)."""
+        """Forget everything before pos; return pos's new (relative) position, 0."""
         self.buf = self.buf[pos:]
+        self.base += pos
         return 0
 
 
 def _scan_offer_file(r: Response, src: _Source) -> _Scan:
-    """Products walk + terms scan, one pass, memory bounded by the window and the GPU SKUs.
+    """One pass over the file, memory bounded by the text window and the kept SKUs.
 
-    Products (first third of the file): every product is decoded with the C JSON decoder
-    (`raw_decode`) as the walk goes, so its boundaries are exact; only accelerator SKUs
-    that pass the filters are kept. Terms (the rest): a regular expression finds the
-    start of every SKU's term block; only blocks of kept SKUs are decoded, the others are
-    never turned into Python objects. That skip is what makes the scan fast.
+    Neither the products (first part of the file) nor the terms (the rest) are tokenized
+    in Python: fast substring and regex searches find the few places that matter (an
+    accelerator product; a term of a kept SKU), and only the enclosing object is decoded
+    with the C JSON decoder. Each decoded object is checked to contain the place that led
+    to it, so a file that does not have the documented layout raises `_LayoutSurprise`
+    (and gets the ijson path) instead of silently losing rows.
     """
     scan = _Scan()
     decoder = json.JSONDecoder()
@@ -554,67 +626,174 @@ def _scan_offer_file(r: Response, src: _Source) -> _Scan:
         m = _PRODUCTS_RE.search(win.buf, 0, _HEAD_CHARS)
         if not m:
             raise _LayoutSurprise("no products object near the start")
+        scan.has_products = True
         for key, value in _HEADER_FIELD_RE.findall(win.buf, 0, m.start()):
             if key == "version":
                 src.offer_version = value
             elif key == "publicationDate":
                 src.publication_date = value
-        pos = m.end()
-        while True:
-            if pos > _WINDOW_CHARS:
-                pos = win.drop(pos)
-            win.fill(pos, _ITEM_MARGIN_CHARS)
-            end = _NEXT_RE.match(win.buf, pos)
-            if end and end.group(1) == "}":  # empty products object
-                pos = end.end()
-                break
-            km = _KEY_RE.match(win.buf, pos)
-            if not km:
-                raise _LayoutSurprise(f"unexpected text in products near char {pos}")
-            sku = km.group(1)
-            product, pos = _decode_at(decoder, win, km.end(), r, "products")
-            scan.products_seen += 1
-            if isinstance(product, dict) and _keep_product(product, src):
-                scan.products[sku] = product
-            sep = _NEXT_RE.match(win.buf, pos)
-            if not sep:
-                raise _LayoutSurprise(f"products member not followed by ',' or '}}' near char {pos}")
-            pos = sep.end()
-            if sep.group(1) == "}":
-                break
-        win.fill(pos, _HEAD_CHARS)
-        tm = _TERMS_RE.search(win.buf, pos)
-        if not tm:
-            if win.eof:
-                return scan  # a file without terms: products only
-            raise _LayoutSurprise("no terms object after products")
-        pos = tm.end()
-        section: str | None = None
-        wanted = scan.products
-        while True:
-            pos = win.drop(pos)
-            win.fill(pos, _WINDOW_CHARS)
-            limit = len(win.buf) if win.eof else len(win.buf) - _TAIL_CHARS
-            next_pos = limit
-            for bm in _TERM_BLOCK_RE.finditer(win.buf, pos):
-                if bm.start() >= limit:
-                    next_pos = bm.start()
-                    break
-                if bm.group(1):
-                    section = bm.group(1)
-                sku = bm.group(2)
-                if sku not in wanted:
-                    continue
-                brace = bm.start("brace")
-                if not win.eof and len(win.buf) - brace < _ITEM_MARGIN_CHARS:
-                    next_pos = bm.start()  # re-scan this block once more text is in
-                    break
-                block, _ = _decode_at(decoder, win, brace, r, "terms")
-                _take_terms(sku, section, block, scan, r)
-            pos = next_pos
-            if win.eof and pos >= limit:
-                break
+        terms_at = _scan_products(win, m.end(), decoder, scan, src, r)
+        if terms_at is not None:
+            _scan_terms(win, terms_at, decoder, scan, r)
     return scan
+
+
+_ACCELERATOR_MARKERS = ('"gpu"', *sorted(ACCELERATOR_CATEGORIES))
+_TERMS_OBJECT_RE = re.compile(r'"terms"\s*:\s*\{\s*"(\w+)"\s*:\s*\{')
+# Longest marker: consecutive windows overlap by this much so no marker straddles a cut.
+_MARKER_OVERLAP_CHARS = 256
+
+
+def _object_at_key(buf: str, key: str, before: int) -> int:
+    """Index of the `{` of the nearest `"key" : {` before `before`, or -1."""
+    quoted = f'"{key}"'
+    j = buf.rfind(quoted, 0, before)
+    while j != -1:
+        m = _OPENS_OBJECT_RE.match(buf, j + len(quoted) - 1)
+        if m:
+            return m.end() - 1
+        j = buf.rfind(quoted, 0, j)
+    return -1
+
+
+def _scan_products(
+    win: _TextWindow, pos: int, decoder: json.JSONDecoder, scan: _Scan, src: _Source, r: Response
+) -> int | None:
+    """Keep the accelerator products; return the window position of `terms{`'s first key.
+
+    A product is an accelerator candidate when its text has an `instanceType` of a family
+    in the table, a `"gpu"` key or an accelerator category name: exactly the conditions
+    `_accelerator_family` tests, so no candidate is missed. From such a marker the product
+    is found backwards through its `"sku"` field and its key `"<sku>" : {`.
+    """
+    type_re = re.compile(r'"instanceType"\s*:\s*"(?:' + _trie_pattern(sorted(families())) + r")\.")
+    covered_until = -1  # absolute end of the last decoded product
+    while True:
+        keep_from = max(0, pos - _BACK_CHARS)
+        pos -= keep_from
+        win.drop(keep_from)
+        win.fill(pos, _WINDOW_CHARS)
+        buf = win.buf
+        limit = len(buf) if win.eof else len(buf) - _ITEM_MARGIN_CHARS
+        tm = _TERMS_OBJECT_RE.search(buf, pos, min(len(buf), limit + _MARKER_OVERLAP_CHARS))
+        stop = tm.start() if tm else limit
+        hits = [m.start() for m in type_re.finditer(buf, pos, stop)]
+        for marker in _ACCELERATOR_MARKERS:
+            i = buf.find(marker, pos, stop)
+            while i != -1:
+                hits.append(i)
+                i = buf.find(marker, i + 1, stop)
+        resume = stop
+        for hit in sorted(hits):
+            if win.base + hit < covered_until:
+                continue
+            at = buf.rfind('"sku"', 0, hit)
+            sm = _SKU_FIELD_RE.match(buf, at) if at != -1 else None
+            start = _object_at_key(buf, sm.group(1), at) if sm else -1
+            if sm is None or start == -1:
+                raise _LayoutSurprise(
+                    f"accelerator marker at char {win.base + hit} outside a product"
+                )
+            product, end = _decode_at(decoder, win, start, r, "products")
+            sku = sm.group(1)
+            if (
+                not (start < hit < end)
+                or not isinstance(product, dict)
+                or product.get("sku") != sku
+            ):
+                raise _LayoutSurprise(
+                    f"product around char {win.base + hit} has an unexpected layout"
+                )
+            covered_until = win.base + end
+            resume = max(resume, end)
+            if _keep_product(product, src):
+                scan.products[sku] = product
+        if tm:
+            return tm.start(1) - 1  # the `"` of the first term type: _scan_terms sees its key
+        if win.eof:
+            return None  # a file without terms: products only
+        pos = max(resume, limit - _MARKER_OVERLAP_CHARS)
+
+
+def _trie_pattern(words: Sequence[str]) -> str:
+    """A regex alternation of distinct `words`, factored into a trie: matching costs a few
+    character tests per position instead of one test per word."""
+    if len(words) == 1:
+        return re.escape(words[0])
+    groups: dict[str, list[str]] = {}
+    optional = False
+    for w in words:
+        if w:
+            groups.setdefault(w[0], []).append(w[1:])
+        else:
+            optional = True
+    parts = [
+        re.escape(c) + ("" if rest == [""] else _trie_pattern(rest)) for c, rest in groups.items()
+    ]
+    body = parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+    return f"(?:{body})?" if optional else body
+
+
+def _scan_terms(
+    win: _TextWindow, pos: int, decoder: json.JSONDecoder, scan: _Scan, r: Response
+) -> None:
+    """Find the term blocks of the kept SKUs; skip everything else without decoding it.
+
+    Layout (documented): `terms{<type>{<sku>{"<sku>.<offerTermCode>": term}}}`, each term
+    carrying `"sku"`. For a kept SKU's first `"sku"` field, the block key `"<sku>" : {`
+    is the nearest preceding exact `"<sku>"` that opens an object; the whole block is
+    decoded and the scan resumes after it.
+    """
+    wanted = scan.products
+    if not wanted:
+        return
+    # Only the kept SKUs' fields match: the regex engine skips all other terms in C.
+    sku_field_re = re.compile(r'"sku"\s*:\s*"(' + _trie_pattern(sorted(wanted)) + ')"')
+    sections: list[tuple[int, str]] = []  # (absolute offset, term type), in file order
+    covered_until = -1  # absolute end of the last decoded block
+    while True:
+        keep_from = max(0, pos - _BACK_CHARS)
+        pos -= keep_from
+        win.drop(keep_from)
+        win.fill(pos, _WINDOW_CHARS)
+        buf = win.buf
+        limit = len(buf) if win.eof else len(buf) - _ITEM_MARGIN_CHARS
+        for name in TERM_TYPES:
+            if any(n == name for _, n in sections):
+                continue
+            i = buf.find(f'"{name}"', pos)
+            while i != -1 and i < limit:
+                if _OPENS_OBJECT_RE.match(buf, i + len(name) + 1):
+                    sections.append((win.base + i, name))
+                    break
+                i = buf.find(f'"{name}"', i + 1)
+        sections.sort()
+        pos_next = limit
+        for m in sku_field_re.finditer(buf, pos):
+            if m.start() >= limit:
+                pos_next = m.start()
+                break
+            sku = m.group(1)
+            if win.base + m.start() < covered_until:
+                continue
+            brace = _object_at_key(buf, sku, m.start())
+            if brace == -1:
+                raise _LayoutSurprise(f"term of sku {sku} outside a '{sku}' block")
+            block, end = _decode_at(decoder, win, brace, r, "terms")
+            if not brace < m.start() < end:
+                raise _LayoutSurprise(f"term of sku {sku} outside its block")
+            section = next((n for at, n in reversed(sections) if at < win.base + brace), None)
+            _take_terms(sku, section, block, scan)
+            covered_until = win.base + end
+            if end > limit:  # the block ran past the window: continue after it
+                pos_next = end
+                break
+        pos = pos_next
+        if win.eof and pos >= limit:
+            break
+    missing = [sku for sku in wanted if sku not in scan.on_demand]
+    if missing and len(missing) == len(wanted):
+        raise _LayoutSurprise(f"no OnDemand terms found for {len(missing)} accelerator SKUs")
 
 
 def _decode_at(
@@ -626,20 +805,29 @@ def _decode_at(
             return decoder.raw_decode(win.buf, pos)
         except json.JSONDecodeError as exc:
             if win.eof:
-                raise ParseError(NAME, r.url, f"invalid JSON: {exc.msg} at char {exc.pos}",
-                                 field=where) from None
+                raise ParseError(
+                    NAME, r.url, f"invalid JSON: {exc.msg} at char {exc.pos}", field=where
+                ) from None
             need *= 4  # an item larger than the margin: read more and retry
             win.fill(pos, need)
 
 
-def _take_terms(sku: str, section: str | None, block: Any, scan: _Scan, r: Response) -> None:
-    if section not in ("OnDemand", "Reserved"):
-        return  # other term types (none in EC2 files today) carry no instance price
-    if not isinstance(block, dict) or any(
-        not isinstance(t, dict) or t.get("sku", sku) != sku for t in block.values()
-    ):
-        raise ParseError(NAME, r.url, f"term block of sku {sku} does not belong to it",
-                         field=f"terms.{section}.{sku}")
+def _take_terms(sku: str, section: str | None, block: Any, scan: _Scan) -> None:
+    if section not in TERM_TYPES:
+        raise _LayoutSurprise(f"terms of sku {sku} outside the OnDemand / Reserved sections")
+    if not isinstance(block, dict):
+        raise _LayoutSurprise(f"terms of sku {sku} are not an object")
+    for code, term in block.items():
+        is_reserved = isinstance(term, dict) and "LeaseContractLength" in (
+            term.get("termAttributes") or {}
+        )
+        # A term's content must agree with the section the scan put it in.
+        if (
+            not isinstance(term, dict)
+            or term.get("sku", sku) != sku
+            or is_reserved != (section == "Reserved")
+        ):
+            raise _LayoutSurprise(f"term {code} does not fit section {section} of sku {sku}")
     target = scan.on_demand if section == "OnDemand" else scan.reserved
     target.setdefault(sku, {}).update(block)
 
@@ -657,7 +845,7 @@ def _scan_offer_file_ijson(r: Response, src: _Source) -> _Scan:
                 break
     with r.open() as fh:
         for sku, product in ijson.kvitems(fh, "products", use_float=True):
-            scan.products_seen += 1
+            scan.has_products = True
             if isinstance(product, dict) and _keep_product(product, src):
                 scan.products[sku] = product
     for section, target in (("OnDemand", scan.on_demand), ("Reserved", scan.reserved)):
@@ -696,8 +884,9 @@ def _parse_get_products(r: Response) -> ParseResult:
         if not _keep_product(product, src):
             continue
         terms = item.get("terms") or {}
-        _offers_for_product(sku, product, terms.get("OnDemand") or {}, terms.get("Reserved") or {},
-                            src, result)
+        _offers_for_product(
+            sku, product, terms.get("OnDemand") or {}, terms.get("Reserved") or {}, src, result
+        )
     return _finish(src, result)
 
 
@@ -711,7 +900,7 @@ def _spot_json(r: Response) -> Any:
     text = r.read().decode("utf-8")
     m = _JSONP_RE.match(text)
     if m:
-        text = text[m.end():].rstrip().rstrip(";").rstrip()
+        text = text[m.end() :].rstrip().rstrip(";").rstrip()
         if not text.endswith(")"):
             raise ParseError(NAME, r.url, "JSONP wrapper without closing ')'", field="callback")
         text = text[:-1]
@@ -729,7 +918,9 @@ def _parse_spot_feed(r: Response) -> ParseResult:
         regions = config["regions"]
         currencies = config.get("currencies") or ["USD"]
     except (KeyError, TypeError):
-        raise ParseError(NAME, r.url, "spot feed without config.regions", field="config.regions") from None
+        raise ParseError(
+            NAME, r.url, "spot feed without config.regions", field="config.regions"
+        ) from None
     currency = currencies[0]
     sha = r.sha256
     legacy = spot_regions()
@@ -739,8 +930,10 @@ def _parse_spot_feed(r: Response) -> ParseResult:
         raw_region = region_block.get("region", "")
         region = legacy.get(raw_region, raw_region)
         if not REGION_CODE_RE.match(region):
-            result.unknown.append(f"aws: spot region name {raw_region!r} in {r.url} is missing "
-                                  "from aws_spot_regions.csv")
+            result.unknown.append(
+                f"aws: spot region name {raw_region!r} in {r.url} is missing "
+                "from aws_spot_regions.csv"
+            )
         for group in region_block.get("instanceTypes") or []:
             group_type = str(group.get("type", ""))
             for size in group.get("sizes") or []:
@@ -752,8 +945,11 @@ def _parse_spot_feed(r: Response) -> ParseResult:
                         unknown_families.add(fam)
                     continue
                 price_raw = next(
-                    ((vc.get("prices") or {}).get(currency) for vc in size.get("valueColumns") or []
-                     if vc.get("name") == "linux"),
+                    (
+                        (vc.get("prices") or {}).get(currency)
+                        for vc in size.get("valueColumns") or []
+                        if vc.get("name") == "linux"
+                    ),
                     None,
                 )
                 if price_raw is None or str(price_raw).startswith(SPOT_NOT_AVAILABLE_PREFIX):
@@ -761,32 +957,55 @@ def _parse_spot_feed(r: Response) -> ParseResult:
                     continue
                 price = _decimal(price_raw)  # strings, some in scientific notation ("9.0E-4")
                 if price is None or price <= 0:
-                    result.warnings.append(f"aws: {r.url}: {raw_region} {itype} spot price "
-                                           f"{price_raw!r} unreadable; skipped")
+                    result.warnings.append(
+                        f"aws: {r.url}: {raw_region} {itype} spot price "
+                        f"{price_raw!r} unreadable; skipped"
+                    )
                     continue
                 spec = sizes().get(itype)
                 if spec is None:
-                    result.warnings.append(f"aws: {r.url}: {itype} missing from "
-                                           "aws_instance_sizes.csv (no GPU count); skipped")
-                    result.unknown.append(f"aws: instance size {itype!r} is missing from "
-                                          "aws_instance_sizes.csv")
+                    result.warnings.append(
+                        f"aws: {r.url}: {itype} missing from "
+                        "aws_instance_sizes.csv (no GPU count); skipped"
+                    )
+                    result.unknown.append(
+                        f"aws: instance size {itype!r} is missing from aws_instance_sizes.csv"
+                    )
                     continue
-                result.offers.append(Offer(
-                    instance_type=itype, region=region, pricing_model="spot", currency=currency,
-                    price_per_hour=float(price), price_unit_published="hour",
-                    gpu_count=spec.gpu_count, gpu_name_raw=info.gpu_name_raw,
-                    gpu_model_hint=info.gpu_model_hint, gpu_memory_gb=spec.gpu_memory_gb,
-                    vcpus=spec.vcpus, memory_gb=spec.memory_gb,
-                    source_url=r.url, observed_at=r.fetched_at, snapshot_sha256=sha,
-                    extra={"spot_region_name": raw_region, "spot_group": group_type,
-                           "feed_version": doc.get("vers")},
-                ))
+                result.offers.append(
+                    Offer(
+                        instance_type=itype,
+                        region=region,
+                        pricing_model="spot",
+                        currency=currency,
+                        price_per_hour=float(price),
+                        price_unit_published="hour",
+                        gpu_count=spec.gpu_count,
+                        gpu_name_raw=info.gpu_name_raw,
+                        gpu_model_hint=info.gpu_model_hint,
+                        gpu_memory_gb=spec.gpu_memory_gb,
+                        vcpus=spec.vcpus,
+                        memory_gb=spec.memory_gb,
+                        source_url=r.url,
+                        observed_at=r.fetched_at,
+                        snapshot_sha256=sha,
+                        extra={
+                            "spot_region_name": raw_region,
+                            "spot_group": group_type,
+                            "feed_version": doc.get("vers"),
+                        },
+                    )
+                )
     for fam in sorted(unknown_families):
-        result.unknown.append(f"aws: instance family {fam!r} (spot feed GPU group in {r.url}) is "
-                              "missing from aws_instance_families.csv")
+        result.unknown.append(
+            f"aws: instance family {fam!r} (spot feed GPU group in {r.url}) is "
+            "missing from aws_instance_families.csv"
+        )
     if not_available:
-        result.warnings.append(f"aws: {r.url}: {not_available} accelerator spot price(s) 'N/A*' "
-                               "(not offered in that region)")
+        result.warnings.append(
+            f"aws: {r.url}: {not_available} accelerator spot price(s) 'N/A*' "
+            "(not offered in that region)"
+        )
     return result
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -40,6 +41,7 @@ MEMORY_SNAP_FRACTION = 0.08
 _HOW_ORDER = {"alias": 0, "rule": 1, "context": 2, "hint": 3}
 
 _MEMORY_TOKEN = re.compile(r"^(\d+(?:\.\d+)?)(?:gb|gib|g)$")
+_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 _FORM_FACTOR_TOKENS = {
     "sxm": "SXM",
     "sxm2": "SXM",
@@ -48,7 +50,6 @@ _FORM_FACTOR_TOKENS = {
     "sxm5": "SXM",
     "sxm6": "SXM",
     "pcie": "PCIe",
-    "fhhl": "PCIe",  # full-height half-length card: a PCIe board (V100-FHHL)
     "nvl": "NVL",
 }
 
@@ -139,9 +140,7 @@ def _table() -> _Table:
     for model in {r.gpu_model for rows in names.values() for r in rows if r.gpu_model}:
         key = normalize(model)
         if not any(r.gpu_model == model and r.provider is None for r in names.get(key, [])):
-            names.setdefault(key, []).append(
-                _Row("name", model, None, None, model, None, None)
-            )
+            names.setdefault(key, []).append(_Row("name", model, None, None, model, None, None))
     # A model has a fixed memory / form factor when all of its generic name rows agree and
     # the table knows a single size (T4: 16 GB PCIe); otherwise it is left to the name/context.
     fixed_memory = {
@@ -149,9 +148,7 @@ def _table() -> _Table:
         for m, v in model_memory_rows.items()
         if len(v) == 1 and None not in v and len(memory.get(m, ())) == 1
     }
-    fixed_ff = {
-        m: next(iter(v)) for m, v in model_ff_rows.items() if len(v) == 1 and None not in v
-    }
+    fixed_ff = {m: next(iter(v)) for m, v in model_ff_rows.items() if len(v) == 1 and None not in v}
     return _Table(
         names={k: tuple(v) for k, v in names.items()},
         instances=tuple(instances),
@@ -166,12 +163,25 @@ def _memory_matches(stated: float, wanted: float) -> bool:
     return abs(stated - wanted) <= MEMORY_SNAP_FRACTION * wanted
 
 
-def _pick(rows: tuple[_Row, ...], provider: str | None, memory_gb: float | None) -> _Row | None:
+def _pick(
+    rows: tuple[_Row, ...],
+    provider: str | None,
+    memory_gb: float | None,
+    name_memory_gb: float | None = None,
+) -> _Row | None:
     """Best row for this provider and memory: provider-specific before generic, a row whose
-    memory condition holds before an unconditional one; conditional rows need a memory."""
+    memory condition holds before an unconditional one; conditional rows need a memory.
+    A row whose fixed memory contradicts the memory written in the name does not apply
+    (GCP's 'Nvidia Tesla A100' row is the 40 GB GPU, not 'Nvidia Tesla A100 80GB')."""
     best: tuple[int, _Row] | None = None
     for row in rows:
         if row.provider is not None and row.provider != provider:
+            continue
+        if (
+            name_memory_gb is not None
+            and row.gpu_memory_gb is not None
+            and not _memory_matches(name_memory_gb, row.gpu_memory_gb)
+        ):
             continue
         if row.when_memory_gb is not None and (
             memory_gb is None or not _memory_matches(memory_gb, row.when_memory_gb)
@@ -196,27 +206,44 @@ class _Partial:
             self.how = how
 
 
-def _find_name(key: str, provider: str | None, table: _Table) -> tuple[tuple[_Row, ...], str, list[str]] | None:
-    """Exact key, else the longest run of whole tokens that is an alias.
-
-    Returns (rows, how, tokens after the match). Two different aliases of the same length
-    naming different models make the name ambiguous: nothing is returned then.
-    """
+def _find_names(key: str, provider: str | None, table: _Table) -> Iterator[_Hit]:
+    """Aliases found in the name, best first: the exact key, then runs of whole tokens from
+    the longest down. Aliases of the same length naming different models make the name
+    ambiguous ("A100 or H100"): the search stops there."""
     if key in table.names and _usable(table.names[key], provider):
-        return table.names[key], "alias", []
+        yield _Hit(table.names[key], "alias", ())
     tokens = key.split()
     for n in range(min(table.max_name_tokens, len(tokens)), 0, -1):
-        found: list[tuple[tuple[_Row, ...], list[str]]] = []
+        found: list[_Hit] = []
         for i in range(len(tokens) - n + 1):
             cand = " ".join(tokens[i : i + n])
             rows = table.names.get(cand)
-            if rows and _usable(rows, provider):
-                found.append((rows, tokens[i + n :]))
-        models = {r.gpu_model for rows, _ in found for r in rows}
-        if len(found) == 1 or (found and len(models) == 1):
-            return found[0][0], "rule", found[0][1]
-        if found:
-            return None
+            if rows and _usable(rows, provider) and cand != key:
+                found.append(_Hit(rows, "rule", tuple(tokens[i + n :])))
+        models = {
+            frozenset(r.gpu_model for r in hit.rows if r.provider in (None, provider))
+            for hit in found
+        }
+        if len(models) > 1:
+            return
+        yield from found
+
+
+@dataclass(frozen=True)
+class _Hit:
+    rows: tuple[_Row, ...]
+    how: str
+    after: tuple[str, ...]  # tokens after the alias (where a memory size is written)
+
+
+def _name_memory(after: tuple[str, ...]) -> float | None:
+    """First memory size written after the alias: "80gb", "24g", or "40 GB"."""
+    for i, tok in enumerate(after):
+        m = _MEMORY_TOKEN.match(tok)
+        if m:
+            return float(m.group(1))
+        if _NUMBER.match(tok) and i + 1 < len(after) and after[i + 1] in ("gb", "gib", "g"):
+            return float(tok)
     return None
 
 
@@ -250,35 +277,33 @@ def _from_name(
     key = normalize(raw)
     if not key:
         return None
-    hit = _find_name(key, provider, table)
-    if hit is None:
-        return None
-    rows, how, after = hit
-    part = _Partial(how=how)
-    # Memory and form factor written in the name itself ("A100-SXM4-80GB").
-    name_memory: float | None = None
-    for tok in after:
-        m = _MEMORY_TOKEN.match(tok)
-        if m and name_memory is None:
-            name_memory = float(m.group(1))
     name_ff = next((_FORM_FACTOR_TOKENS[t] for t in key.split() if t in _FORM_FACTOR_TOKENS), None)
-    lookup_memory = name_memory if name_memory is not None else memory_gb
-    row = _pick(rows, provider, lookup_memory)
-    if row is None or row.gpu_model is None:
-        part.ambiguous = True
+    for hit in _find_names(key, provider, table):
+        # Memory and form factor written in the name itself ("A100-SXM4-80GB").
+        name_memory = _name_memory(hit.after)
+        lookup_memory = name_memory if name_memory is not None else memory_gb
+        row = _pick(hit.rows, provider, lookup_memory, name_memory)
+        if row is None:
+            continue  # e.g. a provider row contradicted by the name: try a shorter alias
+        part = _Partial(how=hit.how)
+        if row.gpu_model is None:
+            part.ambiguous = True
+            return part
+        if row.provider is not None:
+            part.use("context")
+        if row.when_memory_gb is not None and name_memory is None:
+            part.use("context")
+        part.model = row.gpu_model
+        part.memory_gb = row.gpu_memory_gb
+        if part.memory_gb is None:
+            part.memory_gb = table.fixed_memory_gb.get(row.gpu_model)
+        if part.memory_gb is None and name_memory is not None:
+            part.memory_gb = _snap_memory(row.gpu_model, name_memory, table)
+        part.form_factor = (
+            row.gpu_form_factor or table.fixed_form_factor.get(row.gpu_model) or name_ff
+        )
         return part
-    if row.provider is not None:
-        part.use("context")
-    if row.when_memory_gb is not None and name_memory is None:
-        part.use("context")
-    part.model = row.gpu_model
-    part.memory_gb = row.gpu_memory_gb
-    if part.memory_gb is None:
-        part.memory_gb = table.fixed_memory_gb.get(row.gpu_model)
-    if part.memory_gb is None and name_memory is not None:
-        part.memory_gb = _snap_memory(row.gpu_model, name_memory, table)
-    part.form_factor = row.gpu_form_factor or table.fixed_form_factor.get(row.gpu_model) or name_ff
-    return part
+    return None
 
 
 def resolve(

@@ -5,6 +5,7 @@ every module in scrapers/ with a PROVIDER is listed and has fixtures)."""
 from __future__ import annotations
 
 from scrapers import (
+    aws,
     azure,
     colab,
     datacrunch,
@@ -24,6 +25,7 @@ from scrapers.base import ProviderSpec
 
 # One line per provider. Keep alphabetical within each block.
 _MODULES = [
+    aws,
     azure,
     colab,
     datacrunch,

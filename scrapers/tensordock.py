@@ -168,6 +168,8 @@ def parse(responses: Sequence[Response]) -> ParseResult:
         field = max(missing, key=lambda f: missing[f])
         raise ParseError(NAME, url, f"no usable GPU on any of {node_count} host nodes", field=field)
 
+    # Hash each response once, not once per market (bodies can be megabytes).
+    shas = {id(r): r.sha256 for r in responses if not r.not_modified}
     groups = aggregate(
         hosts,
         key=lambda h: (h.gpu_name, h.gpu_count, h.region),
@@ -189,7 +191,7 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                 gpu_memory_gb=float(max(vrams)) if vrams else None,
                 source_url=cheapest.response.url,
                 observed_at=cheapest.response.fetched_at,
-                snapshot_sha256=cheapest.response.sha256,
+                snapshot_sha256=shas[id(cheapest.response)],
                 price_unit_published="gpu_hour",
                 market_offer_count=group.offer_count,
                 market_price_p25_per_hour=float(group.p25_price),
@@ -214,7 +216,10 @@ PROVIDER = ProviderSpec(
     title="TensorDock Marketplace",
     source_urls=(DEFAULT_BASE_URL + "/" + HOSTNODES_PATH,),
     pricing_models=("on_demand",),
-    validated_against="recorded response: samples/tensordock/hostnode-specs_gpuhunt-fixture_2024.json (2024)",
+    validated_against=(
+        "recorded response: samples/tensordock/hostnode-specs_gpuhunt-fixture_2024.json (2024-10-28; "
+        "specs object only, hostnodes envelope per documented schema)"
+    ),
     default_base_url=DEFAULT_BASE_URL,
     fetch=fetch,
     parse=parse,

@@ -115,7 +115,9 @@ class _HostOffer:
 
 def _offers_list(resp: Response) -> list[Any]:
     try:
-        doc = json.loads(resp.read(), parse_float=Decimal)
+        # Plain floats: Decimal(str(x)) of a float is its shortest repr, i.e. the number as
+        # written by the (Python) API, and parsing every float field as Decimal is 2x slower.
+        doc = json.loads(resp.read())
     except (ValueError, UnicodeDecodeError) as exc:
         raise ParseError(NAME, resp.url, f"response is not JSON: {exc}", field="offers") from None
     if isinstance(doc, dict):
@@ -230,6 +232,8 @@ def parse(responses: Sequence[Response]) -> ParseResult:
     if not hosts:
         raise ParseError(NAME, url, f"none of {raw_count} offers is rentable now", field="rentable")
 
+    # Hash each response once, not once per market (bodies can be megabytes).
+    shas = {id(r): r.sha256 for r in responses if not r.not_modified}
     for group in aggregate(hosts, key=lambda h: h.market_key, price=lambda h: h.price_per_hour):
         gpu_name, memory_gb, num_gpus, region, pricing_model = group.key
         cheapest = group.cheapest
@@ -246,7 +250,7 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                 gpu_memory_gb=float(memory_gb),
                 source_url=cheapest.response.url,
                 observed_at=cheapest.response.fetched_at,
-                snapshot_sha256=cheapest.response.sha256,
+                snapshot_sha256=shas[id(cheapest.response)],
                 price_unit_published="hour",
                 market_offer_count=group.offer_count,
                 market_price_p25_per_hour=float(group.p25_price),

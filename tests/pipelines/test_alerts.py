@@ -29,8 +29,15 @@ FROM = "alerts@gpu-prices.example.org"
 PUBLIC_URL = "https://gpu-prices.example.org"
 
 
-def row(instance_type="p4d.24xlarge", price=P4D, gpu_model="A100", gpu_count=8.0,
-        region="us-east-1", pricing_model="on_demand", provider="aws"):
+def row(
+    instance_type="p4d.24xlarge",
+    price=P4D,
+    gpu_model="A100",
+    gpu_count=8.0,
+    region="us-east-1",
+    pricing_model="on_demand",
+    provider="aws",
+):
     return {
         "provider": provider,
         "offer_key": offer_key(provider, instance_type, region, None, pricing_model, None),
@@ -52,6 +59,7 @@ class Collector:
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], email.message.EmailMessage]] = []
         self.refuse: set[str] = set()
+        self.hang_up_after_data = False
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -60,8 +68,12 @@ class Collector:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        msg = email.message_from_bytes(envelope.original_content or envelope.content,
-                                       policy=default_policy)
+        if self.hang_up_after_data:
+            # The message arrived, but the client never hears "250": an unknown outcome.
+            server.transport.close()
+        msg = email.message_from_bytes(
+            envelope.original_content or envelope.content, policy=default_policy
+        )
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), msg))
         return "250 Message accepted for delivery"
 
@@ -97,13 +109,18 @@ class Site:
         self.engine = alerts.make_engine(alerts.database_url(self.state, env={}))
 
     def run(self, n: int, *rows: dict):
-        return process_run({"aws": frame_from_rows(list(rows))}, datasets_dir=self.datasets,
-                           state_dir=self.state, dataset_version=f"v{n}",
-                           detected_at=T0 + timedelta(hours=n), previous_dataset_version=None,
-                           env=self.env)
+        return process_run(
+            {"aws": frame_from_rows(list(rows))},
+            datasets_dir=self.datasets,
+            state_dir=self.state,
+            dataset_version=f"v{n}",
+            detected_at=T0 + timedelta(hours=n),
+            previous_dataset_version=None,
+            env=self.env,
+        )
 
     def deliver(self):
-        return alerts.deliver_from_env(self.state, env=self.env)
+        return alerts.deliver_pending(state_dir=self.state, env=self.env)
 
 
 def test_price_change_gives_exactly_one_digest_with_headers(tmp_path, smtp):
@@ -136,6 +153,19 @@ def test_price_change_gives_exactly_one_digest_with_headers(tmp_path, smtp):
     assert site.deliver().messages_sent == 0
     assert len(handler.messages) == 1
     assert alerts.outbox_counts(site.engine) == {"sent": 1}
+
+
+def test_deliver_pending_takes_settings_from_config(tmp_path, smtp):
+    from pipelines.config import Config
+
+    handler, port = smtp
+    site = Site(tmp_path, port)
+    config = Config.load(root=tmp_path, env={**site.env, "GPU_PRICES_STATE_DIR": str(site.state)})
+    alerts.subscribe(site.engine, "ada@example.org")
+    site.run(0, row())
+    site.run(1, row(price=21.96))
+    assert alerts.deliver_pending(config=config).messages_sent == 1
+    assert len(handler.messages) == 1
 
 
 def test_smtp_down_then_up_delivers_once(tmp_path):
@@ -174,6 +204,21 @@ def test_claimed_but_unconfirmed_is_not_resent_unless_requeued(tmp_path, smtp):
     assert site.deliver().messages_sent == 1
 
 
+def test_connection_lost_after_data_is_never_resent(tmp_path, smtp):
+    handler, port = smtp
+    handler.hang_up_after_data = True
+    site = Site(tmp_path, port)
+    alerts.subscribe(site.engine, "ada@example.org")
+    site.run(0, row())
+    site.run(1, row(price=21.96))
+    report = site.deliver()
+    assert report.messages_sent == 0 and "unconfirmed" in report.error
+    assert alerts.outbox_counts(site.engine) == {"sending": 1}
+    handler.hang_up_after_data = False
+    assert site.deliver().messages_sent == 0
+    assert len(handler.messages) == 1  # it did arrive once, and only once
+
+
 def test_unsubscribe_token_stops_mail(tmp_path, smtp):
     handler, port = smtp
     site = Site(tmp_path, port)
@@ -191,15 +236,22 @@ def test_unsubscribe_token_stops_mail(tmp_path, smtp):
 
     def call(method: str, body: bytes = b""):
         status = []
-        environ = {"REQUEST_METHOD": method, "PATH_INFO": urlsplit(link).path,
-                   "QUERY_STRING": urlsplit(link).query, "wsgi.input": BytesIO(body),
-                   "CONTENT_LENGTH": str(len(body))}
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": urlsplit(link).path,
+            "QUERY_STRING": urlsplit(link).query,
+            "wsgi.input": BytesIO(body),
+            "CONTENT_LENGTH": str(len(body)),
+        }
         out = b"".join(app(environ, lambda s, h: status.append(s)))
         return status[0], out
 
     # A link scanner's GET does not unsubscribe; the RFC 8058 one-click POST does.
     assert call("GET")[0] == "200 OK"
-    assert [s.email for s in alerts.list_subscribers(site.engine)] == ["ada@example.org", "bob@example.org"]
+    assert [s.email for s in alerts.list_subscribers(site.engine)] == [
+        "ada@example.org",
+        "bob@example.org",
+    ]
     status, page = call("POST", b"List-Unsubscribe=One-Click")
     assert status == "200 OK" and b"ada@example.org is unsubscribed" in page
     assert alerts.unsubscribe_token(site.engine, token) is None  # token is spent
@@ -210,6 +262,28 @@ def test_unsubscribe_token_stops_mail(tmp_path, smtp):
     assert [m[1] for m in handler.messages] == [["bob@example.org"]]
 
 
+def test_one_click_post_on_a_real_server_and_no_token_in_logs(tmp_path, capfd):
+    import threading
+    import urllib.request
+
+    engine = alerts.make_engine(alerts.database_url(tmp_path, env={}))
+    sub = alerts.subscribe(engine, "ada@example.org")
+    server = alerts.make_unsubscribe_server(engine, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = alerts.unsubscribe_url(f"http://127.0.0.1:{server.server_port}", sub.token)
+        req = urllib.request.Request(url, data=b"List-Unsubscribe=One-Click", method="POST")
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            assert resp.status == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert alerts.list_subscribers(engine) == []
+    err = capfd.readouterr().err
+    assert '"POST /alerts/unsubscribe" 200' in err and sub.token not in err
+
+
 def test_filter_gets_only_matching_events(tmp_path, smtp):
     handler, port = smtp
     site = Site(tmp_path, port)
@@ -218,11 +292,13 @@ def test_filter_gets_only_matching_events(tmp_path, smtp):
     p5 = dict(instance_type="p5.48xlarge", gpu_model="H100")
     p5_west = dict(p5, region="us-west-2")
     site.run(0, row(), row(price=98.32, **p5), row(price=98.32, **p5_west))
-    site.run(1,
-             row(price=21.96),  # A100 -33%: wrong GPU
-             row(price=55.04, **p5),  # H100 -44%: match
-             row(price=96.35, **p5_west),  # H100 -2%: below 5%
-             row(price=84.8, instance_type="p5en.48xlarge", gpu_model="H100"))  # added: match
+    site.run(
+        1,
+        row(price=21.96),  # A100 -33%: wrong GPU
+        row(price=55.04, **p5),  # H100 -44%: match
+        row(price=96.35, **p5_west),  # H100 -2%: below 5%
+        row(price=84.8, instance_type="p5en.48xlarge", gpu_model="H100"),
+    )  # added: match
     site.deliver()
     by_rcpt = {m[1][0]: m[2] for m in handler.messages}
     h100_text = by_rcpt["h100@example.org"].get_body(("plain",)).get_content()
@@ -261,16 +337,38 @@ def test_addresses_validated_and_resubscribe_updates_filters(tmp_path):
 
 
 def test_provider_strings_cannot_inject_headers_or_html():
-    sub = alerts.Subscriber(id=1, email="ada@example.org", token="tok", providers=[], gpus=[],
-                            pricing_models=[], min_change_pct=None)
-    ev = events_frame([{
-        "event_id": "e1", "event_type": "price_changed",
-        "provider": "evil\r\nBcc: victim@example.com", "offer_key": "k",
-        "pricing_model": "on_demand", "region": "r", "instance_type": "<img src=x onerror=alert(1)>",
-        "gpu_model": "H100", "old_value": "1", "new_value": "2", "old_price": 1.0, "new_price": 2.0,
-        "change_pct": 100.0, "currency": "USD", "detected_at": T0, "to_version": "v1",
-        "source_url": "javascript:alert(1)",
-    }]).to_dict("records")
+    sub = alerts.Subscriber(
+        id=1,
+        email="ada@example.org",
+        token="tok",
+        providers=[],
+        gpus=[],
+        pricing_models=[],
+        min_change_pct=None,
+    )
+    ev = events_frame(
+        [
+            {
+                "event_id": "e1",
+                "event_type": "price_changed",
+                "provider": "evil\r\nBcc: victim@example.com",
+                "offer_key": "k",
+                "pricing_model": "on_demand",
+                "region": "r",
+                "instance_type": "<img src=x onerror=alert(1)>",
+                "gpu_model": "H100",
+                "old_value": "1",
+                "new_value": "2",
+                "old_price": 1.0,
+                "new_price": 2.0,
+                "change_pct": 100.0,
+                "currency": "USD",
+                "detected_at": T0,
+                "to_version": "v1",
+                "source_url": "javascript:alert(1)",
+            }
+        ]
+    ).to_dict("records")
     msg = alerts.build_digest(sub, ev, from_addr=FROM, public_url=PUBLIC_URL, now=T0)
     raw = msg.as_bytes()
     parsed = email.message_from_bytes(raw, policy=default_policy)
@@ -284,16 +382,30 @@ def test_provider_strings_cannot_inject_headers_or_html():
 def test_smtp_not_configured_keeps_mail_queued(tmp_path):
     engine = alerts.make_engine(alerts.database_url(tmp_path, env={}))
     alerts.subscribe(engine, "ada@example.org")
-    ev = events_frame([{"event_id": "e1", "event_type": "offer_added", "provider": "aws",
-                        "pricing_model": "on_demand", "detected_at": T0, "to_version": "v1"}])
+    ev = events_frame(
+        [
+            {
+                "event_id": "e1",
+                "event_type": "offer_added",
+                "provider": "aws",
+                "pricing_model": "on_demand",
+                "detected_at": T0,
+                "to_version": "v1",
+            }
+        ]
+    )
     assert alerts.enqueue(engine, ev) == 1
     assert alerts.enqueue(engine, ev) == 0
-    report = alerts.deliver_pending(engine, None)
+    report = alerts.deliver(engine, None)
     assert report.still_queued == 1 and "not configured" in report.error
     assert alerts.SmtpSettings.from_env({}) is None
-    settings = alerts.SmtpSettings.from_env({"GPU_PRICES_SMTP_HOST": "mail.example.org",
-                                             "GPU_PRICES_SMTP_STARTTLS": "true",
-                                             "GPU_PRICES_SMTP_USER": "u@example.org",
-                                             "GPU_PRICES_SMTP_PASSWORD": "s3cret"})
+    settings = alerts.SmtpSettings.from_env(
+        {
+            "GPU_PRICES_SMTP_HOST": "mail.example.org",
+            "GPU_PRICES_SMTP_STARTTLS": "true",
+            "GPU_PRICES_SMTP_USER": "u@example.org",
+            "GPU_PRICES_SMTP_PASSWORD": "s3cret",
+        }
+    )
     assert settings.port == 587 and settings.from_addr == "u@example.org"
     assert "s3cret" not in repr(settings)

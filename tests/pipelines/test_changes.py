@@ -24,8 +24,18 @@ T0 = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
 P4D = 32.7726
 
 
-def row(provider="aws", instance_type="p4d.24xlarge", region="us-east-1", pricing_model="on_demand",
-        price=P4D, gpu_model="A100", gpu_count=8.0, currency="USD", at=T0, **extra):
+def row(
+    provider="aws",
+    instance_type="p4d.24xlarge",
+    region="us-east-1",
+    pricing_model="on_demand",
+    price=P4D,
+    gpu_model="A100",
+    gpu_count=8.0,
+    currency="USD",
+    at=T0,
+    **extra,
+):
     r = {
         "provider": provider,
         "offer_key": offer_key(provider, instance_type, region, None, pricing_model, None),
@@ -52,8 +62,9 @@ def obs(*rows):
 
 
 def run(det, provider, *rows, n=0, **kw):
-    return det.observe(provider, obs(*rows), dataset_version=f"v{n}",
-                       detected_at=T0 + timedelta(hours=n), **kw)
+    return det.observe(
+        provider, obs(*rows), dataset_version=f"v{n}", detected_at=T0 + timedelta(hours=n), **kw
+    )
 
 
 def types(events):
@@ -112,7 +123,9 @@ def test_removal_confirmed_after_n_runs_once():
 
 
 def test_removal_confirmed_by_time():
-    det = ChangeDetector(NoiseRules(removal_confirm_runs=10, removal_confirm_after=timedelta(hours=12)))
+    det = ChangeDetector(
+        NoiseRules(removal_confirm_runs=10, removal_confirm_after=timedelta(hours=12))
+    )
     other = row(instance_type="p5.48xlarge", gpu_model="H100")
     run(det, "aws", row(), other, n=0)
     assert run(det, "aws", other, n=1) == []
@@ -122,8 +135,14 @@ def test_removal_confirmed_by_time():
 
 def test_fetch_scope_change_adds_and_removes_nothing():
     det = ChangeDetector()
-    east = [row(region="us-east-1"), row(region="us-east-1", instance_type="p5.48xlarge", gpu_model="H100")]
-    west = [row(region="us-west-2"), row(region="us-west-2", instance_type="p5.48xlarge", gpu_model="H100")]
+    east = [
+        row(region="us-east-1"),
+        row(region="us-east-1", instance_type="p5.48xlarge", gpu_model="H100"),
+    ]
+    west = [
+        row(region="us-west-2"),
+        row(region="us-west-2", instance_type="p5.48xlarge", gpu_model="H100"),
+    ]
     run(det, "aws", *east, n=0)
     # A region appears wholesale (we started fetching it), even with a new GPU model.
     eu = row(region="eu-west-1", instance_type="p5e.48xlarge", gpu_model="H200")
@@ -147,8 +166,15 @@ def test_conflicting_duplicates_do_not_flip_flop():
 
 def test_colab_free_k80_to_t4_is_one_gpu_change():
     det = ChangeDetector()
-    k80 = row(provider="colab", instance_type="colab-free", region="global", pricing_model="free",
-              price=0.0, gpu_model="K80", gpu_count=1.0)
+    k80 = row(
+        provider="colab",
+        instance_type="colab-free",
+        region="global",
+        pricing_model="free",
+        price=0.0,
+        gpu_model="K80",
+        gpu_count=1.0,
+    )
     t4 = dict(k80, gpu_model="T4", gpu_name_raw="Tesla T4")
     run(det, "colab", k80, n=0)
     events = run(det, "colab", t4, n=1)
@@ -157,6 +183,20 @@ def test_colab_free_k80_to_t4_is_one_gpu_change():
     assert (ev["old_gpu_model"], ev["gpu_model"]) == ("K80", "T4")
     assert (ev["old_value"], ev["new_value"]) == ("1x K80", "1x T4")
     assert run(det, "colab", t4, n=2) == []
+
+
+def test_resolver_improvement_is_not_a_gpu_change():
+    det = ChangeDetector()
+    unresolved = row(
+        instance_type="g6e.xlarge", gpu_model=None, gpu_name_raw="NVIDIA L40S", gpu_count=1.0
+    )
+    run(det, "aws", row(), unresolved, n=0)
+    # The resolver learns the name: the offer and the lineup did not change at the provider.
+    assert run(det, "aws", row(), dict(unresolved, gpu_model="L40S"), n=1) == []
+    # A cosmetic respelling that resolves to the same model is no change either.
+    assert (
+        run(det, "aws", row(), dict(unresolved, gpu_model="L40S", gpu_name_raw="L40S"), n=2) == []
+    )
 
 
 def test_new_gpu_model_in_known_region():
@@ -181,33 +221,75 @@ def test_on_demand_threshold_keeps_reference_so_creep_adds_up():
 
 
 def spot(instance_type, price, n, region="us-east-1", gpu_count=1.0):
-    return row(instance_type=instance_type, region=region, pricing_model="spot", price=price,
-               gpu_model="A10G", gpu_count=gpu_count)
+    return row(
+        instance_type=instance_type,
+        region=region,
+        pricing_model="spot",
+        price=price,
+        gpu_model="A10G",
+        gpu_count=gpu_count,
+    )
 
 
 def test_spot_ticks_are_summarized_per_group():
     det = ChangeDetector()  # spot threshold 5%
-    run(det, "aws", spot("g5.xlarge", 0.40, 0), spot("g5.2xlarge", 0.48, 0),
-        spot("g5.12xlarge", 2.40, 0, gpu_count=4.0), n=0)
+    run(
+        det,
+        "aws",
+        spot("g5.xlarge", 0.40, 0),
+        spot("g5.2xlarge", 0.48, 0),
+        spot("g5.12xlarge", 2.40, 0, gpu_count=4.0),
+        n=0,
+    )
     # Every offer moves a little: no event, not per offer either.
-    assert run(det, "aws", spot("g5.xlarge", 0.41, 1), spot("g5.2xlarge", 0.47, 1),
-               spot("g5.12xlarge", 2.44, 1, gpu_count=4.0), n=1) == []
+    assert (
+        run(
+            det,
+            "aws",
+            spot("g5.xlarge", 0.41, 1),
+            spot("g5.2xlarge", 0.47, 1),
+            spot("g5.12xlarge", 2.44, 1, gpu_count=4.0),
+            n=1,
+        )
+        == []
+    )
     # The cheapest per GPU-hour falls 12.5% (0.40 -> 0.35): one summary event.
-    events = run(det, "aws", spot("g5.xlarge", 0.37, 2), spot("g5.2xlarge", 0.45, 2),
-                 spot("g5.12xlarge", 1.40, 2, gpu_count=4.0), n=2)
+    events = run(
+        det,
+        "aws",
+        spot("g5.xlarge", 0.37, 2),
+        spot("g5.2xlarge", 0.45, 2),
+        spot("g5.12xlarge", 1.40, 2, gpu_count=4.0),
+        n=2,
+    )
     assert types(events) == ["spot_price_changed"]
     ev = events[0]
     assert (ev["old_price"], ev["new_price"], ev["price_unit"]) == (0.40, 0.35, "gpu_hour")
     assert ev["offer_count"] == 3 and ev["offer_key"] is None and ev["gpu_model"] == "A10G"
     # Spot offers disappearing and appearing are not per-offer news.
-    assert run(det, "aws", spot("g5.12xlarge", 1.40, 3, gpu_count=4.0),
-               spot("g5.4xlarge", 0.60, 3), n=3) == []
+    assert (
+        run(
+            det,
+            "aws",
+            spot("g5.12xlarge", 1.40, 3, gpu_count=4.0),
+            spot("g5.4xlarge", 0.60, 3),
+            n=3,
+        )
+        == []
+    )
 
 
 def test_marketplace_rows_are_volatile():
     det = ChangeDetector()
-    v = row(provider="vastai", instance_type="1x RTX 4090", region="US", price=0.30,
-            gpu_model="RTX 4090", gpu_count=1.0, market_offer_count=40)
+    v = row(
+        provider="vastai",
+        instance_type="1x RTX 4090",
+        region="US",
+        price=0.30,
+        gpu_model="RTX 4090",
+        gpu_count=1.0,
+        market_offer_count=40,
+    )
     run(det, "vastai", v, n=0)
     assert run(det, "vastai", dict(v, price_per_hour=0.31), n=1) == []
     events = run(det, "vastai", dict(v, price_per_hour=0.25), n=2)
@@ -215,9 +297,13 @@ def test_marketplace_rows_are_volatile():
 
 
 def test_noise_rules_from_env():
-    rules = NoiseRules.from_env({"GPU_PRICES_REMOVAL_CONFIRM_RUNS": "3",
-                                 "GPU_PRICES_REMOVAL_CONFIRM_HOURS": "24",
-                                 "GPU_PRICES_SPOT_MIN_CHANGE_PCT": "10"})
+    rules = NoiseRules.from_env(
+        {
+            "GPU_PRICES_REMOVAL_CONFIRM_RUNS": "3",
+            "GPU_PRICES_REMOVAL_CONFIRM_HOURS": "24",
+            "GPU_PRICES_SPOT_MIN_CHANGE_PCT": "10",
+        }
+    )
     assert rules.removal_confirm_runs == 3
     assert rules.removal_confirm_after == timedelta(hours=24)
     assert rules.threshold_pct("spot", False) == 10.0
@@ -226,9 +312,15 @@ def test_noise_rules_from_env():
 
 
 def _process(tmp_path, observations, n, env=None):
-    return process_run(observations, datasets_dir=tmp_path / "datasets", state_dir=tmp_path / "state",
-                       dataset_version=f"v{n}", detected_at=T0 + timedelta(hours=n),
-                       previous_dataset_version=f"v{n - 1}" if n else None, env=env or {})
+    return process_run(
+        observations,
+        datasets_dir=tmp_path / "datasets",
+        state_dir=tmp_path / "state",
+        dataset_version=f"v{n}",
+        detected_at=T0 + timedelta(hours=n),
+        previous_dataset_version=f"v{n - 1}" if n else None,
+        env=env or {},
+    )
 
 
 def test_process_run_writes_events_state_and_feed(tmp_path):

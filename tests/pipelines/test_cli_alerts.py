@@ -38,8 +38,17 @@ def make_app() -> typer.Typer:
 runner = CliRunner()
 
 
-def row(instance_type, price, gpu_model, *, provider="aws", region="us-east-1",
-        pricing_model="on_demand", gpu_count=8.0, n=0):
+def row(
+    instance_type,
+    price,
+    gpu_model,
+    *,
+    provider="aws",
+    region="us-east-1",
+    pricing_model="on_demand",
+    gpu_count=8.0,
+    n=0,
+):
     return {
         "provider": provider,
         "offer_key": offer_key(provider, instance_type, region, None, pricing_model, None),
@@ -83,7 +92,11 @@ def snapshot(tmp_path, name, rows, fmt="parquet"):
 
 def diff(*paths, fmt="jsonl"):
     result = runner.invoke(make_app(), ["diff", *map(str, paths), "--format", fmt])
-    events = [json.loads(line) for line in result.stdout.splitlines() if line.strip()] if fmt == "jsonl" else []
+    events = (
+        [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+        if fmt == "jsonl"
+        else []
+    )
     return result, events
 
 
@@ -106,7 +119,10 @@ def test_table_format(tmp_path):
     result, _ = diff(s0, s1, fmt="table")
     assert result.exit_code == 0
     assert "price_changed" in result.stdout
-    assert "aws A100 p4d.24xlarge us-east-1 on_demand: price 32.7726 -> 21.96 USD/h (-33.0%)" in result.stdout
+    assert (
+        "aws A100 p4d.24xlarge us-east-1 on_demand: price 32.7726 -> 21.96 USD/h (-33.0%)"
+        in result.stdout
+    )
 
 
 def test_empty_snapshot_fails_gate_and_removes_nothing(tmp_path):
@@ -151,9 +167,21 @@ def test_duplicated_rows_do_not_flip_flop(tmp_path):
 
 def test_colab_free_tier_k80_to_t4_is_one_offer_gpu_changed(tmp_path):
     def colab(gpu, raw, n):
-        r = row("colab-free", 0.0, gpu, provider="colab", region="global", pricing_model="free",
-                gpu_count=1.0, n=n)
-        r.update(gpu_name_raw=raw, price_usd_per_gpu_hour=0.0, source_url="https://colab.research.google.com/")
+        r = row(
+            "colab-free",
+            0.0,
+            gpu,
+            provider="colab",
+            region="global",
+            pricing_model="free",
+            gpu_count=1.0,
+            n=n,
+        )
+        r.update(
+            gpu_name_raw=raw,
+            price_usd_per_gpu_hour=0.0,
+            source_url="https://colab.research.google.com/",
+        )
         return r
 
     s0 = snapshot(tmp_path, "colab0", [colab("K80", "Tesla K80", 0)], fmt="csv")
@@ -164,7 +192,11 @@ def test_colab_free_tier_k80_to_t4_is_one_offer_gpu_changed(tmp_path):
     assert result.exit_code == 0, result.output
     assert [e["event_type"] for e in events] == ["offer_gpu_changed"]
     ev = events[0]
-    assert (ev["provider"], ev["pricing_model"], ev["instance_type"]) == ("colab", "free", "colab-free")
+    assert (ev["provider"], ev["pricing_model"], ev["instance_type"]) == (
+        "colab",
+        "free",
+        "colab-free",
+    )
     assert (ev["old_gpu_model"], ev["gpu_model"], ev["to_version"]) == ("K80", "T4", "colab2.csv")
 
 
@@ -183,14 +215,33 @@ def alerts_env(tmp_path, monkeypatch):
 
 def test_alerts_subscribe_list_unsubscribe(tmp_path, alerts_env):
     app = make_app()
-    res = runner.invoke(app, ["alerts", "subscribe", "ada@example.org", "--gpu", "H100",
-                              "--provider", "aws", "--pricing", "on_demand",
-                              "--min-change-pct", "5", *alerts_env])
+    res = runner.invoke(
+        app,
+        [
+            "alerts",
+            "subscribe",
+            "ada@example.org",
+            "--gpu",
+            "H100",
+            "--provider",
+            "aws",
+            "--pricing",
+            "on_demand",
+            "--min-change-pct",
+            "5",
+            *alerts_env,
+        ],
+    )
     assert res.exit_code == 0, res.output
-    assert "subscribed ada@example.org (provider=aws gpu=H100 pricing=on_demand min-change=5%)" in res.stdout
+    assert (
+        "subscribed ada@example.org (provider=aws gpu=H100 pricing=on_demand min-change=5%)"
+        in res.stdout
+    )
     res = runner.invoke(app, ["alerts", "subscribe", "not-an-address", *alerts_env])
     assert res.exit_code == 2 and "invalid e-mail address" in res.stderr
-    res = runner.invoke(app, ["alerts", "subscribe", "x@example.org", "--pricing", "cheap", *alerts_env])
+    res = runner.invoke(
+        app, ["alerts", "subscribe", "x@example.org", "--pricing", "cheap", *alerts_env]
+    )
     assert res.exit_code == 2
 
     res = runner.invoke(app, ["alerts", "list", *alerts_env])
@@ -213,3 +264,14 @@ def test_alerts_subscribe_list_unsubscribe(tmp_path, alerts_env):
     assert res.exit_code == 0 and "unsubscribed bob@example.org" in res.stdout
     assert alerts.list_subscribers(engine) == []
     engine.dispose()
+
+
+def test_confirm_runs_option(tmp_path):
+    s0 = snapshot(tmp_path, "s0", [p4d(), p5(), g5()])
+    s1 = snapshot(tmp_path, "s1", [p4d(n=1), g5(n=1)])
+    result = runner.invoke(
+        make_app(), ["diff", str(s0), str(s1), "--format", "jsonl", "--confirm-runs", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    types = sorted(json.loads(line)["event_type"] for line in result.stdout.splitlines())
+    assert types == ["gpu_model_removed", "offer_removed"]

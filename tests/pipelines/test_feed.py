@@ -39,10 +39,22 @@ def event(i: int, **kw):
 
 
 def test_feed_is_valid_atom(tmp_path):
-    events = events_frame([event(0), event(1, event_type="offer_gpu_changed", provider="colab",
-                                             gpu_model="T4", old_gpu_model="K80", old_value="1x K80",
-                                             new_value="1x T4", offer_key="colab|colab-free|global||free|",
-                                             source_url=None)])
+    events = events_frame(
+        [
+            event(0),
+            event(
+                1,
+                event_type="offer_gpu_changed",
+                provider="colab",
+                gpu_model="T4",
+                old_gpu_model="K80",
+                old_value="1x K80",
+                new_value="1x T4",
+                offer_key="colab|colab-free|global||free|",
+                source_url=None,
+            ),
+        ]
+    )
     path = tmp_path / "alerts.atom"
     write_feed(events, path, public_url="https://prices.example.org/")
     parsed = feedparser.parse(path.read_bytes())
@@ -77,3 +89,23 @@ def test_feed_escapes_provider_strings_and_handles_no_events():
     assert '<script>alert("x")</script> & co' in parsed.entries[0].title
     empty = feedparser.parse(render_feed(events_frame([]), now=T0))
     assert empty.bozo == 0 and empty.version == "atom10" and empty.entries == []
+
+
+def test_feed_entries_carry_required_atom_elements():
+    import xml.etree.ElementTree as ET
+
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    events = events_frame([event(0), event(1, source_url=None)])
+    root = ET.fromstring(render_feed(events))
+    for child in ("a:id", "a:title", "a:updated", "a:author/a:name"):
+        assert root.find(child, ns) is not None, child
+    entries = root.findall("a:entry", ns)
+    assert len(entries) == 2
+    for entry in entries:
+        for child in ("a:id", "a:title", "a:updated", "a:summary"):
+            assert entry.find(child, ns) is not None, child
+        # RFC 4287 4.1.2: an alternate link or content.
+        assert (
+            entry.find("a:link[@rel='alternate']", ns) is not None
+            or entry.find("a:content", ns) is not None
+        )

@@ -16,17 +16,31 @@ from pipelines.report import FAILED, OK, SKIPPED, UNCHANGED, ProviderResult, Run
 T0 = datetime(2024, 5, 28, 3, 0, tzinfo=UTC)
 
 
-def report(run_id: str, started: datetime, *, trigger: str = "schedule", version: str | None = "v1",
-           **statuses: str) -> RunReport:
+def report(
+    run_id: str,
+    started: datetime,
+    *,
+    trigger: str = "schedule",
+    version: str | None = "v1",
+    **statuses: str,
+) -> RunReport:
     providers = {
         name: ProviderResult(
-            name, status, rows=10 if status == OK else 0, new_offers=2, changed_offers=1,
-            unchanged_offers=7, seconds=1.25, warnings=["row skipped"],
+            name,
+            status,
+            rows=10 if status == OK else 0,
+            new_offers=2,
+            changed_offers=1,
+            unchanged_offers=7,
+            seconds=1.25,
+            warnings=["row skipped"],
             error=None if status in (OK, UNCHANGED) else f"{name}: boom",
         )
         for name, status in statuses.items()
     }
-    return RunReport(run_id, trigger, started, started + timedelta(minutes=2), version, None, providers)
+    return RunReport(
+        run_id, trigger, started, started + timedelta(minutes=2), version, None, providers
+    )
 
 
 @dataclass
@@ -54,7 +68,12 @@ def test_append_writes_one_row_per_provider_with_the_declared_schema(tmp_path: P
     ]
     az = rows[0]
     assert az["started_at"] == T0 and az["finished_at"] == T0 + timedelta(minutes=2)
-    assert (az["rows"], az["new_offers"], az["changed_offers"], az["unchanged_offers"]) == (10, 2, 1, 7)
+    assert (az["rows"], az["new_offers"], az["changed_offers"], az["unchanged_offers"]) == (
+        10,
+        2,
+        1,
+        7,
+    )
     assert az["warning_count"] == 1 and az["seconds"] == 1.25 and az["dataset_version"] == "v1"
     assert rows[1]["error"] == "gcp: boom"
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
@@ -64,7 +83,10 @@ def test_appends_accumulate_and_a_repeated_append_replaces_its_rows(tmp_path: Pa
     runlog.append(report("r1", T0, azure=OK), tmp_path)
     runlog.append(report("r2", T0 + timedelta(hours=1), azure=FAILED), tmp_path)
     runlog.append(report("r2", T0 + timedelta(hours=1), azure=FAILED), tmp_path)
-    assert [(r["run_id"], r["status"]) for r in runlog.read(tmp_path)] == [("r1", OK), ("r2", FAILED)]
+    assert [(r["run_id"], r["status"]) for r in runlog.read(tmp_path)] == [
+        ("r1", OK),
+        ("r2", FAILED),
+    ]
 
 
 def test_concurrent_appends_lose_no_rows(tmp_path: Path) -> None:
@@ -129,7 +151,9 @@ def test_status_threshold_is_n_cadences(tmp_path: Path) -> None:
     cad = {"azure": Every(24)}
     assert not runlog.status(tmp_path, cad, good_at + timedelta(hours=71))[0].is_stale
     assert runlog.status(tmp_path, cad, good_at + timedelta(hours=73))[0].is_stale
-    assert not runlog.status(tmp_path, cad, good_at + timedelta(hours=73), stale_after_cadences=4)[0].is_stale
+    assert not runlog.status(tmp_path, cad, good_at + timedelta(hours=73), stale_after_cadences=4)[
+        0
+    ].is_stale
 
 
 def test_providers_only_in_the_log_are_listed_but_never_stale(tmp_path: Path) -> None:

@@ -138,7 +138,7 @@ def test_bad_cadences_are_refused(bad: str) -> None:
 def test_schedule_defaults_come_from_the_providers_and_the_file_overrides(tmp_path: Path) -> None:
     path = write_schedule(
         tmp_path,
-        '[scheduler]\nmisfire_grace_time_seconds = 600\nstale_after_cadences = 2\n'
+        "[scheduler]\nmisfire_grace_time_seconds = 600\nstale_after_cadences = 2\n"
         "[publish]\nbatch_window_seconds = 5\n[alerts]\nenabled = true\n"
         '[providers.alpha]\ncadence = "every 15m"\nmisfire_grace_time_seconds = 60\n'
         "[providers.beta]\nenabled = false\n",
@@ -213,7 +213,9 @@ def test_stopping_cancels_batches_not_yet_started() -> None:
     ticket = b.submit("alpha")
     cancelled = b.stop()
     b.join(5)
-    assert [t.provider for t in cancelled] == ["alpha"] and ticket.cancelled and ticket.done.is_set()
+    assert (
+        [t.provider for t in cancelled] == ["alpha"] and ticket.cancelled and ticket.done.is_set()
+    )
     assert calls == []
     assert b.submit("beta").cancelled
 
@@ -253,7 +255,9 @@ def test_missed_runs_during_downtime_run_once_not_once_per_slot(tmp_path: Path) 
 
 def test_a_run_missed_beyond_the_grace_time_waits_for_its_next_slot(tmp_path: Path) -> None:
     schedule = schedule_of(tmp_path, grace=60, alpha="every 1h")
-    store_jobs(schedule, tmp_path / "state", {"alpha": datetime.now(UTC) - timedelta(hours=5, minutes=30)})
+    store_jobs(
+        schedule, tmp_path / "state", {"alpha": datetime.now(UTC) - timedelta(hours=5, minutes=30)}
+    )
     job = Recorder()
     serving = Serving(schedule, tmp_path, job)
     time.sleep(1.0)
@@ -262,7 +266,9 @@ def test_a_run_missed_beyond_the_grace_time_waits_for_its_next_slot(tmp_path: Pa
 
 
 def test_providers_due_together_are_batched_into_one_run(tmp_path: Path) -> None:
-    schedule = schedule_of(tmp_path, window=0.5, alpha="every 1h", beta="0 3 * * *", gamma="every 1h")
+    schedule = schedule_of(
+        tmp_path, window=0.5, alpha="every 1h", beta="0 3 * * *", gamma="every 1h"
+    )
     past = datetime.now(UTC) - timedelta(minutes=10)
     store_jobs(schedule, tmp_path / "state", {"alpha": past, "beta": past})
     job = Recorder()
@@ -300,8 +306,14 @@ def test_a_second_scheduler_on_the_same_state_dir_refuses_to_start(tmp_path: Pat
             assert time.monotonic() < deadline
             time.sleep(0.05)
         with pytest.raises(locks.AlreadyRunning, match="scheduler"):
-            sched.serve(schedule, state_dir=tmp_path / "state", datasets_dir=tmp_path, job=Recorder(),
-                        stop_event=threading.Event(), handle_signals=False)
+            sched.serve(
+                schedule,
+                state_dir=tmp_path / "state",
+                datasets_dir=tmp_path,
+                job=Recorder(),
+                stop_event=threading.Event(),
+                handle_signals=False,
+            )
     finally:
         serving.stop()
 
@@ -371,8 +383,15 @@ def test_a_crashing_job_is_recorded_in_the_run_log(tmp_path: Path) -> None:
 
 def logged_run(datasets: Path, started: datetime, *names: str) -> None:
     runlog.append(
-        RunReport(f"r-{started:%H%M}", "schedule", started, started + timedelta(minutes=1),
-                  "v1", None, {n: ProviderResult(n, OK, rows=3) for n in names}),
+        RunReport(
+            f"r-{started:%H%M}",
+            "schedule",
+            started,
+            started + timedelta(minutes=1),
+            "v1",
+            None,
+            {n: ProviderResult(n, OK, rows=3) for n in names},
+        ),
         datasets,
     )
 
@@ -385,8 +404,15 @@ def test_due_providers_follow_the_run_log(tmp_path: Path) -> None:
     logged_run(datasets, day + timedelta(hours=9, minutes=30), "beta")
     # gamma never ran: due at once.
     assert sched.due_providers(schedule, datasets, day + timedelta(hours=10)) == ["gamma"]
-    assert sched.due_providers(schedule, datasets, day + timedelta(hours=10, minutes=30)) == ["beta", "gamma"]
-    assert sched.due_providers(schedule, datasets, day + timedelta(days=1, hours=3)) == ["alpha", "beta", "gamma"]
+    assert sched.due_providers(schedule, datasets, day + timedelta(hours=10, minutes=30)) == [
+        "beta",
+        "gamma",
+    ]
+    assert sched.due_providers(schedule, datasets, day + timedelta(days=1, hours=3)) == [
+        "alpha",
+        "beta",
+        "gamma",
+    ]
 
 
 def test_run_once_runs_every_due_provider_in_one_call(tmp_path: Path) -> None:
@@ -398,6 +424,7 @@ def test_run_once_runs_every_due_provider_in_one_call(tmp_path: Path) -> None:
         logged_run(datasets, now, *names)
         return RunReport("r", "schedule", now)
 
-    due, result = sched.run_once(schedule, state_dir=tmp_path / "state", datasets_dir=datasets, job=job)
-    assert due == ["alpha", "beta"] and isinstance(result, RunReport)
-    assert sched.run_once(schedule, state_dir=tmp_path / "state", datasets_dir=datasets, job=job) == ([], None)
+    once = sched.run_once(schedule, state_dir=tmp_path / "state", datasets_dir=datasets, job=job)
+    assert once.due == once.started == ["alpha", "beta"] and isinstance(once.result, RunReport)
+    again = sched.run_once(schedule, state_dir=tmp_path / "state", datasets_dir=datasets, job=job)
+    assert again.due == again.started == [] and again.result is None

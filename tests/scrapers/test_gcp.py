@@ -254,3 +254,47 @@ def test_fetch_stops_on_repeating_token():
     )
     with pytest.raises(Exception, match="nextPageToken"):
         _run_fetch({"GOOGLE_API_KEY": "AIzaSyTESTKEY-1234567890"})
+
+
+def test_fetch_pages_from_a_local_server_through_the_base_url_override():
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlsplit
+
+    token = json.loads(RECORDED.read_text())["nextPageToken"]
+    seen: list[dict[str, list[str]]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server API
+            parts = urlsplit(self.path)
+            query = parse_qs(parts.query)
+            seen.append(query)
+            body = (
+                CONSTRUCTED.read_bytes()
+                if query.get("pageToken") == [token]
+                else RECORDED.read_bytes()
+            )
+            ok = parts.path == "/v1/services/6F81-5844-456A/skus"
+            self.send_response(200 if ok else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        responses = _run_fetch({"GOOGLE_API_KEY": "AIzaSyLOCALKEY-0000"}, base=base)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [q.get("pageToken") for q in seen] == [None, [token]]
+    assert all(q["key"] == ["AIzaSyLOCALKEY-0000"] for q in seen)
+    assert all("AIzaSyLOCALKEY" not in r.url for r in responses)
+    offers = gcp.parse(responses).offers
+    assert len(offers) > 30 and {o.source_url for o in offers} <= {r.url for r in responses}

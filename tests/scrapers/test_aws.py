@@ -1,0 +1,406 @@
+"""AWS EC2: offer files, GetProducts items, spot feeds, and the fetch path over a local server."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import json
+import threading
+from datetime import UTC, datetime
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from scrapers import aws
+from scrapers.base import FetchContext, ParseError, Response
+from scrapers.http import HttpClient
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "aws"
+OFFER_FILE = FIXTURES / "offer-file_us-east-1_2024-05-28_p4d-excerpt.json"
+P4D_RESERVED = FIXTURES / "get-products_item_p4d.24xlarge_us-east-1_reserved_constructed.json"
+M5_ITEM = FIXTURES / "get-products_item_m5.large_us-east-1_2021-02-05.json"
+REGION_INDEX = FIXTURES / "region_index_2025-05-23.json"
+OFFER_INDEX = FIXTURES / "offer-index_documented.json"
+SPOT_2026 = FIXTURES / "spot.json_2026-08_af-south-1_excerpt.json"
+SPOT_2021 = FIXTURES / "spot.js-body_2021-04_5regions_gpu.json"
+SPOT_2014 = FIXTURES / "spot.js_2014-04.js"
+FETCHED_AT = datetime(2024, 5, 28, 20, 35, 22, tzinfo=UTC)
+US_EAST_1_VERSION_PATH = "/offers/v1.0/aws/AmazonEC2/20250523232744/us-east-1/index.json"
+P4D_SKU = "H7NGEAC6UEHNTKSJ"
+
+
+def response(path: Path, url: str | None = None, **kw) -> Response:
+    return Response(
+        url=url or f"file://{path.name}", fetched_at=FETCHED_AT, body=path.read_bytes(), **kw
+    )
+
+
+def file_response(path: Path, gzip_body: bool = False) -> Response:
+    return Response(
+        url=f"file://{path.name}", fetched_at=FETCHED_AT, body_path=path, body_path_gzip=gzip_body
+    )
+
+
+def by_key(offers):
+    return {(o.instance_type, o.region, o.pricing_model, o.term): o for o in offers}
+
+
+# --------------------------------------------------------------------------- offer file
+
+
+def test_p4d_on_demand_at_recorded_price_and_capacity_block_excluded():
+    result = aws.parse([response(OFFER_FILE)])
+    assert len(result.offers) == 1
+    (offer,) = result.offers
+    assert (offer.instance_type, offer.region, offer.pricing_model) == (
+        "p4d.24xlarge",
+        "us-east-1",
+        "on_demand",
+    )
+    assert offer.price_per_hour == 32.7726
+    assert offer.gpu_count == 8
+    assert offer.price_per_hour / offer.gpu_count == pytest.approx(4.096575)
+    assert offer.gpu_model_hint == "A100" and offer.gpu_memory_gb == 40
+    assert offer.gpu_name_raw == "NVIDIA A100 Tensor Core 40GB"
+    assert offer.vcpus == 96 and offer.memory_gb == 1152
+    assert offer.currency == "USD" and offer.observed_at == FETCHED_AT
+    assert offer.extra["sku"] == P4D_SKU and offer.extra["offer_version"] == "20240528203522"
+    assert offer.snapshot_sha256 == hashlib.sha256(OFFER_FILE.read_bytes()).hexdigest()
+    # the $0.00 Capacity Block product is counted, not priced
+    assert any("Capacity Block" in w for w in result.warnings)
+    assert result.unknown == []
+
+
+def test_offer_file_from_gzip_body_path(tmp_path):
+    gz = tmp_path / "offer.json.gz"
+    gz.write_bytes(gzip.compress(OFFER_FILE.read_bytes()))
+    (offer,) = aws.parse([file_response(gz, gzip_body=True)]).offers
+    assert offer.price_per_hour == 32.7726
+
+
+def _offer_file_with_reserved() -> dict:
+    """The recorded offer file plus a Reserved section built from the constructed item."""
+    doc = json.loads(OFFER_FILE.read_text())
+    item = json.loads(P4D_RESERVED.read_text())
+    attributes_list = doc.pop("attributesList")
+    doc["terms"]["Reserved"] = {P4D_SKU: item["terms"]["Reserved"]}
+    doc["attributesList"] = attributes_list
+    return doc
+
+
+def _write(doc: dict, path: Path) -> Path:
+    # the live files' formatting: 2-space indent, `"key" : value`
+    path.write_text(json.dumps(doc, indent=2, separators=(",", " : ")))
+    return path
+
+
+def test_offer_file_reserved_terms_amortized(tmp_path):
+    path = _write(_offer_file_with_reserved(), tmp_path / "offer.json")
+    offers = by_key(aws.parse([file_response(path)]).offers)
+    one = offers[("p4d.24xlarge", "us-east-1", "reserved_1y", "standard/no_upfront")]
+    three = offers[("p4d.24xlarge", "us-east-1", "reserved_3y", "standard/all_upfront")]
+    assert one.price_per_hour == pytest.approx(19.22)
+    assert one.upfront_fee == 0
+    assert three.price_per_hour == pytest.approx(11.57, abs=0.005)
+    assert three.upfront_fee == 304060
+    assert three.extra["recurring_per_hour"] == 0
+    assert three.extra["lease_contract_length"] == "3yr"
+    assert three.extra["purchase_option"] == "All Upfront"
+    assert three.gpu_count == 8
+    assert offers[("p4d.24xlarge", "us-east-1", "on_demand", None)].price_per_hour == 32.7726
+
+
+def _offer_rows(result):
+    return sorted(
+        (o.instance_type, o.pricing_model, o.term or "", o.price_per_hour) for o in result.offers
+    )
+
+
+def test_fast_scan_matches_ijson_scan(tmp_path):
+    path = _write(_offer_file_with_reserved(), tmp_path / "offer.json")
+    r = file_response(path)
+    fast, slow = aws._source(r), aws._source(r)
+    a = aws._scan_offer_file(r, fast)
+    b = aws._scan_offer_file_ijson(r, slow)
+    assert a.products.keys() == b.products.keys() == {P4D_SKU}
+    assert a.on_demand == b.on_demand and a.reserved == b.reserved
+    assert (fast.offer_version, fast.publication_date) == (
+        slow.offer_version,
+        slow.publication_date,
+    )
+
+
+def test_unexpected_layout_falls_back_to_ijson(tmp_path):
+    # attributes before sku in every product: the fast scan cannot find a product from
+    # its accelerator marker and must hand over to the ijson path, not drop rows
+    doc = _offer_file_with_reserved()
+    doc["products"] = {
+        k: {"attributes": v["attributes"], "productFamily": v["productFamily"], "sku": v["sku"]}
+        for k, v in doc["products"].items()
+    }
+    path = _write(doc, tmp_path / "offer.json")
+    result = aws.parse([file_response(path)])
+    assert any("used ijson" in w for w in result.warnings)
+    assert len(result.offers) == 3
+
+
+def test_unknown_accelerator_family_is_reported_not_dropped(tmp_path):
+    doc = json.loads(OFFER_FILE.read_text())
+    attrs = doc["products"][P4D_SKU]["attributes"]
+    attrs["instanceType"] = "p9z.48xlarge"
+    path = _write(doc, tmp_path / "offer.json")
+    result = aws.parse([file_response(path)])
+    (offer,) = result.offers
+    assert offer.instance_type == "p9z.48xlarge" and offer.gpu_count == 8
+    assert offer.gpu_model_hint is None
+    assert any("'p9z'" in u for u in result.unknown)
+
+
+def test_non_linux_or_dedicated_products_are_not_priced(tmp_path):
+    doc = json.loads(OFFER_FILE.read_text())
+    doc["products"][P4D_SKU]["attributes"]["tenancy"] = "Dedicated"
+    path = _write(doc, tmp_path / "offer.json")
+    assert aws.parse([file_response(path)]).offers == []
+
+
+def test_truncated_offer_file_fails_loudly(tmp_path):
+    path = tmp_path / "offer.json"
+    path.write_bytes(OFFER_FILE.read_bytes()[:2500])
+    with pytest.raises(ParseError, match="aws"):
+        aws.parse([file_response(path)])
+
+
+# --------------------------------------------------------------------------- GetProducts
+
+
+def test_get_products_item_reserved_and_on_demand():
+    offers = by_key(aws.parse([response(P4D_RESERVED)]).offers)
+    assert set(offers) == {
+        ("p4d.24xlarge", "us-east-1", "on_demand", None),
+        ("p4d.24xlarge", "us-east-1", "reserved_1y", "standard/no_upfront"),
+        ("p4d.24xlarge", "us-east-1", "reserved_3y", "standard/all_upfront"),
+    }
+
+
+def test_reserved_amortization_on_real_m5_terms():
+    # real published m5.large terms (non-GPU, so parse ignores them): check the arithmetic
+    item = json.loads(M5_ITEM.read_text())
+    got = {}
+    for term in item["terms"]["Reserved"].values():
+        ta = term["termAttributes"]
+        hourly, upfront, _ = aws._hourly_usd(term)
+        years = aws.LEASE_YEARS[ta["LeaseContractLength"]]
+        got[(ta["LeaseContractLength"], ta["OfferingClass"], ta["PurchaseOption"])] = (
+            hourly + upfront / (aws.HOURS_PER_YEAR * years)
+        )
+    assert got[("1yr", "convertible", "Partial Upfront")] == Decimal("0.034") + Decimal(294) / 8760
+    assert got[("3yr", "standard", "All Upfront")] == Decimal(949) / 26280
+    assert got[("1yr", "standard", "No Upfront")] == Decimal("0.06")
+    assert len(got) == 12
+
+
+# --------------------------------------------------------------------------- spot
+
+
+def test_spot_2026_json_with_scientific_notation_and_na():
+    result = aws.parse([response(SPOT_2026)])
+    offers = by_key(result.offers)
+    assert {k[0] for k in offers} == {
+        "g4dn.xlarge",
+        "g4dn.2xlarge",
+        "g4dn.4xlarge",
+        "g4dn.8xlarge",
+        "g4dn.12xlarge",
+        "g4dn.16xlarge",
+        "g4dn.metal",
+        "inf1.24xlarge",
+    }
+    o = offers[("g4dn.12xlarge", "af-south-1", "spot", None)]
+    assert o.price_per_hour == 0.9625 and o.gpu_count == 4 and o.gpu_model_hint == "T4"
+    assert o.gpu_memory_gb == 16
+    inf = offers[("inf1.24xlarge", "af-south-1", "spot", None)]
+    assert inf.gpu_model_hint == "Inferentia" and inf.gpu_count == 16
+    # the non-GPU t3.nano "9.0E-4" row is not an accelerator: nothing parsed from it
+    assert aws._decimal("9.0E-4") == Decimal("0.0009")
+
+
+def test_spot_2021_legacy_region_names_mapped():
+    result = aws.parse([response(SPOT_2021)])
+    regions = {o.region for o in result.offers}
+    assert regions == {"us-east-1", "us-east-2", "us-west-1", "eu-west-1", "ap-southeast-2"}
+    offers = by_key(result.offers)
+    p3 = offers[("p3.2xlarge", "us-east-1", "spot", None)]
+    assert p3.price_per_hour == 0.918 and p3.gpu_model_hint == "V100" and p3.gpu_count == 1
+    assert p3.extra["spot_region_name"] == "us-east"
+    p2 = offers[("p2.16xlarge", "eu-west-1", "spot", None)]
+    assert p2.gpu_count == 16 and p2.price_per_hour / p2.gpu_count == pytest.approx(0.2916)
+    assert offers[("p4d.24xlarge", "us-east-1", "spot", None)].price_per_hour == 9.8318
+    # "N/A*" rows are counted, not priced
+    assert ("p4d.24xlarge", "us-west-1", "spot", None) not in offers
+    assert any("N/A*" in w for w in result.warnings)
+    assert result.unknown == []
+
+
+def test_spot_2014_jsonp():
+    result = aws.parse([response(SPOT_2014)])
+    offers = by_key(result.offers)
+    g2 = offers[("g2.2xlarge", "us-east-1", "spot", None)]
+    assert g2.price_per_hour == 0.0666 and g2.gpu_model_hint == "K520"
+    assert offers[("cg1.4xlarge", "eu-west-1", "spot", None)].price_per_hour == 2.36
+    assert ("g2.2xlarge", "ap-northeast-1", "spot", None) in offers
+    assert {o.region for o in result.offers} <= {
+        "us-east-1",
+        "us-west-2",
+        "us-west-1",
+        "eu-west-1",
+        "ap-southeast-1",
+        "ap-northeast-1",
+        "ap-southeast-2",
+        "sa-east-1",
+    }
+
+
+def test_detect_kind_by_content():
+    assert aws.detect_kind(response(OFFER_FILE)) == "offer-file"
+    assert aws.detect_kind(response(REGION_INDEX)) == "region-index"
+    assert aws.detect_kind(response(OFFER_INDEX)) == "offer-index"
+    assert aws.detect_kind(response(SPOT_2014)) == "spot-feed"
+    assert aws.detect_kind(response(SPOT_2026)) == "spot-feed"
+    assert aws.detect_kind(response(P4D_RESERVED)) == "get-products"
+    assert aws.parse([response(REGION_INDEX), response(OFFER_INDEX)]).offers == []
+    with pytest.raises(ParseError, match="aws"):
+        aws.parse([Response(url="x", fetched_at=FETCHED_AT, body=b'{"hello": 1}')])
+
+
+def test_reference_data_tables():
+    fams = aws.families()
+    assert fams["p2"].gpu_model_hint == "K80" and fams["p3dn"].gpu_memory_gb == 32
+    assert fams["p4de"].gpu_memory_gb == 80 and fams["p5en"].gpu_model_hint == "H200"
+    assert aws.sizes()["g6f.large"].gpu_count == 0.125  # fractional stays fractional
+    assert aws.spot_regions()["apac-sin"] == "ap-southeast-1"
+    for name in ("aws_instance_families.csv", "aws_instance_sizes.csv", "aws_spot_regions.csv"):
+        text = (aws.DATA_DIR / name).read_text().splitlines()
+        assert text[0].endswith("source")
+        assert all(line.rsplit(",", 1)[-1].strip() for line in text[1:])
+
+
+# --------------------------------------------------------------------------- fetch over HTTP
+
+
+class _PriceServer:
+    """Serves the fixtures like pricing.us-east-1.amazonaws.com and the spot host, with ETags."""
+
+    def __init__(self) -> None:
+        self.files = {
+            "/offers/v1.0/aws/index.json": OFFER_INDEX,
+            "/offers/v1.0/aws/AmazonEC2/current/region_index.json": REGION_INDEX,
+            US_EAST_1_VERSION_PATH: OFFER_FILE,
+            "/spot.json": SPOT_2026,
+        }
+        self.requests: list[str] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - stdlib name
+                owner.requests.append(self.path)
+                path = owner.files.get(self.path)
+                if path is None:
+                    self.send_error(404)
+                    return
+                body = path.read_bytes()
+                etag = '"' + hashlib.md5(body).hexdigest() + '"'
+                if self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("ETag", etag)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+async def _fetch(server: _PriceServer, tmp_path: Path, previous: dict) -> list[Response]:
+    async with HttpClient(max_retries=0, clock=lambda: FETCHED_AT) as client:
+        ctx = FetchContext(
+            provider="aws",
+            client=client,
+            base_url=server.url,
+            base_urls={"spot": server.url},
+            settings={"AWS_REGIONS": "us-east-1"},
+            previous=previous,
+            workdir=tmp_path,
+        )
+        return await aws.fetch(ctx)
+
+
+def _manifest_entry(r: Response) -> dict:
+    return {
+        "url": r.url,
+        "etag": r.headers.get("etag"),
+        "last_modified": r.headers.get("last-modified"),
+        "sha256": r.sha256,
+        "fetched_at": r.fetched_at.isoformat(),
+    }
+
+
+def test_fetch_full_path_then_unchanged_version_and_304_skip(tmp_path):
+    with _PriceServer() as server:
+        first = asyncio.run(_fetch(server, tmp_path, previous={}))
+        assert [r.kind for r in first] == ["offer-index", "region-index", "offer-file", "spot-feed"]
+        offer_file = first[2]
+        assert offer_file.url == server.url + US_EAST_1_VERSION_PATH
+        assert offer_file.body_path is not None and offer_file.body_path_gzip
+        assert offer_file.sha256 == hashlib.sha256(OFFER_FILE.read_bytes()).hexdigest()
+        result = aws.parse(first)
+        models = {(o.instance_type, o.pricing_model) for o in result.offers}
+        assert ("p4d.24xlarge", "on_demand") in models and ("g4dn.xlarge", "spot") in models
+        assert server.requests.count(US_EAST_1_VERSION_PATH) == 1
+
+        previous = {r.url: _manifest_entry(r) for r in first}
+        server.requests.clear()
+        second = asyncio.run(_fetch(server, tmp_path, previous=previous))
+        # the versioned offer-file URL is already archived: not requested at all
+        assert US_EAST_1_VERSION_PATH not in server.requests
+        assert second[2].not_modified and second[2].sha256 == offer_file.sha256
+        # the spot feed was asked conditionally and answered 304
+        assert second[3].not_modified and second[3].status == 304
+        assert aws.parse(second[2:]).offers == []  # bodies come from the archive, not here
+
+
+def test_fetch_unknown_region_setting_fails(tmp_path):
+    async def go():
+        with _PriceServer() as server:
+            async with HttpClient(max_retries=0) as client:
+                ctx = FetchContext(
+                    provider="aws",
+                    client=client,
+                    base_url=server.url,
+                    base_urls={"spot": server.url},
+                    settings={"AWS_REGIONS": "mars-1"},
+                    workdir=tmp_path,
+                )
+                await aws.fetch(ctx)
+
+    with pytest.raises(ParseError, match="mars-1"):
+        asyncio.run(go())
