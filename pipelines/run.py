@@ -21,7 +21,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from pipelines.archive import Archive
 from pipelines.config import Config
 from pipelines.history import History
 from pipelines.normalize import offers_to_frame
+from pipelines.publish import file_sha256
 from pipelines.report import FAILED, GATE_FAILED, OK, SKIPPED, UNCHANGED, ProviderResult, RunReport
 from scrapers.base import FetchContext, ProviderError, ProviderSpec, Response, SkipProvider
 from scrapers.http import HttpClient
@@ -200,7 +201,6 @@ def _replay(specs: Sequence[ProviderSpec], *, config: Config, archive_dir: Path,
     started = datetime.now(UTC)
     report = RunReport(run_id=new_run_id(started), trigger="replay", started_at=started)
     archive = Archive(archive_dir)
-    fx = _archived_fx(archive)
     # Archived runs, grouped by run id across providers, in time order: each group is
     # merged as one run, so replaying a long archive rebuilds the history step by step.
     groups: dict[str, list] = defaultdict(list)
@@ -219,6 +219,8 @@ def _replay(specs: Sequence[ProviderSpec], *, config: Config, archive_dir: Path,
             except FileNotFoundError as exc:
                 report.providers[s.name] = ProviderResult(s.name, FAILED, error=str(exc))
         sub = RunReport(run_id=report.run_id, trigger="replay", started_at=started)
+        # Only the ECB files that existed at the time of the replayed run count.
+        fx = _archived_fx(archive, as_of=max(r.fetched_at for _, r in group) + _FX_GRACE)
         _process_batch(batch, sub, config, fx, archive=archive, post_steps=post_steps,
                        fetch_seconds=0.0, progress=progress)
         for name, res in sub.providers.items():
@@ -272,7 +274,9 @@ def _process_batch(batch: dict[str, list[Response]], report: RunReport, config: 
         return
     specs_mod = _optional("pipelines.specs")
     enrich = specs_mod.join_specs if specs_mod is not None else None
-    pub = history.merge_and_publish(passed, enrich=enrich)
+    # When the spec table changes, every current row is re-joined; otherwise only new rows.
+    enrich_key = file_sha256(specs_mod.SPECS_CSV) if specs_mod is not None else None
+    pub = history.merge_and_publish(passed, enrich=enrich, enrich_key=enrich_key)
     for name, merge in pub.merges.items():
         res = report.providers[name]
         res.new_offers, res.changed_offers = merge.new, merge.changed
@@ -309,7 +313,7 @@ def _post_publish(report: RunReport, config: Config, history: History,
         steps.append(("change events", lambda: changes.process_run(
             observations, datasets_dir=config.datasets_dir, state_dir=config.state_dir,
             dataset_version=version, detected_at=detected_at,
-            previous_dataset_version=previous_version)))
+            previous_dataset_version=previous_version, env=config.settings)))
     alerts = _optional("pipelines.alerts")
     if alerts is not None and hasattr(alerts, "deliver_pending"):
         steps.append(("alert delivery", lambda: alerts.deliver_pending(config=config)))
@@ -326,22 +330,33 @@ def _post_publish(report: RunReport, config: Config, history: History,
 
 # --- FX ---------------------------------------------------------------------------------
 
-def _fx_from_responses(responses: list[Response]):
+# A run fetches the ECB file at its start; the providers' responses come a little later.
+_FX_GRACE = timedelta(minutes=30)
+
+
+def _fx_from_responses(responses: list[Response], as_of: datetime | None = None):
     fxmod = _optional("pipelines.fx")
-    if fxmod is None or not responses:
+    if fxmod is None:
         return None
-    rates = fxmod.load_fx(responses)
-    return rates.usd_per_unit
+    if as_of is not None:
+        responses = [r for r in responses if r.fetched_at <= as_of]
+    if not responses:
+        return None
+    try:
+        return fxmod.load_fx(responses).usd_per_unit
+    except Exception as exc:  # an unreadable ECB file: non-USD rows get empty USD columns
+        log.warning("ECB reference rates unusable: %s", _one_line(exc))
+        return None
 
 
-def _archived_fx(archive: Archive):
+def _archived_fx(archive: Archive, as_of: datetime | None = None):
     responses: list[Response] = []
     for run in archive.runs(FX_SOURCE):
         try:
             responses.extend(archive.iter_responses(run))
         except FileNotFoundError:
             continue
-    return _fx_from_responses(responses)
+    return _fx_from_responses(responses, as_of)
 
 
 def _live_fx(config: Config, archive: Archive, run_id: str, workdir: Path, transport,

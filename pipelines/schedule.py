@@ -37,7 +37,7 @@ import signal
 import threading
 import time
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -583,13 +583,19 @@ def open_scheduler(state_dir: Path, schedule: ScheduleConfig) -> BackgroundSched
     )
 
 
-def sync_jobs(scheduler: BackgroundScheduler, schedule: ScheduleConfig) -> None:
+def sync_jobs(
+    scheduler: BackgroundScheduler, schedule: ScheduleConfig, run_now: Collection[str] = ()
+) -> None:
     """Make the job store match the schedule without losing a stored next run time.
 
     `add_job(replace_existing=True)` would recompute every next run time from now and so
     forget the runs missed while the scheduler was down; instead an unchanged job is only
     modified, a job whose cadence changed is rescheduled, and a removed one is deleted.
+    A job added or rescheduled for a provider in `run_now` (due by the run log: never
+    ran, or missed its latest slot) runs at start instead of waiting for its next slot,
+    so a first deployment or a lost job store does not leave the data to age.
     """
+    now = datetime.now(UTC)
     stored = {job.id: job for job in scheduler.get_jobs()}
     for name, spec in schedule.enabled_jobs.items():
         options = {
@@ -599,13 +605,22 @@ def sync_jobs(scheduler: BackgroundScheduler, schedule: ScheduleConfig) -> None:
         }
         job = stored.pop(name, None)
         if job is None:
+            first = {"next_run_time": now} if name in run_now else {}
             scheduler.add_job(
-                fire, spec.cadence.trigger, args=[name], id=name, name=spec.label, **options
+                fire,
+                spec.cadence.trigger,
+                args=[name],
+                id=name,
+                name=spec.label,
+                **options,
+                **first,
             )
             log.info("%s: scheduled %s", name, spec.cadence.spec)
         elif job.name != spec.label:
             scheduler.reschedule_job(name, trigger=spec.cadence.trigger)
             scheduler.modify_job(name, name=spec.label, **options)
+            if name in run_now:
+                scheduler.modify_job(name, next_run_time=now)
             log.info("%s: cadence changed to %s", name, spec.cadence.spec)
         else:
             scheduler.modify_job(name, **options)
@@ -696,7 +711,7 @@ def serve(
         previous_handlers = _install_signal_handlers(stop) if handle_signals else {}
         try:
             scheduler.start(paused=True)
-            sync_jobs(scheduler, schedule)
+            sync_jobs(scheduler, schedule, run_now=due_providers(schedule, datasets_dir))
             _ACTIVE = batcher
             batcher.start()
             scheduler.resume()

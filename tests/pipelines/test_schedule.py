@@ -230,7 +230,8 @@ def test_interval_cadence_is_honoured(tmp_path: Path) -> None:
     time.sleep(2.6)
     serving.stop()
     times = [t for t, _ in job.calls]
-    assert 2 <= len(times) <= 3, times
+    # Never ran (empty run log): runs at start, then every second.
+    assert 3 <= len(times) <= 4, times
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert all(0.8 <= g <= 1.3 for g in gaps), gaps
     assert all(names == ["alpha"] for _, names in job.calls)
@@ -271,6 +272,7 @@ def test_providers_due_together_are_batched_into_one_run(tmp_path: Path) -> None
     )
     past = datetime.now(UTC) - timedelta(minutes=10)
     store_jobs(schedule, tmp_path / "state", {"alpha": past, "beta": past})
+    logged_run(tmp_path / "datasets", datetime.now(UTC), "gamma")  # gamma is not due
     job = Recorder()
     serving = Serving(schedule, tmp_path, job)
     assert job.started.wait(3)
@@ -295,6 +297,24 @@ def test_restarting_keeps_stored_run_times_and_applies_cadence_changes(tmp_path:
     assert notes["alpha"] == "missed: runs once at start" and notes["beta"] == "scheduled"
     # A provider dropped from the schedule leaves the job store.
     assert set(store_jobs(schedule_of(tmp_path, alpha="every 1h"), state)) == {"alpha"}
+
+
+def test_providers_due_by_the_run_log_run_at_first_start(tmp_path: Path) -> None:
+    # A fresh deployment (or a lost job store): alpha never ran, beta ran 2 h ago (its
+    # daily slot not yet due again), gamma's hourly slot passed since its last run.
+    schedule = schedule_of(
+        tmp_path, window=0.3, alpha="0 3 * * *", beta="every 1d", gamma="@hourly"
+    )
+    now = datetime.now(UTC)
+    logged_run(tmp_path / "datasets", now - timedelta(hours=2), "beta", "gamma")
+    job = Recorder()
+    serving = Serving(schedule, tmp_path, job)
+    assert job.started.wait(3)
+    time.sleep(0.3)
+    serving.stop()
+    assert [names for _, names in job.calls] == [["alpha", "gamma"]]
+    nxt = stored_next_runs(schedule, tmp_path / "state")
+    assert all(t > now for t in nxt.values())
 
 
 def test_a_second_scheduler_on_the_same_state_dir_refuses_to_start(tmp_path: Path) -> None:

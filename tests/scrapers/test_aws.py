@@ -159,6 +159,19 @@ def test_unknown_accelerator_family_is_reported_not_dropped(tmp_path):
     assert any("'p9z'" in u for u in result.unknown)
 
 
+def test_fractional_gpu_stays_fractional(tmp_path):
+    doc = json.loads(OFFER_FILE.read_text())
+    attrs = doc["products"][P4D_SKU]["attributes"]
+    attrs.update(instanceType="g6f.large", gpu="1", vcpu="2", memory="8 GiB")
+    path = _write(doc, tmp_path / "offer.json")
+    result = aws.parse([file_response(path)])
+    (offer,) = result.offers
+    assert offer.gpu_count == 0.125 and offer.gpu_memory_gb == 3
+    assert offer.gpu_model_hint == "L4"
+    assert offer.price_per_hour / offer.gpu_count == pytest.approx(32.7726 * 8)
+    assert any("differs" in w for w in result.warnings)
+
+
 def test_non_linux_or_dedicated_products_are_not_priced(tmp_path):
     doc = json.loads(OFFER_FILE.read_text())
     doc["products"][P4D_SKU]["attributes"]["tenancy"] = "Dedicated"
