@@ -79,7 +79,9 @@ def _indent(text: str, spaces: int) -> str:
     return text.replace("\n", "\n" + pad)
 
 
-def generate(path: Path, size_mb: int, seed: int = 1) -> dict[str, int]:
+def generate(
+    path: Path, size_mb: float, seed: int = 1, gpu_every: int = GPU_EVERY
+) -> dict[str, int]:
     """Write a synthetic region offer file of about size_mb MB; return counts."""
     sample = json.loads(OFFER_SAMPLE.read_text())
     reserved_item = json.loads(RESERVED_SAMPLE.read_text())
@@ -92,7 +94,7 @@ def generate(path: Path, size_mb: int, seed: int = 1) -> dict[str, int]:
     m5_sku = reserved_item["product"]["sku"]
     reserved_templates = list(reserved_item["terms"]["Reserved"].values())
     rng = random.Random(seed)
-    target = size_mb * 1024 * 1024
+    target = int(size_mb * 1024 * 1024)
     products: list[tuple[str, bool]] = []  # (sku, has_reserved) in file order
 
     def product_text(sku: str, itype: str, variant: tuple[str, ...], gpu: bool) -> str:
@@ -145,10 +147,10 @@ def generate(path: Path, size_mb: int, seed: int = 1) -> dict[str, int]:
         od_first = True
         i = 0
         while written < target:
-            gpu = i % GPU_EVERY == 0
+            gpu = i % gpu_every == 0
             if gpu:
-                itype = GPU_TYPES[(i // GPU_EVERY) % len(GPU_TYPES)]
-                variant = VARIANTS[(i // GPU_EVERY // len(GPU_TYPES)) % len(VARIANTS)]
+                itype = GPU_TYPES[(i // gpu_every) % len(GPU_TYPES)]
+                variant = VARIANTS[(i // gpu_every // len(GPU_TYPES)) % len(VARIANTS)]
                 counts["accelerator_products"] += 1
             else:
                 itype = f"{rng.choice(NON_GPU_FAMILIES)}.{rng.choice(SIZES)}"

@@ -5,16 +5,14 @@ Output: `datasets/gpu_runs.parquet` with the explicit schema `RUNLOG_SCHEMA`, an
 per-provider freshness summary behind `scrape status`.
 
 The log is small (a row per provider per run: about 200k rows after a year of hourly runs
-for 20 providers), so an append rewrites the whole file: write a temp file in the same
-folder, then `os.replace` it over the old one. A reader therefore sees the old log or the
+for 20 providers), so an append rewrites the whole file, atomically
+(pipelines.publish.write_parquet_atomic: temp file in the same folder, then `os.replace`). A reader therefore sees the old log or the
 new one, never a half-written file. Concurrent appends (a manual run while the scheduler
 runs another provider) are serialized by a lock file beside it, `.gpu_runs.lock`.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from filelock import FileLock
 
+from pipelines.publish import write_parquet_atomic
 from pipelines.report import OK, SKIPPED, UNCHANGED, RunReport
 
 RUNLOG_FILE = "gpu_runs.parquet"
@@ -105,17 +104,7 @@ def append(report: RunReport, datasets_dir: Path) -> None:
         old = read(datasets_dir)
         keys = {(r["run_id"], r["provider"]) for r in new_rows}
         kept = [r for r in old if (r["run_id"], r["provider"]) not in keys]
-        table = pa.Table.from_pylist(kept + new_rows, schema=RUNLOG_SCHEMA)
-        fd, tmp = tempfile.mkstemp(prefix=f".{RUNLOG_FILE}.", suffix=".tmp", dir=datasets_dir)
-        os.close(fd)
-        try:
-            pq.write_table(table, tmp)
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_parquet_atomic(pa.Table.from_pylist(kept + new_rows, schema=RUNLOG_SCHEMA), path)
 
 
 def read(datasets_dir: Path) -> list[dict]:

@@ -61,7 +61,7 @@ TFLOPS_SCHEMA = pa.schema(
         pa.field("usd_per_pflop_hour", pa.float64(), nullable=False),
         pa.field("rank_overall", pa.int32(), nullable=False),
         pa.field("rank_in_model", pa.int32(), nullable=False),
-        pa.field("observed_at", _TS),
+        pa.field("last_seen_at", _TS),
         pa.field("dataset_version", pa.string()),
     ],
     metadata={
@@ -134,7 +134,8 @@ def price_per_tflop(current: pd.DataFrame, dataset_version: str | None = None) -
     df = df[usable]
     if df.empty:
         return empty
-    observed = df["last_seen_at"] if "last_seen_at" in df else df.get("observed_at")
+    # When the price was last confirmed (observation frames have only observed_at).
+    seen = df["last_seen_at"] if "last_seen_at" in df else df.get("observed_at")
     frames = []
     for precision, col in PRECISIONS.items():
         tflops = pd.to_numeric(df[col], errors="coerce")
@@ -148,7 +149,7 @@ def price_per_tflop(current: pd.DataFrame, dataset_version: str | None = None) -
             * TFLOPS_PER_PFLOPS
             / part["tflops_per_gpu"]
         )
-        part["observed_at"] = observed.loc[part.index] if observed is not None else pd.NaT
+        part["last_seen_at"] = seen.loc[part.index] if seen is not None else pd.NaT
         frames.append(part)
     if not frames:
         return empty

@@ -26,7 +26,7 @@ import json
 import re
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -541,10 +541,12 @@ def _parse_offer_file(r: Response) -> ParseResult:
     try:
         scan = _scan_offer_file(r, src)
     except _LayoutSurprise as exc:
-        # The fast scanner relies on the documented file layout (products before terms,
-        # term keys "<sku>.<offerTermCode>"); anything else gets the slower ijson path.
+        # The fast scan relies on the layout of the live files (products before terms,
+        # each product's "sku" before its attributes, terms grouped per SKU under
+        # OnDemand / Reserved, each term naming its "sku"); anything else gets the
+        # slower, layout-independent ijson path (bounded memory too).
         result.warnings.append(f"aws: {r.url}: fast scan not possible ({exc}); used ijson")
-        src = _source(r)
+        src = replace(src, capacity_blocks_excluded=0, unknown_families=set())
         scan = _scan_offer_file_ijson(r, src)
     if not scan.has_products:
         raise ParseError(NAME, r.url, "offer file without products", field="products")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
+import importlib.util
 import json
 import threading
 from datetime import UTC, datetime
@@ -133,6 +134,34 @@ def test_fast_scan_matches_ijson_scan(tmp_path):
     )
 
 
+def _load_bench():
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_aws_pricelist.py"
+    spec = importlib.util.spec_from_file_location("bench_aws_pricelist", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_fast_scan_across_small_windows_matches_ijson(tmp_path, monkeypatch):
+    # a generated multi-MB file (real layout, many SKUs, 12 reserved terms each) scanned
+    # with tiny windows, so products and term blocks straddle window ends
+    bench = _load_bench()
+    monkeypatch.setattr(bench, "OFFER_SAMPLE", OFFER_FILE)
+    monkeypatch.setattr(bench, "RESERVED_SAMPLE", M5_ITEM)
+    path = tmp_path / "offer.json"
+    bench.generate(path, 1.5, gpu_every=7)
+    monkeypatch.setattr(aws, "_WINDOW_CHARS", 40_000)
+    monkeypatch.setattr(aws, "_ITEM_MARGIN_CHARS", 3_000)
+    monkeypatch.setattr(aws, "_BACK_CHARS", 4_000)
+    r = file_response(path)
+    fast = aws._scan_offer_file(r, aws._source(r))
+    slow = aws._scan_offer_file_ijson(r, aws._source(r))
+    assert len(fast.products) >= 5
+    assert fast.products == slow.products
+    assert fast.on_demand == slow.on_demand and fast.reserved == slow.reserved
+    assert all(len(terms) == 12 for terms in fast.reserved.values())
+
+
 def test_unexpected_layout_falls_back_to_ijson(tmp_path):
     # attributes before sku in every product: the fast scan cannot find a product from
     # its accelerator marker and must hand over to the ijson path, not drop rows
@@ -238,6 +267,20 @@ def test_spot_2026_json_with_scientific_notation_and_na():
     assert inf.gpu_model_hint == "Inferentia" and inf.gpu_count == 16
     # the non-GPU t3.nano "9.0E-4" row is not an accelerator: nothing parsed from it
     assert aws._decimal("9.0E-4") == Decimal("0.0009")
+
+
+def test_spot_price_in_scientific_notation(tmp_path):
+    # the 2026 feed writes small prices like "9.0E-4" (t3.nano); the same for a GPU size
+    doc = json.loads(SPOT_2026.read_text())
+    gpu_group = next(
+        g for g in doc["config"]["regions"][0]["instanceTypes"] if g["type"] == "gpuCurrentGen"
+    )
+    gpu_group["sizes"][0]["valueColumns"][0]["prices"]["USD"] = "9.0E-4"
+    path = tmp_path / "spot.json"
+    path.write_text(json.dumps(doc))
+    offers = by_key(aws.parse([file_response(path)]).offers)
+    size = gpu_group["sizes"][0]["size"]
+    assert offers[(size, "af-south-1", "spot", None)].price_per_hour == 0.0009
 
 
 def test_spot_2021_legacy_region_names_mapped():
