@@ -448,3 +448,42 @@ def test_run_once_runs_every_due_provider_in_one_call(tmp_path: Path) -> None:
     assert once.due == once.started == ["alpha", "beta"] and isinstance(once.result, RunReport)
     again = sched.run_once(schedule, state_dir=tmp_path / "state", datasets_dir=datasets, job=job)
     assert again.due == again.started == [] and again.result is None
+
+
+# --- the default job ----------------------------------------------------------------
+
+
+def test_the_default_job_runs_the_batch_as_one_scheduled_run(monkeypatch, tmp_path: Path) -> None:
+    import pipelines.run
+
+    seen = []
+
+    def run_providers(names, *, config, trigger="manual", replay=None, alerts=True):
+        seen.append((list(names), config, trigger, alerts))
+        return RunReport("r", trigger, datetime.now(UTC))
+
+    monkeypatch.setattr(pipelines.run, "run_providers", run_providers)
+    on = schedule_of(tmp_path, alpha="@daily")
+    job = sched.default_job("cfg", on)
+    assert job(["alpha", "beta"]).trigger == "schedule"
+    off = sched.load_schedule(
+        write_schedule(tmp_path, "[alerts]\nenabled = false\n"), FAKE_PROVIDERS
+    )
+    sched.default_job("cfg", off)(["alpha"])
+    assert seen == [
+        (["alpha", "beta"], "cfg", "schedule", True),
+        (["alpha"], "cfg", "schedule", False),
+    ]
+
+
+def test_alerts_off_needs_a_run_providers_that_can_skip_them(monkeypatch, tmp_path: Path) -> None:
+    import pipelines.run
+
+    monkeypatch.setattr(
+        pipelines.run, "run_providers", lambda names, *, config, trigger="manual", replay=None: None
+    )
+    off = sched.load_schedule(
+        write_schedule(tmp_path, "[alerts]\nenabled = false\n"), FAKE_PROVIDERS
+    )
+    with pytest.raises(sched.ScheduleError, match=r"\[alerts\] enabled = false"):
+        sched.default_job("cfg", off)
