@@ -33,7 +33,18 @@ import pyarrow as pa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PROVIDERS = ["aws", "azure", "gcp", "lambdalabs", "runpod", "vastai", "oracle", "datacrunch", "scaleway", "ovhcloud"]
+PROVIDERS = [
+    "aws",
+    "azure",
+    "gcp",
+    "lambdalabs",
+    "runpod",
+    "vastai",
+    "oracle",
+    "datacrunch",
+    "scaleway",
+    "ovhcloud",
+]
 REGIONS = [f"region-{i}" for i in range(30)]
 GPUS = ["H100", "A100", "L4", "T4", "V100", "A10G", "L40S", "RTX 4090", "H200", "MI300X"]
 MODELS = ["on_demand", "spot", "reserved_1y", "reserved_3y"]
@@ -50,26 +61,50 @@ def _offers(live: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     region = np.array(REGIONS, dtype=object)[reg]
     model = np.array(MODELS, dtype=object)[pm]
     itype = np.array([f"type{i}" for i in idx], dtype=object)
-    key = np.array([f"{p}|{t}|{r}||{m}|" for p, t, r, m in zip(provider, itype, region, model, strict=True)], dtype=object)
-    return {"provider": provider, "offer_key": key, "instance_type": itype, "region": region,
-            "pricing_model": model, "gpu_model": np.array(GPUS, dtype=object)[gpu],
-            "gpu_count": rng.choice([1.0, 2.0, 4.0, 8.0], live), "price": rng.uniform(0.1, 40.0, live).round(4)}
+    key = np.array(
+        [f"{p}|{t}|{r}||{m}|" for p, t, r, m in zip(provider, itype, region, model, strict=True)],
+        dtype=object,
+    )
+    return {
+        "provider": provider,
+        "offer_key": key,
+        "instance_type": itype,
+        "region": region,
+        "pricing_model": model,
+        "gpu_model": np.array(GPUS, dtype=object)[gpu],
+        "gpu_count": rng.choice([1.0, 2.0, 4.0, 8.0], live),
+        "price": rng.uniform(0.1, 40.0, live).round(4),
+    }
 
 
-def _table(cols: dict, price: np.ndarray, valid_from, valid_to, schema: pa.Schema, version: str) -> pa.Table:
+def _table(
+    cols: dict, price: np.ndarray, valid_from, valid_to, schema: pa.Schema, version: str
+) -> pa.Table:
     n = len(price)
     data = {
-        "provider": cols["provider"], "offer_key": cols["offer_key"], "instance_type": cols["instance_type"],
-        "region": cols["region"], "pricing_model": cols["pricing_model"], "gpu_name_raw": cols["gpu_model"],
-        "gpu_model": cols["gpu_model"], "gpu_resolution": np.full(n, "alias", dtype=object),
-        "gpu_count": cols["gpu_count"], "currency": np.full(n, "USD", dtype=object),
-        "price_per_hour": price, "price_unit_published": np.full(n, "hour", dtype=object),
-        "fx_rate_usd_per_unit": np.ones(n), "price_usd_per_hour": price,
-        "price_usd_per_gpu_hour": price / cols["gpu_count"], "observed_at": valid_from,
+        "provider": cols["provider"],
+        "offer_key": cols["offer_key"],
+        "instance_type": cols["instance_type"],
+        "region": cols["region"],
+        "pricing_model": cols["pricing_model"],
+        "gpu_name_raw": cols["gpu_model"],
+        "gpu_model": cols["gpu_model"],
+        "gpu_resolution": np.full(n, "alias", dtype=object),
+        "gpu_count": cols["gpu_count"],
+        "currency": np.full(n, "USD", dtype=object),
+        "price_per_hour": price,
+        "price_unit_published": np.full(n, "hour", dtype=object),
+        "fx_rate_usd_per_unit": np.ones(n),
+        "price_usd_per_hour": price,
+        "price_usd_per_gpu_hour": price / cols["gpu_count"],
+        "observed_at": valid_from,
         "source_url": np.full(n, "https://example.invalid/prices", dtype=object),
-        "snapshot_sha256": np.full(n, "0" * 64, dtype=object), "valid_from": valid_from,
-        "valid_to": valid_to, "last_seen_at": valid_from if valid_to is None else valid_to,
-        "is_withdrawn": np.zeros(n, dtype=bool), "dataset_version": np.full(n, version, dtype=object),
+        "snapshot_sha256": np.full(n, "0" * 64, dtype=object),
+        "valid_from": valid_from,
+        "valid_to": valid_to,
+        "last_seen_at": valid_from if valid_to is None else valid_to,
+        "is_withdrawn": np.zeros(n, dtype=bool),
+        "dataset_version": np.full(n, version, dtype=object),
     }
     arrays = []
     for f in schema:
@@ -101,16 +136,37 @@ def build(datasets: Path, total: int, live: int, seed: int = 1) -> None:
         run = rng.integers(0, runs, n)
         vf = np.array([T0 + timedelta(hours=int(r)) for r in run], dtype="datetime64[us]")
         vt = vf + np.timedelta64(1, "h")
-        t = _table(sub, sub["price"] * rng.uniform(0.8, 1.2, n), pa.array(vf, pa.timestamp("us", tz="UTC")),
-                   pa.array(vt, pa.timestamp("us", tz="UTC")), HISTORY_SCHEMA, "bench")
+        t = _table(
+            sub,
+            sub["price"] * rng.uniform(0.8, 1.2, n),
+            pa.array(vf, pa.timestamp("us", tz="UTC")),
+            pa.array(vt, pa.timestamp("us", tz="UTC")),
+            HISTORY_SCHEMA,
+            "bench",
+        )
         tables.append(t)
         written += n
     now = T0 + timedelta(hours=runs + 1)
-    cur = _table(cols, cols["price"], pa.array(np.full(live, np.datetime64(now.replace(tzinfo=None), "us")),
-                                               pa.timestamp("us", tz="UTC")), None, HISTORY_SCHEMA, "bench")
+    cur = _table(
+        cols,
+        cols["price"],
+        pa.array(
+            np.full(live, np.datetime64(now.replace(tzinfo=None), "us")),
+            pa.timestamp("us", tz="UTC"),
+        ),
+        None,
+        HISTORY_SCHEMA,
+        "bench",
+    )
     version = h.new_version_id(now)
-    state = {p: {"last_observed_at": now.isoformat(), "last_good_rows": int((cols["provider"] == p).sum()),
-                 "last_good_version": version} for p in PROVIDERS}
+    state = {
+        p: {
+            "last_observed_at": now.isoformat(),
+            "last_good_rows": int((cols["provider"] == p).sum()),
+            "last_good_version": version,
+        }
+        for p in PROVIDERS
+    }
     closed = pa.concat_tables(tables) if tables else None
     h._publish(version, None, cur.to_pandas(), closed, state, {})
     np.save(datasets / "bench_cols.npy", np.array([cols], dtype=object), allow_pickle=True)
@@ -154,8 +210,13 @@ def load(datasets: Path) -> dict:
 
 
 def _child(step: str, datasets: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", step, str(datasets)], capture_output=True,
-                         text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", step, str(datasets)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -167,8 +228,11 @@ def main() -> None:
     args = ap.parse_args()
     if args.child:
         step, ds = args.child
-        result = {"build": lambda: build(Path(ds), *json.loads(os.environ["BENCH_BUILD"])) or {},
-                  "run": lambda: one_run(Path(ds)), "load": lambda: load(Path(ds))}[step]()
+        result = {
+            "build": lambda: build(Path(ds), *json.loads(os.environ["BENCH_BUILD"])) or {},
+            "run": lambda: one_run(Path(ds)),
+            "load": lambda: load(Path(ds)),
+        }[step]()
         result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(result))
         return
@@ -182,17 +246,29 @@ def main() -> None:
             build_s = time.perf_counter() - t0
             run = _child("run", ds)
             ld = _child("load", ds)
-            rows.append({"history_rows": size, "build_s": round(build_s, 1), **{f"run_{k}": v for k, v in run.items()},
-                         **{f"load_{k}": v for k, v in ld.items()}})
+            rows.append(
+                {
+                    "history_rows": size,
+                    "build_s": round(build_s, 1),
+                    **{f"run_{k}": v for k, v in run.items()},
+                    **{f"load_{k}": v for k, v in ld.items()},
+                }
+            )
             print(json.dumps(rows[-1]), flush=True)
     if len(rows) >= 2:
         a, b = rows[0], rows[-1]
-        print(f"\nhistory {a['history_rows']:,} -> {b['history_rows']:,} rows "
-              f"({b['history_rows'] / a['history_rows']:.0f}x), live offers {args.live:,}, 1% changed")
-        print(f"publish: {a['run_publish_s']:.2f}s -> {b['run_publish_s']:.2f}s  ratio {b['run_publish_s'] / a['run_publish_s']:.2f}")
+        print(
+            f"\nhistory {a['history_rows']:,} -> {b['history_rows']:,} rows "
+            f"({b['history_rows'] / a['history_rows']:.0f}x), live offers {args.live:,}, 1% changed"
+        )
+        print(
+            f"publish: {a['run_publish_s']:.2f}s -> {b['run_publish_s']:.2f}s  ratio {b['run_publish_s'] / a['run_publish_s']:.2f}"
+        )
         print(f"publish peak RSS: {a['run_peak_rss_mb']:.0f} -> {b['run_peak_rss_mb']:.0f} MB")
-        print(f"read_parquet: {a['load_load_s']:.2f}s -> {b['load_load_s']:.2f}s "
-              f"(peak RSS {b['load_peak_rss_mb']:.0f} MB at {b['history_rows']:,} rows)")
+        print(
+            f"read_parquet: {a['load_load_s']:.2f}s -> {b['load_load_s']:.2f}s "
+            f"(peak RSS {b['load_peak_rss_mb']:.0f} MB at {b['history_rows']:,} rows)"
+        )
 
 
 if __name__ == "__main__":

@@ -157,8 +157,10 @@ class Archive:
         groups: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
         for e in self.entries(provider):
             groups.setdefault(e["run_id"], []).append(e)
-        runs = [ArchivedRun(provider, rid, min(parse_ts(e["fetched_at"]) for e in es), es)
-                for rid, es in groups.items()]
+        runs = [
+            ArchivedRun(provider, rid, min(parse_ts(e["fetched_at"]) for e in es), es)
+            for rid, es in groups.items()
+        ]
         return sorted(runs, key=lambda r: (r.fetched_at, r.run_id))
 
     def previous(self, provider: str) -> dict[str, dict[str, Any]]:
@@ -179,7 +181,9 @@ class Archive:
         """The archived response of a manifest line (bodies stay on disk, gzip-compressed)."""
         sha = entry.get("sha256")
         if not sha or not self.blob_path(provider, sha).exists():
-            raise FileNotFoundError(f"{provider}: archived body {sha} for {entry.get('url')} is missing")
+            raise FileNotFoundError(
+                f"{provider}: archived body {sha} for {entry.get('url')} is missing"
+            )
         return Response(
             url=entry["url"],
             fetched_at=parse_ts(entry["fetched_at"]),
@@ -195,11 +199,26 @@ class Archive:
         for e in run.entries:
             yield self.response(run.provider, e)
 
-    def add_file(self, provider: str, path: Path, *, url: str, fetched_at: datetime,
-                 run_id: str, kind: str = "", status: int = 200,
-                 headers: dict[str, str] | None = None) -> dict[str, Any]:
+    def add_file(
+        self,
+        provider: str,
+        path: Path,
+        *,
+        url: str,
+        fetched_at: datetime,
+        run_id: str,
+        kind: str = "",
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         """Archive a recorded file as if it had been fetched (used to build examples/archive)."""
         body = Path(path).read_bytes()
-        resp = Response(url=url, fetched_at=fetched_at, body=body, status=status,
-                        headers=headers or {}, kind=kind)
+        resp = Response(
+            url=url,
+            fetched_at=fetched_at,
+            body=body,
+            status=status,
+            headers=headers or {},
+            kind=kind,
+        )
         return self.store(run_id, provider, resp)

@@ -27,8 +27,11 @@ from rich.table import Table
 from pipelines.config import Config
 from pipelines.report import RunReport
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Cloud GPU prices: scrape, archive, publish a versioned Parquet history.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Cloud GPU prices: scrape, archive, publish a versioned Parquet history.",
+)
 archive_app = typer.Typer(no_args_is_help=True, help="The raw response archive.")
 app.add_typer(archive_app, name="archive")
 
@@ -50,18 +53,28 @@ def _config(datasets: Path | None, archive: Path | None) -> Config:
 
 
 @app.callback()
-def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log HTTP retries and warnings.")) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+def _main(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log HTTP retries and warnings."),
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
 
 
 @app.command("run")
 def run_cmd(
     providers: list[str] = typer.Argument(None, help="Provider ids (see `scrape list`)."),
     all_: bool = typer.Option(False, "--all", help="Run every registered provider."),
-    replay: Path | None = typer.Option(None, "--replay", help="Re-run from an archive directory; no network."),
-    datasets: Path | None = typer.Option(None, "--datasets", help="Datasets directory (default ./datasets)."),
-    archive: Path | None = typer.Option(None, "--archive", help="Archive directory for live runs (default ./archive)."),
+    replay: Path | None = typer.Option(
+        None, "--replay", help="Re-run from an archive directory; no network."
+    ),
+    datasets: Path | None = typer.Option(
+        None, "--datasets", help="Datasets directory (default ./datasets)."
+    ),
+    archive: Path | None = typer.Option(
+        None, "--archive", help="Archive directory for live runs (default ./archive)."
+    ),
     trigger: str = typer.Option("manual", hidden=True),
 ) -> None:
     """Fetch (or replay), archive, parse, gate, merge and publish."""
@@ -74,10 +87,14 @@ def run_cmd(
         raise typer.Exit(2)
     unknown = [n for n in names if n not in PROVIDERS]
     if unknown:
-        err.print(f"unknown provider(s): {', '.join(unknown)}; known: {', '.join(sorted(PROVIDERS))}")
+        err.print(
+            f"unknown provider(s): {', '.join(unknown)}; known: {', '.join(sorted(PROVIDERS))}"
+        )
         raise typer.Exit(2)
     cfg = _config(datasets, archive)
-    report = run_providers(names, config=cfg, trigger="replay" if replay else trigger, replay=replay)
+    report = run_providers(
+        names, config=cfg, trigger="replay" if replay else trigger, replay=replay
+    )
     print_report(report)
     raise typer.Exit(report.exit_code)
 
@@ -86,21 +103,40 @@ def print_report(report: RunReport) -> None:
     t = Table(title=f"run {report.run_id} ({report.trigger})")
     for col in ("provider", "status", "rows", "new", "changed", "unchanged", "removed", "seconds"):
         t.add_column(col, justify="right" if col not in ("provider", "status") else "left")
-    style = {"ok": "green", "failed": "red", "gate_failed": "red", "skipped": "yellow", "unchanged": "cyan"}
+    style = {
+        "ok": "green",
+        "failed": "red",
+        "gate_failed": "red",
+        "skipped": "yellow",
+        "unchanged": "cyan",
+    }
     for name, r in sorted(report.providers.items()):
-        t.add_row(name, f"[{style.get(r.status, '')}]{r.status}[/]", str(r.rows), str(r.new_offers),
-                  str(r.changed_offers), str(r.unchanged_offers), str(r.removed_offers), f"{r.seconds:.1f}")
+        t.add_row(
+            name,
+            f"[{style.get(r.status, '')}]{r.status}[/]",
+            str(r.rows),
+            str(r.new_offers),
+            str(r.changed_offers),
+            str(r.unchanged_offers),
+            str(r.removed_offers),
+            f"{r.seconds:.1f}",
+        )
     console.print(t)
     for name, r in sorted(report.providers.items()):
         if r.failed:
-            err.print(f"[red]FAILED[/] {r.error}" if r.error and r.error.startswith(name)
-                      else f"[red]FAILED[/] {name}: {r.error}")
+            err.print(
+                f"[red]FAILED[/] {r.error}"
+                if r.error and r.error.startswith(name)
+                else f"[red]FAILED[/] {name}: {r.error}"
+            )
         elif r.status == "skipped" and r.error:
             err.print(f"[yellow]skipped[/] {r.error}")
         if r.unknown:
             err.print(f"[yellow]unknown[/] {name}: {', '.join(sorted(set(r.unknown))[:20])}")
         if r.warnings:
-            err.print(f"[dim]{name}: {len(r.warnings)} rows skipped/warnings (first: {r.warnings[0]})[/]")
+            err.print(
+                f"[dim]{name}: {len(r.warnings)} rows skipped/warnings (first: {r.warnings[0]})[/]"
+            )
     if report.unmatched_gpus:
         err.print(f"[yellow]GPUs without a spec row[/]: {', '.join(report.unmatched_gpus)}")
     for note in report.notes:
@@ -116,10 +152,18 @@ def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
     """Providers with their sources, pricing models and what they were validated against."""
     from scrapers.registry import PROVIDERS
 
-    rows = [{"provider": s.name, "title": s.title, "source_urls": list(s.source_urls),
-             "pricing_models": list(s.pricing_models), "validated_against": s.validated_against,
-             "requires": list(s.required_env), "cadence": s.default_cadence}
-            for s in sorted(PROVIDERS.values(), key=lambda s: s.name)]
+    rows = [
+        {
+            "provider": s.name,
+            "title": s.title,
+            "source_urls": list(s.source_urls),
+            "pricing_models": list(s.pricing_models),
+            "validated_against": s.validated_against,
+            "requires": list(s.required_env),
+            "cadence": s.default_cadence,
+        }
+        for s in sorted(PROVIDERS.values(), key=lambda s: s.name)
+    ]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -127,8 +171,13 @@ def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
     for col in ("provider", "sources", "pricing models", "validated against", "needs"):
         t.add_column(col, overflow="fold")
     for r in rows:
-        t.add_row(r["provider"], "\n".join(r["source_urls"]), ", ".join(r["pricing_models"]),
-                  r["validated_against"], ", ".join(r["requires"]) or "-")
+        t.add_row(
+            r["provider"],
+            "\n".join(r["source_urls"]),
+            ", ".join(r["pricing_models"]),
+            r["validated_against"],
+            ", ".join(r["requires"]) or "-",
+        )
     console.print(t)
 
 
@@ -137,8 +186,12 @@ def parse_cmd(
     provider: str,
     files: list[Path] = typer.Argument(..., exists=True, dir_okay=False),
     fmt: str = typer.Option("jsonl", "--format", help="jsonl or csv"),
-    observed_at: str | None = typer.Option(None, "--observed-at", help="ISO time (default: file mtime)."),
-    url: str | None = typer.Option(None, "--url", help="Source URL to record (default file://...)."),
+    observed_at: str | None = typer.Option(
+        None, "--observed-at", help="ISO time (default: file mtime)."
+    ),
+    url: str | None = typer.Option(
+        None, "--url", help="Source URL to record (default file://...)."
+    ),
 ) -> None:
     """Print the normalized rows parsed from saved response files (no network)."""
     from pipelines.normalize import offers_to_frame
@@ -148,12 +201,18 @@ def parse_cmd(
     spec = get(provider)
     responses = []
     for f in files:
-        when = (datetime.fromisoformat(observed_at.replace("Z", "+00:00")) if observed_at
-                else datetime.fromtimestamp(f.stat().st_mtime, UTC))
+        when = (
+            datetime.fromisoformat(observed_at.replace("Z", "+00:00"))
+            if observed_at
+            else datetime.fromtimestamp(f.stat().st_mtime, UTC)
+        )
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        responses.append(Response(url=url or f.resolve().as_uri(), fetched_at=when,
-                                  body_path=f.resolve(), kind=""))
+        responses.append(
+            Response(
+                url=url or f.resolve().as_uri(), fetched_at=when, body_path=f.resolve(), kind=""
+            )
+        )
     try:
         result = spec.parse(responses)
         df = offers_to_frame(spec.name, result, _file_fx())
@@ -201,8 +260,12 @@ def archive_add(
 
 
 @app.command("versions")
-def versions_cmd(datasets: Path | None = typer.Option(None, "--datasets"),
-                 verify: bool = typer.Option(False, "--verify", help="Check file hashes of the current version.")) -> None:
+def versions_cmd(
+    datasets: Path | None = typer.Option(None, "--datasets"),
+    verify: bool = typer.Option(
+        False, "--verify", help="Check file hashes of the current version."
+    ),
+) -> None:
     """Published dataset versions (each readable at datasets/.history/v<version>/)."""
     from pipelines.history import History
 
@@ -213,7 +276,13 @@ def versions_cmd(datasets: Path | None = typer.Option(None, "--datasets"),
         t.add_column(col)
     for v in h.versions():
         mark = " (current)" if v["version"] == cur else ""
-        t.add_row(v["version"] + mark, v["created_at"], str(v["rows"]), str(v["current_rows"]), str(len(v["files"])))
+        t.add_row(
+            v["version"] + mark,
+            v["created_at"],
+            str(v["rows"]),
+            str(v["current_rows"]),
+            str(len(v["files"])),
+        )
     console.print(t)
     if verify:
         problems = h.verify()

@@ -68,8 +68,12 @@ class Config:
             root=root,
             datasets_dir=datasets_dir,
             archive_dir=path_of("archive_dir", "archive"),
-            state_dir=path_of("state_dir", str(datasets_dir.relative_to(root) / ".state")
-                              if datasets_dir.is_relative_to(root) else str(datasets_dir / ".state")),
+            state_dir=path_of(
+                "state_dir",
+                str(datasets_dir.relative_to(root) / ".state")
+                if datasets_dir.is_relative_to(root)
+                else str(datasets_dir / ".state"),
+            ),
             base_urls={k.lower(): str(v) for k, v in (data.get("base_urls") or {}).items()},
             settings={**{str(k): str(v) for k, v in (data.get("settings") or {}).items()}, **env},
             http=dict(data.get("http") or {}),
@@ -82,7 +86,7 @@ class Config:
                 cfg.provider_max_drop_fraction[name] = float(g["max_drop_fraction"])
         for key, value in env.items():
             if key.startswith("GPU_PRICES_") and key.endswith("_BASE_URL"):
-                cfg.base_urls[key[len("GPU_PRICES_"):-len("_BASE_URL")].lower()] = value
+                cfg.base_urls[key[len("GPU_PRICES_") : -len("_BASE_URL")].lower()] = value
         return cfg
 
     def base_url(self, provider: str, default: str, name: str | None = None) -> str:

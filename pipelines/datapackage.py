@@ -19,17 +19,40 @@ from pipelines.history import History
 from pipelines.publish import file_sha256, write_json_atomic
 from pipelines.schema import HISTORY_FIELDS, frictionless_fields
 
-LICENSE = {"name": "CC-BY-4.0", "path": "https://creativecommons.org/licenses/by/4.0/",
-           "title": "Creative Commons Attribution 4.0"}
+LICENSE = {
+    "name": "CC-BY-4.0",
+    "path": "https://creativecommons.org/licenses/by/4.0/",
+    "title": "Creative Commons Attribution 4.0",
+}
 
 # Other published tables: file name -> (module, schema attribute, description). A table
 # is listed when its file exists.
 TABLES = {
-    "gpu_specs.parquet": ("pipelines.specs", "SPECS_SCHEMA", "GPU spec table (dense TFLOPS per precision, memory, TDP), one row per GPU variant."),
-    "gpu_price_per_tflop.parquet": ("pipelines.tflops", "TFLOPS_SCHEMA", "USD per PFLOP-hour of every current offer for each precision, with ranks."),
-    "gpu_price_per_tflop_summary.parquet": ("pipelines.tflops", "SUMMARY_SCHEMA", "Per GPU model: cheapest offer, median across providers, provider count."),
-    "gpu_price_changes.parquet": ("pipelines.changes", "EVENT_SCHEMA", "Change events between consecutive good runs of each provider."),
-    "gpu_runs.parquet": ("pipelines.runlog", "RUNLOG_SCHEMA", "Run log: one row per run and provider."),
+    "gpu_specs.parquet": (
+        "pipelines.specs",
+        "SPECS_SCHEMA",
+        "GPU spec table (dense TFLOPS per precision, memory, TDP), one row per GPU variant.",
+    ),
+    "gpu_price_per_tflop.parquet": (
+        "pipelines.tflops",
+        "TFLOPS_SCHEMA",
+        "USD per PFLOP-hour of every current offer for each precision, with ranks.",
+    ),
+    "gpu_price_per_tflop_summary.parquet": (
+        "pipelines.tflops",
+        "SUMMARY_SCHEMA",
+        "Per GPU model: cheapest offer, median across providers, provider count.",
+    ),
+    "gpu_price_changes.parquet": (
+        "pipelines.changes",
+        "EVENT_SCHEMA",
+        "Change events between consecutive good runs of each provider.",
+    ),
+    "gpu_runs.parquet": (
+        "pipelines.runlog",
+        "RUNLOG_SCHEMA",
+        "Run log: one row per run and provider.",
+    ),
 }
 
 
@@ -44,9 +67,21 @@ def _schema_fields(table_path: Path, module: str, attr: str) -> list[dict]:
     out = []
     for f in schema:
         t = str(f.type)
-        ftype = ("string" if t in ("string", "large_string") else "number" if t.startswith(("double", "float"))
-                 else "integer" if t.startswith(("int", "uint")) else "boolean" if t == "bool"
-                 else "datetime" if t.startswith("timestamp") else "date" if t.startswith("date") else "any")
+        ftype = (
+            "string"
+            if t in ("string", "large_string")
+            else "number"
+            if t.startswith(("double", "float"))
+            else "integer"
+            if t.startswith(("int", "uint"))
+            else "boolean"
+            if t == "bool"
+            else "datetime"
+            if t.startswith("timestamp")
+            else "date"
+            if t.startswith("date")
+            else "any"
+        )
         out.append({"name": f.name, "type": ftype})
     return out
 
@@ -57,43 +92,58 @@ def write(datasets_dir: Path, history: History, version: str) -> dict:
     resources = []
     if entry is not None:
         files = sorted(entry["files"].items())
-        resources.append({
-            "name": "gpu_prices",
-            "title": "GPU price history (one row per price version of an offer)",
-            "path": [f"gpu_prices.parquet/{name}" for name, _ in files],
-            "format": "parquet",
-            "mediatype": "application/vnd.apache.parquet",
-            "rows": entry["rows"],
-            "bytes": sum(i["bytes"] for _, i in files),
-            "files": [{"path": f"gpu_prices.parquet/{n}", "sha256": i["sha256"], "rows": i["rows"]}
-                      for n, i in files],
-            "description": "Current prices: rows with valid_to null. As of a time t: "
-                           "valid_from <= t and (valid_to is null or valid_to > t).",
-            "schema": {"fields": frictionless_fields(HISTORY_FIELDS),
-                       "primaryKey": ["offer_key", "valid_from"]},
-        })
+        resources.append(
+            {
+                "name": "gpu_prices",
+                "title": "GPU price history (one row per price version of an offer)",
+                "path": [f"gpu_prices.parquet/{name}" for name, _ in files],
+                "format": "parquet",
+                "mediatype": "application/vnd.apache.parquet",
+                "rows": entry["rows"],
+                "bytes": sum(i["bytes"] for _, i in files),
+                "files": [
+                    {"path": f"gpu_prices.parquet/{n}", "sha256": i["sha256"], "rows": i["rows"]}
+                    for n, i in files
+                ],
+                "description": "Current prices: rows with valid_to null. As of a time t: "
+                "valid_from <= t and (valid_to is null or valid_to > t).",
+                "schema": {
+                    "fields": frictionless_fields(HISTORY_FIELDS),
+                    "primaryKey": ["offer_key", "valid_from"],
+                },
+            }
+        )
     for name, (module, attr, description) in TABLES.items():
         path = datasets_dir / name
         if not path.exists():
             continue
         meta = pq.read_metadata(path)
-        resources.append({
-            "name": name.removesuffix(".parquet"),
-            "path": name,
-            "format": "parquet",
-            "mediatype": "application/vnd.apache.parquet",
-            "rows": meta.num_rows,
-            "bytes": path.stat().st_size,
-            "hash": f"sha256:{file_sha256(path)}",
-            "description": description,
-            "schema": {"fields": _schema_fields(path, module, attr)},
-        })
+        resources.append(
+            {
+                "name": name.removesuffix(".parquet"),
+                "path": name,
+                "format": "parquet",
+                "mediatype": "application/vnd.apache.parquet",
+                "rows": meta.num_rows,
+                "bytes": path.stat().st_size,
+                "hash": f"sha256:{file_sha256(path)}",
+                "description": description,
+                "schema": {"fields": _schema_fields(path, module, attr)},
+            }
+        )
     atom = datasets_dir / "alerts.atom"
     if atom.exists():
-        resources.append({"name": "alerts", "path": "alerts.atom", "format": "atom",
-                          "mediatype": "application/atom+xml", "bytes": atom.stat().st_size,
-                          "hash": f"sha256:{file_sha256(atom)}",
-                          "description": "Atom feed of recent change events."})
+        resources.append(
+            {
+                "name": "alerts",
+                "path": "alerts.atom",
+                "format": "atom",
+                "mediatype": "application/atom+xml",
+                "bytes": atom.stat().st_size,
+                "hash": f"sha256:{file_sha256(atom)}",
+                "description": "Atom feed of recent change events.",
+            }
+        )
     package = {
         "profile": "data-package",
         "name": "gpu-prices",

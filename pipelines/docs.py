@@ -28,13 +28,20 @@ def provider_table() -> str:
 
 
 def _schema_rows(fields: list[Field]) -> list[str]:
-    return [f"| `{f.name}` | {f.type} | {f.unit or ''} | {f.description.replace('|', '/')} |" for f in fields]
+    return [
+        f"| `{f.name}` | {f.type} | {f.unit or ''} | {f.description.replace('|', '/')} |"
+        for f in fields
+    ]
 
 
 def schema_table() -> str:
     head = ["| column | type | unit | description |", "|---|---|---|---|"]
-    return "\n".join(head + _schema_rows(OBSERVATION_FIELDS) + _schema_rows(HISTORY_EXTRA_FIELDS)
-                     + _schema_rows(SPEC_FIELDS))
+    return "\n".join(
+        head
+        + _schema_rows(OBSERVATION_FIELDS)
+        + _schema_rows(HISTORY_EXTRA_FIELDS)
+        + _schema_rows(SPEC_FIELDS)
+    )
 
 
 SECTIONS = {"providers": provider_table, "schema": schema_table}

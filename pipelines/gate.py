@@ -50,7 +50,9 @@ def check(
     bad_price = ~is_free & ~(obs["price_per_hour"] > 0)
     if bad_price.any():
         ex = obs.loc[bad_price, "offer_key"].iloc[0]
-        reasons.append(f"{provider}: {int(bad_price.sum())} rows with price_per_hour <= 0 (e.g. {ex})")
+        reasons.append(
+            f"{provider}: {int(bad_price.sum())} rows with price_per_hour <= 0 (e.g. {ex})"
+        )
     bad_free = is_free & (obs["price_per_hour"] != 0)
     if bad_free.any():
         reasons.append(f"{provider}: {int(bad_free.sum())} free-tier rows with a non-zero price")

@@ -187,7 +187,9 @@ class History:
             obs_at = obs["observed_at"].max()
             last_at = state.get(provider, {}).get("last_observed_at")
             if last_at is not None and obs_at <= pd.Timestamp(last_at):
-                merge.skipped_reason = f"already in history (observed {obs_at.isoformat()} <= {last_at})"
+                merge.skipped_reason = (
+                    f"already in history (observed {obs_at.isoformat()} <= {last_at})"
+                )
                 continue
             fresh[provider] = obs
             state[provider] = {
@@ -229,22 +231,42 @@ class History:
         result.closed_rows_added = 0 if closed_all is None else len(closed_all)
         return result
 
-    def _publish(self, version: str, prev_version: str | None, current: pd.DataFrame,
-                 closed: pd.DataFrame | pa.Table | None, state: dict, metadata: dict[str, str],
-                 meta_next: dict[str, Any] | None = None) -> None:
+    def _publish(
+        self,
+        version: str,
+        prev_version: str | None,
+        current: pd.DataFrame,
+        closed: pd.DataFrame | pa.Table | None,
+        state: dict,
+        metadata: dict[str, str],
+        meta_next: dict[str, Any] | None = None,
+    ) -> None:
         self.parts.mkdir(parents=True, exist_ok=True)
-        meta = {"gpu_prices.dataset_version": version,
-                "gpu_prices.created_at": _now().isoformat(), **metadata}
+        meta = {
+            "gpu_prices.dataset_version": version,
+            "gpu_prices.created_at": _now().isoformat(),
+            **metadata,
+        }
         new_files: dict[str, dict[str, Any]] = {}
         cur_path = self.parts / f"current-{version}.parquet"
-        sha = write_parquet_atomic(_stored(current), cur_path, metadata=meta, row_group_size=ROW_GROUP_ROWS)
-        new_files[cur_path.name] = {"sha256": sha, "rows": len(current), "bytes": cur_path.stat().st_size}
+        sha = write_parquet_atomic(
+            _stored(current), cur_path, metadata=meta, row_group_size=ROW_GROUP_ROWS
+        )
+        new_files[cur_path.name] = {
+            "sha256": sha,
+            "rows": len(current),
+            "bytes": cur_path.stat().st_size,
+        }
         if closed is not None and len(closed):
             closed_path = self.parts / f"closed-{version}.parquet"
-            sha = write_parquet_atomic(_stored(closed), closed_path, metadata=meta,
-                                       row_group_size=ROW_GROUP_ROWS)
-            new_files[closed_path.name] = {"sha256": sha, "rows": len(closed),
-                                           "bytes": closed_path.stat().st_size}
+            sha = write_parquet_atomic(
+                _stored(closed), closed_path, metadata=meta, row_group_size=ROW_GROUP_ROWS
+            )
+            new_files[closed_path.name] = {
+                "sha256": sha,
+                "rows": len(closed),
+                "bytes": closed_path.stat().st_size,
+            }
         # Closed parts of the previous version carry over; their hashes were recorded when
         # they were written, so publishing never re-reads the history.
         files: dict[str, dict[str, Any]] = {}
@@ -346,8 +368,9 @@ def _values_equal(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
     return eq
 
 
-def _merge(prev: pd.DataFrame, obs: pd.DataFrame, version: str
-           ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, tuple[int, int, int, int]]]:
+def _merge(
+    prev: pd.DataFrame, obs: pd.DataFrame, version: str
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, tuple[int, int, int, int]]]:
     """Merge observations into the current rows of the providers they come from.
 
     Returns (rows current afterwards, rows closed by this run, per-provider counts of
@@ -378,8 +401,12 @@ def _merge(prev: pd.DataFrame, obs: pd.DataFrame, version: str
     gone["valid_to"] = gone["provider"].map(run_at).astype(prev["valid_to"].dtype)
     gone["is_withdrawn"] = True
 
-    kept = pd.concat([x for x in (unchanged, opened) if len(x)] or [prev.iloc[0:0]], ignore_index=True)
-    closed = pd.concat([x for x in (closed_changed, gone) if len(x)] or [prev.iloc[0:0]], ignore_index=True)
+    kept = pd.concat(
+        [x for x in (unchanged, opened) if len(x)] or [prev.iloc[0:0]], ignore_index=True
+    )
+    closed = pd.concat(
+        [x for x in (closed_changed, gone) if len(x)] or [prev.iloc[0:0]], ignore_index=True
+    )
 
     def per_provider(series: pd.Series) -> pd.Series:
         return series.value_counts()
@@ -388,8 +415,15 @@ def _merge(prev: pd.DataFrame, obs: pd.DataFrame, version: str
     n_changed = per_provider(new_seen.loc[~same, "provider"])
     n_same = per_provider(new_seen.loc[same, "provider"])
     n_gone = per_provider(gone["provider"])
-    counts = {p: (int(n_new.get(p, 0)), int(n_changed.get(p, 0)), int(n_same.get(p, 0)), int(n_gone.get(p, 0)))
-              for p in obs["provider"].unique()}
+    counts = {
+        p: (
+            int(n_new.get(p, 0)),
+            int(n_changed.get(p, 0)),
+            int(n_same.get(p, 0)),
+            int(n_gone.get(p, 0)),
+        )
+        for p in obs["provider"].unique()
+    }
     return kept, closed, counts
 
 

@@ -15,8 +15,8 @@ from datetime import date
 
 import pandas as pd
 
-from scrapers.base import Offer, ParseResult
 from pipelines.schema import OBSERVATION_FIELDS, OBSERVATION_SCHEMA, offer_key
+from scrapers.base import Offer, ParseResult
 
 # (currency, observation date) -> (USD per unit of currency, date of the rate used)
 FxLookup = Callable[[str, date], tuple[float, date]]
@@ -63,39 +63,45 @@ def offers_to_frame(provider: str, result: ParseResult, fx: FxLookup | None = No
         else:
             usd = o.price_per_hour * rate
             per_gpu = usd / o.gpu_count if o.gpu_count and o.gpu_count > 0 else None
-        rows.append({
-            "provider": provider,
-            "offer_key": offer_key(provider, o.instance_type, o.region, o.zone, o.pricing_model, o.term),
-            "instance_type": o.instance_type,
-            "region": o.region,
-            "zone": o.zone,
-            "pricing_model": o.pricing_model,
-            "term": o.term,
-            "gpu_name_raw": o.gpu_name_raw,
-            "gpu_model": res.gpu_model,
-            "gpu_memory_gb": res.gpu_memory_gb if res.gpu_memory_gb is not None else o.gpu_memory_gb,
-            "gpu_form_factor": res.gpu_form_factor,
-            "gpu_resolution": res.how,
-            "gpu_count": float(o.gpu_count),
-            "vcpus": o.vcpus,
-            "memory_gb": o.memory_gb,
-            "currency": o.currency,
-            "price_per_hour": float(o.price_per_hour),
-            "price_unit_published": o.price_unit_published,
-            "fx_rate_usd_per_unit": rate,
-            "fx_rate_date": rate_date,
-            "price_usd_per_hour": usd,
-            "price_usd_per_gpu_hour": per_gpu,
-            "upfront_fee": o.upfront_fee,
-            "storage_per_month": o.storage_per_month,
-            "market_offer_count": o.market_offer_count,
-            "market_price_p25_per_hour": o.market_price_p25_per_hour,
-            "market_price_median_per_hour": o.market_price_median_per_hour,
-            "observed_at": pd.Timestamp(o.observed_at).tz_convert("UTC"),
-            "source_url": o.source_url,
-            "snapshot_sha256": o.snapshot_sha256,
-            "extra_json": json.dumps(o.extra, sort_keys=True, default=str) if o.extra else None,
-        })
+        rows.append(
+            {
+                "provider": provider,
+                "offer_key": offer_key(
+                    provider, o.instance_type, o.region, o.zone, o.pricing_model, o.term
+                ),
+                "instance_type": o.instance_type,
+                "region": o.region,
+                "zone": o.zone,
+                "pricing_model": o.pricing_model,
+                "term": o.term,
+                "gpu_name_raw": o.gpu_name_raw,
+                "gpu_model": res.gpu_model,
+                "gpu_memory_gb": res.gpu_memory_gb
+                if res.gpu_memory_gb is not None
+                else o.gpu_memory_gb,
+                "gpu_form_factor": res.gpu_form_factor,
+                "gpu_resolution": res.how,
+                "gpu_count": float(o.gpu_count),
+                "vcpus": o.vcpus,
+                "memory_gb": o.memory_gb,
+                "currency": o.currency,
+                "price_per_hour": float(o.price_per_hour),
+                "price_unit_published": o.price_unit_published,
+                "fx_rate_usd_per_unit": rate,
+                "fx_rate_date": rate_date,
+                "price_usd_per_hour": usd,
+                "price_usd_per_gpu_hour": per_gpu,
+                "upfront_fee": o.upfront_fee,
+                "storage_per_month": o.storage_per_month,
+                "market_offer_count": o.market_offer_count,
+                "market_price_p25_per_hour": o.market_price_p25_per_hour,
+                "market_price_median_per_hour": o.market_price_median_per_hour,
+                "observed_at": pd.Timestamp(o.observed_at).tz_convert("UTC"),
+                "source_url": o.source_url,
+                "snapshot_sha256": o.snapshot_sha256,
+                "extra_json": json.dumps(o.extra, sort_keys=True, default=str) if o.extra else None,
+            }
+        )
     return frame_from_rows(rows)
 
 
@@ -103,7 +109,11 @@ def frame_from_rows(rows: list[dict]) -> pd.DataFrame:
     """A DataFrame with exactly the observation schema's columns and dtypes."""
     import pyarrow as pa
 
-    table = pa.Table.from_pylist(rows, schema=OBSERVATION_SCHEMA) if rows else OBSERVATION_SCHEMA.empty_table()
+    table = (
+        pa.Table.from_pylist(rows, schema=OBSERVATION_SCHEMA)
+        if rows
+        else OBSERVATION_SCHEMA.empty_table()
+    )
     return table.to_pandas()
 
 

@@ -98,7 +98,9 @@ def write_bytes_atomic(data: bytes, path: Path) -> None:
 
 
 def write_json_atomic(obj: Any, path: Path) -> None:
-    write_bytes_atomic((json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n").encode(), path)
+    write_bytes_atomic(
+        (json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n").encode(), path
+    )
 
 
 def file_sha256(path: Path) -> str:

@@ -60,8 +60,10 @@ def _optional(module: str):
 
 # --- fetching ---------------------------------------------------------------------------
 
-def _context(spec: ProviderSpec, client: HttpClient, config: Config, archive: Archive,
-             workdir: Path) -> FetchContext:
+
+def _context(
+    spec: ProviderSpec, client: HttpClient, config: Config, archive: Archive, workdir: Path
+) -> FetchContext:
     return FetchContext(
         provider=spec.name,
         client=client,
@@ -73,12 +75,20 @@ def _context(spec: ProviderSpec, client: HttpClient, config: Config, archive: Ar
     )
 
 
-async def _fetch_one(spec: ProviderSpec, client: HttpClient, config: Config, archive: Archive,
-                     run_id: str, workdir: Path) -> list[Response]:
+async def _fetch_one(
+    spec: ProviderSpec,
+    client: HttpClient,
+    config: Config,
+    archive: Archive,
+    run_id: str,
+    workdir: Path,
+) -> list[Response]:
     missing = [k for k in spec.required_env if not config.settings.get(k)]
     if missing:
-        raise SkipProvider(f"{spec.name}: skipped: set {', '.join(missing)} to enable it "
-                           f"(see README, 'Provider credentials')")
+        raise SkipProvider(
+            f"{spec.name}: skipped: set {', '.join(missing)} to enable it "
+            f"(see README, 'Provider credentials')"
+        )
     ctx = _context(spec, client, config, archive, workdir)
     responses = await spec.fetch(ctx)
     stored = []
@@ -88,13 +98,29 @@ async def _fetch_one(spec: ProviderSpec, client: HttpClient, config: Config, arc
     return stored
 
 
-async def _fetch_all(specs: Sequence[ProviderSpec], config: Config, archive: Archive, run_id: str,
-                     workdir: Path, transport=None) -> dict[str, list[Response] | BaseException]:
+async def _fetch_all(
+    specs: Sequence[ProviderSpec],
+    config: Config,
+    archive: Archive,
+    run_id: str,
+    workdir: Path,
+    transport=None,
+) -> dict[str, list[Response] | BaseException]:
     http = config.http
     async with HttpClient(
         transport=transport,
-        **{k: http[k] for k in ("timeout_s", "max_retries", "backoff_base_s", "max_backoff_s",
-                                 "per_host_limit", "max_body_bytes") if k in http},
+        **{
+            k: http[k]
+            for k in (
+                "timeout_s",
+                "max_retries",
+                "backoff_base_s",
+                "max_backoff_s",
+                "per_host_limit",
+                "max_body_bytes",
+            )
+            if k in http
+        },
     ) as client:
         results = await asyncio.gather(
             *(_fetch_one(s, client, config, archive, run_id, workdir) for s in specs),
@@ -111,13 +137,20 @@ async def _fetch_all(specs: Sequence[ProviderSpec], config: Config, archive: Arc
 
 # --- parsing ---------------------------------------------------------------------------
 
+
 def _materialize(archive: Archive, provider: str, responses: list[Response]) -> list[Response]:
     """Swap "not modified" responses for the archived body they stand for."""
     out = []
     for r in responses:
         if r.not_modified:
-            entry = {"url": r.url, "fetched_at": r.fetched_at.isoformat(), "sha256": r.sha256_hex,
-                     "status": 200, "headers": dict(r.headers), "kind": r.kind}
+            entry = {
+                "url": r.url,
+                "fetched_at": r.fetched_at.isoformat(),
+                "sha256": r.sha256_hex,
+                "status": 200,
+                "headers": dict(r.headers),
+                "kind": r.kind,
+            }
             out.append(archive.response(provider, entry))
         else:
             out.append(r)
@@ -132,6 +165,7 @@ def _parse(spec: ProviderSpec, responses: list[Response], fx) -> tuple[pd.DataFr
 
 # --- the run ---------------------------------------------------------------------------
 
+
 def run_providers(
     names: Sequence[str],
     *,
@@ -145,8 +179,9 @@ def run_providers(
     """Run `names` end to end and publish once. Returns the report (see RunReport.exit_code)."""
     specs = [PROVIDERS[n] for n in names]
     if replay is not None:
-        return _replay(specs, config=config, archive_dir=Path(replay), post_steps=post_steps,
-                       progress=progress)
+        return _replay(
+            specs, config=config, archive_dir=Path(replay), post_steps=post_steps, progress=progress
+        )
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     report = RunReport(run_id=run_id, trigger=trigger, started_at=started)
@@ -178,14 +213,24 @@ def run_providers(
                     report.providers[s.name] = ProviderResult(s.name, SKIPPED, error=str(r))
                 elif isinstance(r, BaseException):
                     report.providers[s.name] = ProviderResult(
-                        s.name, FAILED, error=_one_line(r), seconds=time.monotonic() - t0)
+                        s.name, FAILED, error=_one_line(r), seconds=time.monotonic() - t0
+                    )
                 elif r and all(x.not_modified for x in r):
                     report.providers[s.name] = ProviderResult(
-                        s.name, UNCHANGED, responses=len(r), seconds=time.monotonic() - t0)
+                        s.name, UNCHANGED, responses=len(r), seconds=time.monotonic() - t0
+                    )
                 else:
                     batch[s.name] = _materialize(archive, s.name, r)
-            _process_batch(batch, report, config, fx, archive=archive, post_steps=post_steps,
-                           fetch_seconds=time.monotonic() - t0, progress=progress)
+            _process_batch(
+                batch,
+                report,
+                config,
+                fx,
+                archive=archive,
+                post_steps=post_steps,
+                fetch_seconds=time.monotonic() - t0,
+                progress=progress,
+            )
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     finally:
@@ -196,8 +241,9 @@ def run_providers(
     return report
 
 
-def _replay(specs: Sequence[ProviderSpec], *, config: Config, archive_dir: Path, post_steps: bool,
-            progress) -> RunReport:
+def _replay(
+    specs: Sequence[ProviderSpec], *, config: Config, archive_dir: Path, post_steps: bool, progress
+) -> RunReport:
     started = datetime.now(UTC)
     report = RunReport(run_id=new_run_id(started), trigger="replay", started_at=started)
     archive = Archive(archive_dir)
@@ -207,7 +253,9 @@ def _replay(specs: Sequence[ProviderSpec], *, config: Config, archive_dir: Path,
     for s in specs:
         runs = archive.runs(s.name)
         if not runs:
-            report.providers[s.name] = ProviderResult(s.name, SKIPPED, error=f"{s.name}: no archived responses in {archive_dir}")
+            report.providers[s.name] = ProviderResult(
+                s.name, SKIPPED, error=f"{s.name}: no archived responses in {archive_dir}"
+            )
         for run in runs:
             groups[run.run_id].append((s, run))
     ordered = sorted(groups.values(), key=lambda g: min(r.fetched_at for _, r in g))
@@ -221,8 +269,16 @@ def _replay(specs: Sequence[ProviderSpec], *, config: Config, archive_dir: Path,
         sub = RunReport(run_id=report.run_id, trigger="replay", started_at=started)
         # Only the ECB files that existed at the time of the replayed run count.
         fx = _archived_fx(archive, as_of=max(r.fetched_at for _, r in group) + _FX_GRACE)
-        _process_batch(batch, sub, config, fx, archive=archive, post_steps=post_steps,
-                       fetch_seconds=0.0, progress=progress)
+        _process_batch(
+            batch,
+            sub,
+            config,
+            fx,
+            archive=archive,
+            post_steps=post_steps,
+            fetch_seconds=0.0,
+            progress=progress,
+        )
         for name, res in sub.providers.items():
             prev = report.providers.get(name)
             if prev is not None and prev.status == OK and res.status == OK:
@@ -240,8 +296,17 @@ def _replay(specs: Sequence[ProviderSpec], *, config: Config, archive_dir: Path,
     return report
 
 
-def _process_batch(batch: dict[str, list[Response]], report: RunReport, config: Config, fx,
-                   *, archive: Archive, post_steps: bool, fetch_seconds: float, progress) -> None:
+def _process_batch(
+    batch: dict[str, list[Response]],
+    report: RunReport,
+    config: Config,
+    fx,
+    *,
+    archive: Archive,
+    post_steps: bool,
+    fetch_seconds: float,
+    progress,
+) -> None:
     history = History(config.datasets_dir)
     state = history.provider_state()
     passed: dict[str, pd.DataFrame] = {}
@@ -260,8 +325,12 @@ def _process_batch(batch: dict[str, list[Response]], report: RunReport, config: 
             continue
         res.rows = len(df)
         last_rows = state.get(name, {}).get("last_good_rows")
-        reasons = gate.check(name, df, last_rows,
-                             max_drop_fraction=config.drop_fraction(name, spec.max_row_drop_fraction))
+        reasons = gate.check(
+            name,
+            df,
+            last_rows,
+            max_drop_fraction=config.drop_fraction(name, spec.max_row_drop_fraction),
+        )
         if reasons:
             res.status, res.error = GATE_FAILED, "; ".join(reasons)
         else:
@@ -293,9 +362,14 @@ def _process_batch(batch: dict[str, list[Response]], report: RunReport, config: 
         _post_publish(report, config, history, merged, pub.version, pub.previous_version)
 
 
-def _post_publish(report: RunReport, config: Config, history: History,
-                  observations: dict[str, pd.DataFrame], version: str,
-                  previous_version: str | None) -> None:
+def _post_publish(
+    report: RunReport,
+    config: Config,
+    history: History,
+    observations: dict[str, pd.DataFrame],
+    version: str,
+    previous_version: str | None,
+) -> None:
     """Derived tables and alerts. Each step is contained: a failure is noted, not fatal."""
     current = history.read_current()
     steps: list[tuple[str, Callable[[], Any]]] = []
@@ -305,15 +379,30 @@ def _post_publish(report: RunReport, config: Config, history: History,
         report.unmatched_gpus = sorted(set(specs_mod.unmatched(current)))
     tflops = _optional("pipelines.tflops")
     if tflops is not None:
-        steps.append(("price per TFLOP", lambda: tflops.publish(current, config.datasets_dir, version)))
+        steps.append(
+            ("price per TFLOP", lambda: tflops.publish(current, config.datasets_dir, version))
+        )
     changes = _optional("pipelines.changes")
     if changes is not None:
-        detected_at = max(df["observed_at"].max() for df in observations.values()).to_pydatetime() \
-            if observations else datetime.now(UTC)
-        steps.append(("change events", lambda: changes.process_run(
-            observations, datasets_dir=config.datasets_dir, state_dir=config.state_dir,
-            dataset_version=version, detected_at=detected_at,
-            previous_dataset_version=previous_version, env=config.settings)))
+        detected_at = (
+            max(df["observed_at"].max() for df in observations.values()).to_pydatetime()
+            if observations
+            else datetime.now(UTC)
+        )
+        steps.append(
+            (
+                "change events",
+                lambda: changes.process_run(
+                    observations,
+                    datasets_dir=config.datasets_dir,
+                    state_dir=config.state_dir,
+                    dataset_version=version,
+                    detected_at=detected_at,
+                    previous_dataset_version=previous_version,
+                    env=config.settings,
+                ),
+            )
+        )
     alerts = _optional("pipelines.alerts")
     if alerts is not None and hasattr(alerts, "deliver_pending"):
         steps.append(("alert delivery", lambda: alerts.deliver_pending(config=config)))
@@ -359,8 +448,14 @@ def _archived_fx(archive: Archive, as_of: datetime | None = None):
     return _fx_from_responses(responses, as_of)
 
 
-def _live_fx(config: Config, archive: Archive, run_id: str, workdir: Path, transport,
-             specs: Sequence[ProviderSpec]):
+def _live_fx(
+    config: Config,
+    archive: Archive,
+    run_id: str,
+    workdir: Path,
+    transport,
+    specs: Sequence[ProviderSpec],
+):
     """Fetch and archive the ECB reference rates; fall back to the archived ones."""
     ecb = _optional("scrapers.ecb")
     if ecb is None or all(set(s.currencies) <= {"USD"} for s in specs):
@@ -368,10 +463,14 @@ def _live_fx(config: Config, archive: Archive, run_id: str, workdir: Path, trans
 
     async def go():
         async with HttpClient(transport=transport) as client:
-            ctx = FetchContext(provider=FX_SOURCE, client=client,
-                               base_url=config.base_url(FX_SOURCE, ecb.DEFAULT_BASE_URL),
-                               settings=config.settings, previous=archive.previous(FX_SOURCE),
-                               workdir=workdir / FX_SOURCE)
+            ctx = FetchContext(
+                provider=FX_SOURCE,
+                client=client,
+                base_url=config.base_url(FX_SOURCE, ecb.DEFAULT_BASE_URL),
+                settings=config.settings,
+                previous=archive.previous(FX_SOURCE),
+                workdir=workdir / FX_SOURCE,
+            )
             return await ecb.fetch(ctx)
 
     try:

@@ -29,36 +29,135 @@ class Field:
 # --- normalized observations: one row per offer per successful scrape -----------------
 OBSERVATION_FIELDS: list[Field] = [
     Field("provider", pa.string(), "", "Provider id (lowercase), e.g. azure, aws, gcp.", False),
-    Field("offer_key", pa.string(), "", "Stable offer id: provider|instance_type|region|zone|pricing_model|term. The GPU is not part of the key, so a GPU change is a change of the same offer.", False),
-    Field("instance_type", pa.string(), "", "Provider's name for what is rented (VM size, machine type, plan, accelerator type).", False),
-    Field("region", pa.string(), "", "Provider region code (or country for marketplaces; 'global' when not regional).", False),
+    Field(
+        "offer_key",
+        pa.string(),
+        "",
+        "Stable offer id: provider|instance_type|region|zone|pricing_model|term. The GPU is not part of the key, so a GPU change is a change of the same offer.",
+        False,
+    ),
+    Field(
+        "instance_type",
+        pa.string(),
+        "",
+        "Provider's name for what is rented (VM size, machine type, plan, accelerator type).",
+        False,
+    ),
+    Field(
+        "region",
+        pa.string(),
+        "",
+        "Provider region code (or country for marketplaces; 'global' when not regional).",
+        False,
+    ),
     Field("zone", pa.string(), "", "Availability zone when the price is per zone, else null."),
-    Field("pricing_model", pa.string(), "", "on_demand | spot | reserved_1y | reserved_3y | subscription | free.", False),
-    Field("term", pa.string(), "", "Variant of a reserved/commitment price, e.g. 'standard/partial_upfront'; null otherwise."),
+    Field(
+        "pricing_model",
+        pa.string(),
+        "",
+        "on_demand | spot | reserved_1y | reserved_3y | subscription | free.",
+        False,
+    ),
+    Field(
+        "term",
+        pa.string(),
+        "",
+        "Variant of a reserved/commitment price, e.g. 'standard/partial_upfront'; null otherwise.",
+    ),
     Field("gpu_name_raw", pa.string(), "", "GPU name exactly as the provider spells it."),
-    Field("gpu_model", pa.string(), "", "Canonical GPU family, e.g. 'H100', 'T4', 'RTX 4090', 'TPU v5e'. Null when unresolved (see gpu_resolution)."),
+    Field(
+        "gpu_model",
+        pa.string(),
+        "",
+        "Canonical GPU family, e.g. 'H100', 'T4', 'RTX 4090', 'TPU v5e'. Null when unresolved (see gpu_resolution).",
+    ),
     Field("gpu_memory_gb", pa.float64(), "GB", "Memory per GPU."),
-    Field("gpu_form_factor", pa.string(), "", "SXM | PCIe | NVL | null when not known for certain."),
-    Field("gpu_resolution", pa.string(), "", "How gpu_model was resolved: alias, rule, context, hint, unknown."),
-    Field("gpu_count", pa.float64(), "GPUs", "GPUs in the offer; fractional for partitioned GPUs. A K80/M60 counts per die, as the clouds do.", False),
+    Field(
+        "gpu_form_factor", pa.string(), "", "SXM | PCIe | NVL | null when not known for certain."
+    ),
+    Field(
+        "gpu_resolution",
+        pa.string(),
+        "",
+        "How gpu_model was resolved: alias, rule, context, hint, unknown.",
+    ),
+    Field(
+        "gpu_count",
+        pa.float64(),
+        "GPUs",
+        "GPUs in the offer; fractional for partitioned GPUs. A K80/M60 counts per die, as the clouds do.",
+        False,
+    ),
     Field("vcpus", pa.float64(), "vCPUs", "Virtual CPUs of the instance."),
     Field("memory_gb", pa.float64(), "GB", "Instance RAM."),
-    Field("currency", pa.string(), "ISO 4217", "Currency the provider published the price in.", False),
-    Field("price_per_hour", pa.float64(), "currency/hour", "Whole-instance price per hour in `currency` (converted from per second/minute/month/term where quoted so).", False),
-    Field("price_unit_published", pa.string(), "", "Unit the provider quoted: hour, minute, second, month, gpu_hour, term ..."),
-    Field("fx_rate_usd_per_unit", pa.float64(), "USD per currency unit", "FX rate used for the USD columns (1.0 for USD)."),
+    Field(
+        "currency", pa.string(), "ISO 4217", "Currency the provider published the price in.", False
+    ),
+    Field(
+        "price_per_hour",
+        pa.float64(),
+        "currency/hour",
+        "Whole-instance price per hour in `currency` (converted from per second/minute/month/term where quoted so).",
+        False,
+    ),
+    Field(
+        "price_unit_published",
+        pa.string(),
+        "",
+        "Unit the provider quoted: hour, minute, second, month, gpu_hour, term ...",
+    ),
+    Field(
+        "fx_rate_usd_per_unit",
+        pa.float64(),
+        "USD per currency unit",
+        "FX rate used for the USD columns (1.0 for USD).",
+    ),
     Field("fx_rate_date", pa.date32(), "", "Date of the ECB reference rate used (null for USD)."),
     Field("price_usd_per_hour", pa.float64(), "USD/hour", "Whole-instance price per hour in USD."),
-    Field("price_usd_per_gpu_hour", pa.float64(), "USD/GPU-hour", "price_usd_per_hour / gpu_count."),
-    Field("upfront_fee", pa.float64(), "currency", "Reserved terms: upfront fee, already amortized into price_per_hour."),
-    Field("storage_per_month", pa.float64(), "currency/month", "Fixed monthly storage/access fee that comes with the offer (e.g. Paperspace)."),
-    Field("market_offer_count", pa.int32(), "offers", "Marketplaces: number of host offers aggregated into this row (price_per_hour is their minimum)."),
-    Field("market_price_p25_per_hour", pa.float64(), "currency/hour", "Marketplaces: 25th percentile of the aggregated offers."),
-    Field("market_price_median_per_hour", pa.float64(), "currency/hour", "Marketplaces: median of the aggregated offers."),
+    Field(
+        "price_usd_per_gpu_hour", pa.float64(), "USD/GPU-hour", "price_usd_per_hour / gpu_count."
+    ),
+    Field(
+        "upfront_fee",
+        pa.float64(),
+        "currency",
+        "Reserved terms: upfront fee, already amortized into price_per_hour.",
+    ),
+    Field(
+        "storage_per_month",
+        pa.float64(),
+        "currency/month",
+        "Fixed monthly storage/access fee that comes with the offer (e.g. Paperspace).",
+    ),
+    Field(
+        "market_offer_count",
+        pa.int32(),
+        "offers",
+        "Marketplaces: number of host offers aggregated into this row (price_per_hour is their minimum).",
+    ),
+    Field(
+        "market_price_p25_per_hour",
+        pa.float64(),
+        "currency/hour",
+        "Marketplaces: 25th percentile of the aggregated offers.",
+    ),
+    Field(
+        "market_price_median_per_hour",
+        pa.float64(),
+        "currency/hour",
+        "Marketplaces: median of the aggregated offers.",
+    ),
     Field("observed_at", TS, "UTC", "When the response this row came from was fetched.", False),
     Field("source_url", pa.string(), "", "URL of the response (secrets redacted)."),
-    Field("snapshot_sha256", pa.string(), "", "sha256 of the raw response body in the archive.", False),
-    Field("extra_json", pa.string(), "", "Provider-specific details as a JSON object (reserved term details, plan limits ...)."),
+    Field(
+        "snapshot_sha256", pa.string(), "", "sha256 of the raw response body in the archive.", False
+    ),
+    Field(
+        "extra_json",
+        pa.string(),
+        "",
+        "Provider-specific details as a JSON object (reserved term details, plan limits ...).",
+    ),
 ]
 
 # --- GPU spec columns joined into the history (issue: GPU specs) -----------------------
@@ -75,17 +174,35 @@ SPEC_FIELDS: list[Field] = [
     Field("gpu_bf16_tflops", pa.float64(), "TFLOPS", "BF16 tensor, dense."),
     Field("gpu_fp8_tflops", pa.float64(), "TFLOPS", "FP8 tensor, dense."),
     Field("gpu_int8_tops", pa.float64(), "TOPS", "INT8 tensor, dense."),
-    Field("gpu_tdp_w", pa.float64(), "W", "Board power (TDP/TBP) per GPU as counted by the clouds."),
+    Field(
+        "gpu_tdp_w", pa.float64(), "W", "Board power (TDP/TBP) per GPU as counted by the clouds."
+    ),
     Field("gpu_spec_source", pa.string(), "", "Datasheet or vendor page the spec row comes from."),
 ]
 
 # --- history: one row per price version of an offer -----------------------------------
 HISTORY_EXTRA_FIELDS: list[Field] = [
     Field("valid_from", TS, "UTC", "Observation time from which this version holds.", False),
-    Field("valid_to", TS, "UTC", "Observation time from which it no longer holds (replaced or withdrawn); null = current."),
+    Field(
+        "valid_to",
+        TS,
+        "UTC",
+        "Observation time from which it no longer holds (replaced or withdrawn); null = current.",
+    ),
     Field("last_seen_at", TS, "UTC", "Latest observation that confirmed this version.", False),
-    Field("is_withdrawn", pa.bool_(), "", "True when the version ended because the offer disappeared (not because its price changed)."),
-    Field("dataset_version", pa.string(), "", "Dataset version that first published this row version.", False),
+    Field(
+        "is_withdrawn",
+        pa.bool_(),
+        "",
+        "True when the version ended because the offer disappeared (not because its price changed).",
+    ),
+    Field(
+        "dataset_version",
+        pa.string(),
+        "",
+        "Dataset version that first published this row version.",
+        False,
+    ),
 ]
 
 HISTORY_FIELDS: list[Field] = OBSERVATION_FIELDS + SPEC_FIELDS + HISTORY_EXTRA_FIELDS
@@ -147,8 +264,14 @@ def storage_schema(schema: pa.Schema) -> pa.Schema:
 HISTORY_STORAGE_SCHEMA = storage_schema(HISTORY_SCHEMA)
 
 
-def offer_key(provider: str, instance_type: str, region: str, zone: str | None,
-              pricing_model: str, term: str | None) -> str:
+def offer_key(
+    provider: str,
+    instance_type: str,
+    region: str,
+    zone: str | None,
+    pricing_model: str,
+    term: str | None,
+) -> str:
     return "|".join([provider, instance_type, region, zone or "", pricing_model, term or ""])
 
 

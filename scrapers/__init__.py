@@ -16,5 +16,13 @@ from scrapers.base import (
     SkipProvider,
 )
 
-__all__ = ["FetchContext", "Offer", "ParseError", "ParseResult", "ProviderError",
-           "ProviderSpec", "Response", "SkipProvider"]
+__all__ = [
+    "FetchContext",
+    "Offer",
+    "ParseError",
+    "ParseResult",
+    "ProviderError",
+    "ProviderSpec",
+    "Response",
+    "SkipProvider",
+]

@@ -52,8 +52,16 @@ PAGE_SIZE = 100  # the API's page size; a full page with no NextPageLink means "
 MAX_PAGES = 2000  # a loop guard: the whole VM catalog is ~150 pages of 1000
 HOURS_PER_YEAR = Decimal(8760)  # 365 * 24: Azure bills reservations per 365-day year
 TERM_YEARS = {"1 Year": 1, "3 Years": 3}
-REQUIRED_ITEM_FIELDS = ("armSkuName", "armRegionName", "unitPrice", "type", "currencyCode",
-                        "productName", "meterName", "unitOfMeasure")
+REQUIRED_ITEM_FIELDS = (
+    "armSkuName",
+    "armRegionName",
+    "unitPrice",
+    "type",
+    "currencyCode",
+    "productName",
+    "meterName",
+    "unitOfMeasure",
+)
 
 
 @lru_cache(maxsize=1)
@@ -68,6 +76,7 @@ def _is_gpu_family(sku: str) -> bool:
 
 
 # --- fetch ------------------------------------------------------------------------------
+
 
 def _first_url(ctx: FetchContext, prefix: str) -> str:
     query = {
@@ -101,8 +110,12 @@ async def fetch(ctx: FetchContext) -> list[Response]:
         seen: set[str] = set()
         while url and len(out) < MAX_PAGES:
             if url in seen:
-                raise ParseError(NAME, url, "NextPageLink loops back to a page already fetched",
-                                 field="NextPageLink")
+                raise ParseError(
+                    NAME,
+                    url,
+                    "NextPageLink loops back to a page already fetched",
+                    field="NextPageLink",
+                )
             seen.add(url)
             resp = await ctx.client.get(url, provider=NAME, kind="retail-prices-page")
             out.append(resp)
@@ -118,6 +131,7 @@ async def fetch(ctx: FetchContext) -> list[Response]:
 
 
 # --- parse ------------------------------------------------------------------------------
+
 
 def _load(resp: Response) -> dict:
     try:
@@ -171,9 +185,13 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                 continue
             missing = [f for f in REQUIRED_ITEM_FIELDS if f not in item]
             if missing:
-                raise ParseError(NAME, resp.url, f"item {n} ({sku}) lacks {missing}", field=missing[0])
+                raise ParseError(
+                    NAME, resp.url, f"item {n} ({sku}) lacks {missing}", field=missing[0]
+                )
             if item["unitOfMeasure"] != "1 Hour":
-                result.warnings.append(f"{resp.url}: {sku} item {n}: unit {item['unitOfMeasure']!r} skipped")
+                result.warnings.append(
+                    f"{resp.url}: {sku} item {n}: unit {item['unitOfMeasure']!r} skipped"
+                )
                 continue
             if float(item.get("tierMinimumUnits") or 0) > 0:
                 continue  # tiered volume rate, not the list price
@@ -190,10 +208,17 @@ def parse(responses: Sequence[Response]) -> ParseResult:
             try:
                 unit_price = Decimal(str(item["unitPrice"]))
             except ArithmeticError:
-                raise ParseError(NAME, resp.url, f"{sku}: unparseable unitPrice {item['unitPrice']!r}",
-                                 field="unitPrice") from None
-            extra = {"meterId": item.get("meterId"), "productName": item.get("productName"),
-                     "effectiveStartDate": item.get("effectiveStartDate")}
+                raise ParseError(
+                    NAME,
+                    resp.url,
+                    f"{sku}: unparseable unitPrice {item['unitPrice']!r}",
+                    field="unitPrice",
+                ) from None
+            extra = {
+                "meterId": item.get("meterId"),
+                "productName": item.get("productName"),
+                "effectiveStartDate": item.get("effectiveStartDate"),
+            }
             upfront = None
             unit = "hour"
             if pricing_model.startswith("reserved"):
@@ -212,9 +237,16 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                     years = TERM_YEARS.get(sp.get("term") or "")
                     if years is None or "unitPrice" not in sp:
                         continue
-                    offers.append(("reserved_1y" if years == 1 else "reserved_3y", "savings_plan",
-                                   Decimal(str(sp["unitPrice"])), "hour", None,
-                                   {**extra, "savings_plan_term": sp["term"]}))
+                    offers.append(
+                        (
+                            "reserved_1y" if years == 1 else "reserved_3y",
+                            "savings_plan",
+                            Decimal(str(sp["unitPrice"])),
+                            "hour",
+                            None,
+                            {**extra, "savings_plan_term": sp["term"]},
+                        )
+                    )
             for pmodel, pterm, price, punit, pup, pextra in offers:
                 offer = Offer(
                     instance_type=sku,
@@ -243,7 +275,9 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                 # date): keep the latest, so one offer has one price.
                 if prev is None or start > prev[0]:
                     if prev is not None:
-                        result.warnings.append(f"{sku} {offer.region} {pmodel}: superseded row dropped")
+                        result.warnings.append(
+                            f"{sku} {offer.region} {pmodel}: superseded row dropped"
+                        )
                     chosen[key] = (start, offer)
     result.offers = [o for _, o in chosen.values()]
     return result

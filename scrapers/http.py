@@ -44,8 +44,17 @@ SECRET_PARAM_RE = re.compile(
     r"password|signature|sig|x-amz-signature|x-amz-credential|x-amz-security-token)$",
     re.IGNORECASE,
 )
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key",
-                            "cookie", "set-cookie", "x-auth-token"})
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "x-api-key",
+        "api-key",
+        "cookie",
+        "set-cookie",
+        "x-auth-token",
+    }
+)
 # Response headers the archive keeps (everything else may carry cookies or tracking ids).
 KEPT_HEADERS = ("etag", "last-modified", "date", "content-type", "content-length")
 REDACTED = "REDACTED"
@@ -69,7 +78,9 @@ def redact_url(url: str) -> str:
         return urlunsplit((parts.scheme, netloc, parts.path, "", parts.fragment))
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     red = [(k, REDACTED if SECRET_PARAM_RE.match(k) else v) for k, v in pairs]
-    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(red, safe="$,'():/"), parts.fragment))
+    return urlunsplit(
+        (parts.scheme, netloc, parts.path, urlencode(red, safe="$,'():/"), parts.fragment)
+    )
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -202,7 +213,9 @@ class HttpClient:
 
     def _backoff(self, attempt: int) -> float:
         # Full jitter: spreads retries from concurrent providers hitting one host.
-        return min(self.max_backoff_s, self.backoff_base_s * (2**attempt)) * (0.5 + random.random() / 2)
+        return min(self.max_backoff_s, self.backoff_base_s * (2**attempt)) * (
+            0.5 + random.random() / 2
+        )
 
     async def get(self, url: str, **kw: Any) -> Response:
         return await self.request("GET", url, **kw)
@@ -262,18 +275,31 @@ class HttpClient:
                     ) as resp:
                         if resp.status_code == 304 and conditional:
                             return Response(
-                                url=shown, fetched_at=self._clock(), status=304,
-                                headers=_kept(resp.headers), kind=kind, not_modified=True,
+                                url=shown,
+                                fetched_at=self._clock(),
+                                status=304,
+                                headers=_kept(resp.headers),
+                                kind=kind,
+                                not_modified=True,
                                 sha256_hex=conditional.get("sha256"),
                             )
                         if resp.status_code in RETRY_STATUSES:
                             last_error = f"HTTP {resp.status_code}"
-                            wait = retry_after_seconds(resp.headers.get("retry-after"), self._clock())
+                            wait = retry_after_seconds(
+                                resp.headers.get("retry-after"), self._clock()
+                            )
                             await resp.aclose()
                             if attempt == self.max_retries:
-                                raise FetchError(provider, shown, f"{last_error} after {attempt + 1} attempts", resp.status_code)
+                                raise FetchError(
+                                    provider,
+                                    shown,
+                                    f"{last_error} after {attempt + 1} attempts",
+                                    resp.status_code,
+                                )
                         elif resp.status_code not in ok:
-                            raise FetchError(provider, shown, f"HTTP {resp.status_code}", resp.status_code)
+                            raise FetchError(
+                                provider, shown, f"HTTP {resp.status_code}", resp.status_code
+                            )
                         else:
                             return await self._read(resp, shown, provider, kind, cap, to_file)
             except FetchError:
@@ -282,16 +308,34 @@ class HttpClient:
                 # Connection refused/reset, timeouts, truncated bodies (RemoteProtocolError).
                 last_error = f"{type(exc).__name__}: {self.redactor(str(exc)) or 'transport error'}"
                 if attempt == self.max_retries:
-                    raise FetchError(provider, shown, f"{last_error} after {attempt + 1} attempts") from None
+                    raise FetchError(
+                        provider, shown, f"{last_error} after {attempt + 1} attempts"
+                    ) from None
             delay = wait if wait is not None else self._backoff(attempt)
             delay = min(delay, self.max_backoff_s)
-            log.warning("%s: %s on %s; retry %d/%d in %.1fs", provider, last_error, shown,
-                        attempt + 1, self.max_retries, delay)
+            log.warning(
+                "%s: %s on %s; retry %d/%d in %.1fs",
+                provider,
+                last_error,
+                shown,
+                attempt + 1,
+                self.max_retries,
+                delay,
+            )
             await self._sleep(delay)
-        raise FetchError(provider, shown, last_error)  # pragma: no cover - loop always returns/raises
+        raise FetchError(
+            provider, shown, last_error
+        )  # pragma: no cover - loop always returns/raises
 
-    async def _read(self, resp: httpx.Response, shown: str, provider: str, kind: str,
-                    cap: int, to_file: Path | None) -> Response:
+    async def _read(
+        self,
+        resp: httpx.Response,
+        shown: str,
+        provider: str,
+        kind: str,
+        cap: int,
+        to_file: Path | None,
+    ) -> Response:
         h = hashlib.sha256()
         size = 0
         fetched_at = self._clock()
@@ -301,12 +345,21 @@ class HttpClient:
                 async for chunk in resp.aiter_bytes(1 << 20):
                     size += len(chunk)
                     if size > cap:
-                        raise FetchError(provider, shown, f"response larger than the {cap} byte cap")
+                        raise FetchError(
+                            provider, shown, f"response larger than the {cap} byte cap"
+                        )
                     h.update(chunk)
                     out.write(chunk)
-            return Response(url=shown, fetched_at=fetched_at, status=resp.status_code,
-                            headers=_kept(resp.headers), body_path=to_file, body_path_gzip=True,
-                            sha256_hex=h.hexdigest(), kind=kind)
+            return Response(
+                url=shown,
+                fetched_at=fetched_at,
+                status=resp.status_code,
+                headers=_kept(resp.headers),
+                body_path=to_file,
+                body_path_gzip=True,
+                sha256_hex=h.hexdigest(),
+                kind=kind,
+            )
         chunks: list[bytes] = []
         async for chunk in resp.aiter_bytes():
             size += len(chunk)
@@ -314,9 +367,15 @@ class HttpClient:
                 raise FetchError(provider, shown, f"response larger than the {cap} byte cap")
             chunks.append(chunk)
         body = b"".join(chunks)
-        return Response(url=shown, fetched_at=fetched_at, status=resp.status_code,
-                        headers=_kept(resp.headers), body=body,
-                        sha256_hex=hashlib.sha256(body).hexdigest(), kind=kind)
+        return Response(
+            url=shown,
+            fetched_at=fetched_at,
+            status=resp.status_code,
+            headers=_kept(resp.headers),
+            body=body,
+            sha256_hex=hashlib.sha256(body).hexdigest(),
+            kind=kind,
+        )
 
 
 def _kept(headers: httpx.Headers) -> dict[str, str]:

@@ -49,4 +49,6 @@ def get(name: str) -> ProviderSpec:
     try:
         return PROVIDERS[name]
     except KeyError:
-        raise KeyError(f"unknown provider {name!r}; known: {', '.join(sorted(PROVIDERS))}") from None
+        raise KeyError(
+            f"unknown provider {name!r}; known: {', '.join(sorted(PROVIDERS))}"
+        ) from None

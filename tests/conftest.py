@@ -17,6 +17,12 @@ def provider_server():
 @pytest.fixture(autouse=True)
 def _no_real_env_secrets(monkeypatch):
     # A developer's real keys must never leak into a test run's archive or logs.
-    for key in ("GOOGLE_API_KEY", "LAMBDA_API_KEY", "RUNPOD_API_KEY", "DATACRUNCH_CLIENT_ID",
-                "DATACRUNCH_CLIENT_SECRET", "SCW_SECRET_KEY"):
+    for key in (
+        "GOOGLE_API_KEY",
+        "LAMBDA_API_KEY",
+        "RUNPOD_API_KEY",
+        "DATACRUNCH_CLIENT_ID",
+        "DATACRUNCH_CLIENT_SECRET",
+        "SCW_SECRET_KEY",
+    ):
         monkeypatch.delenv(key, raising=False)

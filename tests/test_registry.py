@@ -37,11 +37,15 @@ def test_every_provider_module_is_registered_under_its_module_name():
 def test_every_provider_has_fixtures_tests_and_a_validation_statement():
     for name, spec in PROVIDERS.items():
         fx = ROOT / "tests" / "fixtures" / name
-        assert fx.is_dir() and any(p.name != "README.md" for p in fx.iterdir()), f"{name}: no fixtures"
+        assert fx.is_dir() and any(p.name != "README.md" for p in fx.iterdir()), (
+            f"{name}: no fixtures"
+        )
         assert (fx / "README.md").is_file(), f"{name}: fixtures have no README.md (source and date)"
         assert (ROOT / "tests" / "scrapers" / f"test_{name}.py").is_file(), f"{name}: no tests"
         va = spec.validated_against
-        assert va == "documented schema only" or va.startswith("recorded response"), f"{name}: {va!r}"
+        assert va == "documented schema only" or va.startswith("recorded response"), (
+            f"{name}: {va!r}"
+        )
         assert spec.source_urls and spec.pricing_models
         assert set(spec.pricing_models) <= set(PRICING_MODELS)
 

@@ -23,9 +23,13 @@ def test_sigkill_during_publish_never_leaves_a_broken_dataset(tmp_path):
     rng = random.Random(7)
     kills = 0
     for _ in range(4):
-        proc = subprocess.Popen([sys.executable, "-m", "tests.support.publish_loop", str(datasets)],
-                                cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                                env={**os.environ, "PYTHONPATH": str(ROOT)})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.publish_loop", str(datasets)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         # Let it publish at least once, then kill it somewhere inside a later publish.
         first = proc.stdout.readline()
         assert first.strip(), "publisher produced no version"

@@ -24,13 +24,30 @@ FIX = Path(__file__).parent.parent / "fixtures" / "azure"
 PAGE1 = (FIX / "gpu-page1.json").read_bytes()
 PAGE2 = (FIX / "gpu-page2.json").read_bytes()
 EMPTY = json.dumps({"Items": [], "NextPageLink": None, "Count": 0}).encode()
-REQUIRED = ["provider", "instance_type", "region", "zone", "pricing_model", "gpu_model", "gpu_memory_gb",
-            "gpu_count", "vcpus", "memory_gb", "currency", "price_per_hour", "price_usd_per_hour",
-            "price_usd_per_gpu_hour", "observed_at", "source_url", "snapshot_sha256"]
+REQUIRED = [
+    "provider",
+    "instance_type",
+    "region",
+    "zone",
+    "pricing_model",
+    "gpu_model",
+    "gpu_memory_gb",
+    "gpu_count",
+    "vcpus",
+    "memory_gb",
+    "currency",
+    "price_per_hour",
+    "price_usd_per_hour",
+    "price_usd_per_gpu_hour",
+    "observed_at",
+    "source_url",
+    "snapshot_sha256",
+]
 
 
 def azure_answer(nc_page1=PAGE1, nc_page2=PAGE2):
     """A handler that answers like the Retail Prices API for the four family walks."""
+
     def handler(h):
         q = parse_qs(urlsplit(h.path).query)
         flt = (q.get("$filter") or [""])[0]
@@ -43,6 +60,7 @@ def azure_answer(nc_page1=PAGE1, nc_page2=PAGE2):
         h.send_header("Content-Length", str(len(body)))
         h.end_headers()
         h.wfile.write(body)
+
     return handler
 
 
@@ -71,11 +89,16 @@ def test_azure_end_to_end_publishes_loadable_history(tmp_path, provider_server):
     assert set(REQUIRED) <= set(df.columns)
     assert len(df) == 13 and df["valid_to"].isna().all()
     assert str(df["observed_at"].dt.tz) == "UTC"
-    v100 = df[(df.instance_type == "Standard_NC6s_v3") & (df.region == "eastus") & (df.pricing_model == "on_demand")]
+    v100 = df[
+        (df.instance_type == "Standard_NC6s_v3")
+        & (df.region == "eastus")
+        & (df.pricing_model == "on_demand")
+    ]
     assert v100["price_usd_per_gpu_hour"].item() == 3.06 and v100["gpu_model"].item() == "V100"
     # The dataset version is in the Parquet metadata and in datapackage.json.
     h = History(cfg.datasets_dir)
     import pyarrow.parquet as pq
+
     meta = pq.read_schema(h.current_part()).metadata
     assert meta[b"gpu_prices.dataset_version"].decode() == report.dataset_version
     dp = json.loads((cfg.datasets_dir / "datapackage.json").read_text())
@@ -83,7 +106,10 @@ def test_azure_end_to_end_publishes_loadable_history(tmp_path, provider_server):
     res0 = next(r for r in dp["resources"] if r["name"] == "gpu_prices")
     assert res0["rows"] == 13 and all(len(f["sha256"]) == 64 for f in res0["files"])
     # Archive: every response stored, each distinct body once, verbatim.
-    manifest = [json.loads(x) for x in (cfg.archive_dir / "azure" / "manifest.jsonl").read_text().splitlines()]
+    manifest = [
+        json.loads(x)
+        for x in (cfg.archive_dir / "azure" / "manifest.jsonl").read_text().splitlines()
+    ]
     assert len(manifest) == 5  # NC page 1 + 2, ND, NV, NG
     blobs = list((cfg.archive_dir / "azure" / "blobs").rglob("*.gz"))
     assert len(blobs) == 3  # page 1, page 2, and one empty page shared by ND/NV/NG
@@ -107,7 +133,9 @@ def test_price_change_closes_old_version(tmp_path, provider_server):
     provider_server.route("/api/retail/prices", azure_answer())
     cfg = make_config(tmp_path, provider_server)
     run_providers(["azure"], config=cfg)
-    changed = PAGE1.replace(b'"retailPrice":3.06,"unitPrice":3.06', b'"retailPrice":2.75,"unitPrice":2.75', 1)
+    changed = PAGE1.replace(
+        b'"retailPrice":3.06,"unitPrice":3.06', b'"retailPrice":2.75,"unitPrice":2.75', 1
+    )
     assert changed != PAGE1
     provider_server.route("/api/retail/prices", azure_answer(nc_page1=changed))
     r2 = run_providers(["azure"], config=cfg)
@@ -129,14 +157,19 @@ def test_price_change_closes_old_version(tmp_path, provider_server):
     assert old[old.offer_key == key]["price_per_hour"].tolist() == [3.06]
 
 
-@pytest.mark.parametrize("fault, expect", [
-    ("http500", "HTTP 500 after 2 attempts"),
-    ("timeout", "ReadTimeout"),
-    ("truncated", "RemoteProtocolError"),
-    ("invalid_json", "invalid JSON"),
-    ("zero_rows", "zero rows"),
-])
-def test_faults_fail_azure_alone_and_keep_last_good_data(tmp_path, provider_server, fake_registered, fault, expect):
+@pytest.mark.parametrize(
+    "fault, expect",
+    [
+        ("http500", "HTTP 500 after 2 attempts"),
+        ("timeout", "ReadTimeout"),
+        ("truncated", "RemoteProtocolError"),
+        ("invalid_json", "invalid JSON"),
+        ("zero_rows", "zero rows"),
+    ],
+)
+def test_faults_fail_azure_alone_and_keep_last_good_data(
+    tmp_path, provider_server, fake_registered, fault, expect
+):
     provider_server.route("/api/retail/prices", azure_answer())
     provider_server.route("/offers.json", (200, fakes.offers_body(), {}))
     cfg = make_config(tmp_path, provider_server)
@@ -156,23 +189,36 @@ def test_faults_fail_azure_alone_and_keep_last_good_data(tmp_path, provider_serv
     az = report.providers["azure"]
     assert az.failed and expect in az.error and az.error.startswith("azure")
     assert report.exit_code == 1
-    assert report.providers[fakes.NAME].status == "ok" and report.providers[fakes.NAME].changed_offers == 3
+    assert (
+        report.providers[fakes.NAME].status == "ok"
+        and report.providers[fakes.NAME].changed_offers == 3
+    )
     after = pd.read_parquet(cfg.datasets_dir / "gpu_prices.parquet")
     cur_az = after[(after.provider == "azure") & after.valid_to.isna()]
     # Azure's offers are untouched: not withdrawn, not changed.
     pd.testing.assert_frame_equal(
-        cur_az.sort_values("offer_key").reset_index(drop=True)[["offer_key", "price_per_hour", "valid_from"]],
-        before[before.provider == "azure"].sort_values("offer_key").reset_index(drop=True)[["offer_key", "price_per_hour", "valid_from"]],
-        check_categorical=False)
+        cur_az.sort_values("offer_key").reset_index(drop=True)[
+            ["offer_key", "price_per_hour", "valid_from"]
+        ],
+        before[before.provider == "azure"]
+        .sort_values("offer_key")
+        .reset_index(drop=True)[["offer_key", "price_per_hour", "valid_from"]],
+        check_categorical=False,
+    )
     assert not after[after.provider == "azure"]["is_withdrawn"].any()
 
 
 def test_429_with_retry_after_is_retried(tmp_path, provider_server, fake_registered):
-    provider_server.route("/offers.json", (429, b"slow down", {"Retry-After": "0"}), (200, fakes.offers_body(), {}))
+    provider_server.route(
+        "/offers.json", (429, b"slow down", {"Retry-After": "0"}), (200, fakes.offers_body(), {})
+    )
     cfg = make_config(tmp_path, provider_server)
     report = run_providers([fakes.NAME], config=cfg)
     assert report.providers[fakes.NAME].status == "ok"
-    assert [r.path.split("?")[0] for r in provider_server.requests] == ["/offers.json", "/offers.json"]
+    assert [r.path.split("?")[0] for r in provider_server.requests] == [
+        "/offers.json",
+        "/offers.json",
+    ]
 
 
 def test_row_count_collapse_fails_gate(tmp_path, provider_server, fake_registered):
@@ -196,9 +242,13 @@ def test_absurd_price_fails_gate(tmp_path, provider_server, fake_registered):
     assert not (cfg.datasets_dir / "gpu_prices.parquet").exists()
 
 
-def test_secrets_never_reach_archive_logs_or_published_files(tmp_path, provider_server, monkeypatch, caplog):
+def test_secrets_never_reach_archive_logs_or_published_files(
+    tmp_path, provider_server, monkeypatch, caplog
+):
     secret = "sk-LIVE-0123456789abcdef"
-    monkeypatch.setitem(registry.PROVIDERS, fakes.NAME, fakes.spec(required_env=("FAKECLOUD_API_KEY",)))
+    monkeypatch.setitem(
+        registry.PROVIDERS, fakes.NAME, fakes.spec(required_env=("FAKECLOUD_API_KEY",))
+    )
     provider_server.route("/offers.json", (500, b"", {}), (200, fakes.offers_body(), {}))
     cfg = make_config(tmp_path, provider_server, FAKECLOUD_API_KEY=secret)
     with caplog.at_level(logging.DEBUG):
@@ -217,7 +267,9 @@ def test_secrets_never_reach_archive_logs_or_published_files(tmp_path, provider_
 
 
 def test_missing_key_is_a_skip_not_a_failure(tmp_path, provider_server, monkeypatch):
-    monkeypatch.setitem(registry.PROVIDERS, fakes.NAME, fakes.spec(required_env=("FAKECLOUD_API_KEY",)))
+    monkeypatch.setitem(
+        registry.PROVIDERS, fakes.NAME, fakes.spec(required_env=("FAKECLOUD_API_KEY",))
+    )
     cfg = make_config(tmp_path, provider_server)
     report = run_providers([fakes.NAME], config=cfg)
     r = report.providers[fakes.NAME]
@@ -229,7 +281,10 @@ def test_replay_twice_is_idempotent_and_uses_recorded_time(tmp_path, provider_se
     provider_server.route("/api/retail/prices", azure_answer())
     live = make_config(tmp_path / "live", provider_server)
     run_providers(["azure"], config=live)
-    manifest = [json.loads(x) for x in (live.archive_dir / "azure" / "manifest.jsonl").read_text().splitlines()]
+    manifest = [
+        json.loads(x)
+        for x in (live.archive_dir / "azure" / "manifest.jsonl").read_text().splitlines()
+    ]
     cfg = Config.load(root=tmp_path / "replay", env={})
     r1 = run_providers(["azure"], config=cfg, replay=live.archive_dir)
     assert r1.providers["azure"].status == "ok" and r1.dataset_version

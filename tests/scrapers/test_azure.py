@@ -51,8 +51,14 @@ def test_reservation_whole_term_price_becomes_hourly():
 
 def test_savings_plan_rates_from_preview_api():
     _, by = offers_by_key()
-    assert by[("Standard_NC24ads_A100_v4", "eastus", "reserved_1y", "savings_plan")].price_per_hour == 3.1583
-    assert by[("Standard_NC24ads_A100_v4", "eastus", "reserved_3y", "savings_plan")].price_per_hour == 2.6448
+    assert (
+        by[("Standard_NC24ads_A100_v4", "eastus", "reserved_1y", "savings_plan")].price_per_hour
+        == 3.1583
+    )
+    assert (
+        by[("Standard_NC24ads_A100_v4", "eastus", "reserved_3y", "savings_plan")].price_per_hour
+        == 2.6448
+    )
 
 
 def test_partitioned_gpu_is_fractional_and_unknown_size_reported():
@@ -66,19 +72,27 @@ def test_partitioned_gpu_is_fractional_and_unknown_size_reported():
 
 
 def test_real_non_gpu_recordings_parse_to_no_offers():
-    for name in ("retail-prices_filter-eastus-Standard_D2s_v3-spot-lowpri_2026_raw.json",
-                 "retail-prices_api-2023-01-01-preview_eastus-Standard_D2s_v3_savingsPlan_2026.json",
-                 "retail-prices_unfiltered-page0_2022-06-06_excerpt.json"):
+    for name in (
+        "retail-prices_filter-eastus-Standard_D2s_v3-spot-lowpri_2026_raw.json",
+        "retail-prices_api-2023-01-01-preview_eastus-Standard_D2s_v3_savingsPlan_2026.json",
+        "retail-prices_unfiltered-page0_2022-06-06_excerpt.json",
+    ):
         assert azure.parse([resp(name)]).offers == []
 
 
 def test_layout_change_fails_loudly_naming_provider_source_field():
     doc = json.loads((FIX / "gpu-page1.json").read_text())
     doc["Records"] = doc.pop("Items")
-    bad = Response(url="https://prices.azure.com/api/retail/prices?p=1", fetched_at=AT, body=json.dumps(doc).encode())
+    bad = Response(
+        url="https://prices.azure.com/api/retail/prices?p=1",
+        fetched_at=AT,
+        body=json.dumps(doc).encode(),
+    )
     with pytest.raises(ParseError) as ei:
         azure.parse([bad])
-    assert str(ei.value).startswith("azure: https://prices.azure.com/api/retail/prices?p=1 field 'Items'")
+    assert str(ei.value).startswith(
+        "azure: https://prices.azure.com/api/retail/prices?p=1 field 'Items'"
+    )
 
     doc = json.loads((FIX / "gpu-page1.json").read_text())
     doc["Items"][0]["unitPrice"] = "3,06 $"

@@ -39,8 +39,9 @@ def test_retry_after_seconds_and_http_date():
 
 @respx.mock
 def test_retries_5xx_then_succeeds_with_backoff():
-    route = respx.get("https://p.example/x").mock(side_effect=[
-        httpx.Response(503), httpx.Response(500), httpx.Response(200, content=b"ok")])
+    route = respx.get("https://p.example/x").mock(
+        side_effect=[httpx.Response(503), httpx.Response(500), httpx.Response(200, content=b"ok")]
+    )
     sleeps = Sleeps()
 
     async def go():
@@ -49,13 +50,19 @@ def test_retries_5xx_then_succeeds_with_backoff():
 
     r = run(go())
     assert r.body == b"ok" and route.call_count == 3
-    assert len(sleeps.calls) == 2 and 0.5 <= sleeps.calls[0] <= 1.0 and 1.0 <= sleeps.calls[1] <= 2.0
+    assert (
+        len(sleeps.calls) == 2 and 0.5 <= sleeps.calls[0] <= 1.0 and 1.0 <= sleeps.calls[1] <= 2.0
+    )
 
 
 @respx.mock
 def test_429_honours_retry_after():
-    respx.get("https://p.example/x").mock(side_effect=[
-        httpx.Response(429, headers={"Retry-After": "3"}), httpx.Response(200, content=b"ok")])
+    respx.get("https://p.example/x").mock(
+        side_effect=[
+            httpx.Response(429, headers={"Retry-After": "3"}),
+            httpx.Response(200, content=b"ok"),
+        ]
+    )
     sleeps = Sleeps()
 
     async def go():
@@ -77,7 +84,10 @@ def test_gives_up_after_max_retries_with_provider_and_url_in_message():
     with pytest.raises(FetchError) as ei:
         run(go())
     msg = str(ei.value)
-    assert msg.startswith("azure: https://p.example/x?key=REDACTED") and "HTTP 500 after 3 attempts" in msg
+    assert (
+        msg.startswith("azure: https://p.example/x?key=REDACTED")
+        and "HTTP 500 after 3 attempts" in msg
+    )
     assert "SECRETKEY" not in msg
 
 
@@ -112,8 +122,11 @@ def test_user_agent_and_conditional_request_304():
 
     async def go():
         async with HttpClient(sleep=Sleeps()) as c:
-            return await c.get("https://p.example/x", provider="t",
-                               conditional={"etag": '"abc"', "sha256": "f" * 64})
+            return await c.get(
+                "https://p.example/x",
+                provider="t",
+                conditional={"etag": '"abc"', "sha256": "f" * 64},
+            )
 
     r = run(go())
     req = route.calls[0].request
@@ -124,12 +137,18 @@ def test_user_agent_and_conditional_request_304():
 
 @respx.mock
 def test_authorization_header_and_key_never_logged(caplog):
-    respx.get("https://p.example/x").mock(side_effect=[httpx.ConnectError("boom"), httpx.Response(200, content=b"ok")])
+    respx.get("https://p.example/x").mock(
+        side_effect=[httpx.ConnectError("boom"), httpx.Response(200, content=b"ok")]
+    )
 
     async def go():
         async with HttpClient(sleep=Sleeps()) as c:
-            return await c.get("https://p.example/x", params={"api_key": "K3YVALUE"}, provider="t",
-                               headers={"Authorization": "Bearer T0KENVALUE"})
+            return await c.get(
+                "https://p.example/x",
+                params={"api_key": "K3YVALUE"},
+                provider="t",
+                headers={"Authorization": "Bearer T0KENVALUE"},
+            )
 
     with caplog.at_level(logging.DEBUG):
         run(go())

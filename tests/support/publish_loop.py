@@ -20,12 +20,23 @@ N = 50_000
 def frame(step: int) -> pd.DataFrame:
     at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=step)
     price = 1.0 if step % 2 == 0 else 2.0
-    rows = [{
-        "provider": "loop", "offer_key": offer_key("loop", f"i{i}", "r", None, "on_demand", None),
-        "instance_type": f"i{i}", "region": "r", "pricing_model": "on_demand", "gpu_count": 1.0,
-        "currency": "USD", "price_per_hour": price, "price_usd_per_hour": price,
-        "price_usd_per_gpu_hour": price, "observed_at": at, "snapshot_sha256": "0" * 64,
-    } for i in range(N)]
+    rows = [
+        {
+            "provider": "loop",
+            "offer_key": offer_key("loop", f"i{i}", "r", None, "on_demand", None),
+            "instance_type": f"i{i}",
+            "region": "r",
+            "pricing_model": "on_demand",
+            "gpu_count": 1.0,
+            "currency": "USD",
+            "price_per_hour": price,
+            "price_usd_per_hour": price,
+            "price_usd_per_gpu_hour": price,
+            "observed_at": at,
+            "snapshot_sha256": "0" * 64,
+        }
+        for i in range(N)
+    ]
     return frame_from_rows(rows)
 
 

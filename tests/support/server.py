@@ -102,6 +102,7 @@ def sleep_then(seconds: float, answer: tuple[int, bytes, dict[str, str]]) -> Ans
 
 def truncated(body: bytes, announced_extra: int = 1000) -> Answer:
     """Announce more bytes than are sent, then close: a truncated body."""
+
     def handler(h: BaseHTTPRequestHandler) -> None:
         h.send_response(200)
         h.send_header("Content-Type", "application/json")
