@@ -34,7 +34,14 @@ from pipelines.history import History
 from pipelines.normalize import offers_to_frame
 from pipelines.publish import file_sha256
 from pipelines.report import FAILED, GATE_FAILED, OK, SKIPPED, UNCHANGED, ProviderResult, RunReport
-from scrapers.base import FetchContext, ProviderError, ProviderSpec, Response, SkipProvider
+from scrapers.base import (
+    FetchContext,
+    ParseResult,
+    ProviderError,
+    ProviderSpec,
+    Response,
+    SkipProvider,
+)
 from scrapers.http import HttpClient
 from scrapers.registry import PROVIDERS
 
@@ -157,8 +164,62 @@ def _materialize(archive: Archive, provider: str, responses: list[Response]) -> 
     return out
 
 
-def _parse(spec: ProviderSpec, responses: list[Response], fx) -> tuple[pd.DataFrame, Any]:
-    result = spec.parse(responses)
+def parser_fingerprint(spec: ProviderSpec) -> str:
+    """Hash of what a provider's parse depends on: its module and its data tables."""
+    import hashlib
+    import sys
+
+    h = hashlib.sha256()
+    module = sys.modules.get(spec.parse.__module__)
+    files = [Path(module.__file__)] if module is not None and module.__file__ else []
+    data_dir = Path(__file__).resolve().parents[1] / "scrapers" / "data"
+    files += sorted(data_dir.glob(f"{spec.name}_*.csv"))
+    for f in files:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _parse_cached(spec: ProviderSpec, responses: list[Response], cache_dir: Path) -> ParseResult:
+    """Parse response by response, reusing the result of any body parsed before.
+
+    Cached offers are re-timed to the response they now stand for (`observed_at`), so an
+    unchanged file still confirms its offers as seen at this run's time.
+    """
+    import dataclasses
+    import pickle
+
+    fp = parser_fingerprint(spec)
+    out = ParseResult()
+    for r in responses:
+        path = cache_dir / spec.name / f"{fp}-{r.sha256}.pickle"
+        part: ParseResult | None = None
+        if path.exists():
+            try:
+                part = pickle.loads(path.read_bytes())
+            except Exception:  # a torn cache file is just a miss
+                part = None
+        if part is None:
+            part = spec.parse([r])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(pickle.dumps(part))
+            tmp.replace(path)
+        else:
+            part = ParseResult(
+                offers=[dataclasses.replace(o, observed_at=r.fetched_at, source_url=r.url)
+                        for o in part.offers],
+                warnings=list(part.warnings), unknown=list(part.unknown))
+        out.extend(part)
+    return out
+
+
+def _parse(spec: ProviderSpec, responses: list[Response], fx,
+           cache_dir: Path | None = None) -> tuple[pd.DataFrame, Any]:
+    if spec.separable_parse and cache_dir is not None:
+        result = _parse_cached(spec, responses, cache_dir)
+    else:
+        result = spec.parse(responses)
     df = offers_to_frame(spec.name, result, fx)
     return df, result
 
@@ -316,7 +377,7 @@ def _process_batch(
         res = ProviderResult(name, OK, responses=len(responses))
         report.providers[name] = res
         try:
-            df, parsed = _parse(spec, responses, fx)
+            df, parsed = _parse(spec, responses, fx, cache_dir=config.state_dir / "parse-cache")
             res.warnings = list(parsed.warnings)
             res.unknown = list(parsed.unknown)
         except Exception as exc:  # a parser bug must fail this provider, not the run

@@ -1032,6 +1032,7 @@ PROVIDER = ProviderSpec(
     fetch=fetch,
     parse=parse,
     default_cadence="0 3 * * *",
+    separable_parse=True,
     notes="Offer files stream to disk and are parsed in bounded memory; an unchanged offer "
     "version is not downloaded again. Settings: AWS_REGIONS (comma list) restricts regions.",
 )

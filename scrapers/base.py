@@ -221,4 +221,8 @@ class ProviderSpec:
     # Currencies the provider publishes in; any non-USD one makes a live run fetch the
     # ECB reference rates first (archived like any other source).
     currencies: tuple[str, ...] = ("USD",)
+    # True when the offers of each response depend only on that response (and the data
+    # tables): the pipeline then caches parse results per body sha256, so an unchanged
+    # multi-hundred-MB file (AWS offer files) is neither downloaded nor parsed again.
+    separable_parse: bool = False
     notes: str = ""

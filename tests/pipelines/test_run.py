@@ -95,6 +95,14 @@ def test_azure_end_to_end_publishes_loadable_history(tmp_path, provider_server):
         & (df.pricing_model == "on_demand")
     ]
     assert v100["price_usd_per_gpu_hour"].item() == 3.06 and v100["gpu_model"].item() == "V100"
+    # A second reader: DuckDB sees the same table through the published directory.
+    import duckdb
+
+    glob = str(cfg.datasets_dir / "gpu_prices.parquet" / "*.parquet")
+    n, cheapest = duckdb.sql(
+        f"SELECT count(*), min(price_usd_per_gpu_hour) FROM read_parquet('{glob}') WHERE valid_to IS NULL"
+    ).fetchone()
+    assert n == 13 and cheapest == df.price_usd_per_gpu_hour.min()
     # The dataset version is in the Parquet metadata and in datapackage.json.
     h = History(cfg.datasets_dir)
     import pyarrow.parquet as pq
