@@ -99,9 +99,10 @@ def test_azure_end_to_end_publishes_loadable_history(tmp_path, provider_server):
     import duckdb
 
     glob = str(cfg.datasets_dir / "gpu_prices.parquet" / "*.parquet")
-    n, cheapest = duckdb.sql(
+    con = duckdb.connect()
+    n, cheapest = con.execute(
         f"SELECT count(*), min(price_usd_per_gpu_hour) FROM read_parquet('{glob}') WHERE valid_to IS NULL"
-    ).fetchone()
+    ).fetchall()[0]
     assert n == 13 and cheapest == df.price_usd_per_gpu_hour.min()
     # The dataset version is in the Parquet metadata and in datapackage.json.
     h = History(cfg.datasets_dir)
