@@ -21,7 +21,9 @@ def test_unchanged_offer_file_is_neither_downloaded_nor_parsed_again(tmp_path, m
         parsed_kinds.extend(r.kind for r in responses)
         return aws.parse(responses)
 
-    monkeypatch.setitem(registry.PROVIDERS, "aws", dataclasses.replace(aws.PROVIDER, parse=counting_parse))
+    monkeypatch.setitem(
+        registry.PROVIDERS, "aws", dataclasses.replace(aws.PROVIDER, parse=counting_parse)
+    )
     with _PriceServer() as server:
         cfg = Config.load(root=tmp_path, env={})
         cfg.base_urls["aws"] = server.url
