@@ -92,9 +92,21 @@ def run_cmd(
         )
         raise typer.Exit(2)
     cfg = _config(datasets, archive)
-    report = run_providers(
-        names, config=cfg, trigger="replay" if replay else trigger, replay=replay
-    )
+    done: list[str] = []
+    verb = "replaying" if replay else "fetching"
+    with err.status(f"{verb} {len(names)} provider(s)...") as status:
+
+        def progress(name: str, state: str) -> None:
+            done.append(name)
+            status.update(f"{verb}: {len(done)} provider(s) parsed (last: {name} {state})")
+
+        report = run_providers(
+            names,
+            config=cfg,
+            trigger="replay" if replay else trigger,
+            replay=replay,
+            progress=progress,
+        )
     print_report(report)
     raise typer.Exit(report.exit_code)
 
