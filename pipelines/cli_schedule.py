@@ -121,7 +121,10 @@ def register(app: typer.Typer) -> None:
         config = _load_config(datasets)
         schedule = _load_schedule(schedule_file, config)
         if list_:
-            _print_jobs(sched.list_jobs(schedule, config.state_dir), as_json)
+            _print_jobs(
+                sched.list_jobs(schedule, config.state_dir, datasets_dir=config.datasets_dir),
+                as_json,
+            )
             return
         # Scheduled runs are unattended: their progress goes to the log (journald, cron mail).
         logging.getLogger("pipelines.schedule").setLevel(logging.INFO)

@@ -25,6 +25,11 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 LOCKS_DIRNAME = "locks"
+# `is_locked` (used by `scrape status` and the scheduler's look-ahead) takes the lock for an
+# instant. A run starting in that instant must not mistake the probe for another run, so a
+# "non-blocking" acquire retries for this long before it reports the provider as running.
+CONTENTION_GRACE_SECONDS = 0.5
+_POLL_SECONDS = 0.02
 # Names become file names: only the registry's lowercase ids (plus "scheduler") are allowed.
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -69,8 +74,9 @@ def provider_lock(
 ) -> Iterator[Path]:
     """Hold the run lock for `provider` for the duration of the `with` block.
 
-    `blocking=False` (the default) tries once and raises `AlreadyRunning` when the lock is
-    busy. `blocking=True` waits, forever or up to `timeout_seconds`, then raises
+    `blocking=False` (the default) raises `AlreadyRunning` when the lock stays busy for
+    `CONTENTION_GRACE_SECONDS` (a run holds it for minutes, an `is_locked` probe for
+    microseconds). `blocking=True` waits, forever or up to `timeout_seconds`, then raises
     `AlreadyRunning`. Yields the lock file's path.
     """
     lock = _acquire(state_dir, provider, blocking=blocking, timeout_seconds=timeout_seconds)
@@ -99,7 +105,7 @@ def _acquire(
     lock = FileLock(str(path))
     try:
         if not blocking:
-            lock.acquire(blocking=False)
+            lock.acquire(timeout=CONTENTION_GRACE_SECONDS, poll_interval=_POLL_SECONDS)
         else:
             lock.acquire(timeout=-1 if timeout_seconds is None else timeout_seconds)
     except Timeout:

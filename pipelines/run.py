@@ -207,15 +207,20 @@ def _parse_cached(spec: ProviderSpec, responses: list[Response], cache_dir: Path
             tmp.replace(path)
         else:
             part = ParseResult(
-                offers=[dataclasses.replace(o, observed_at=r.fetched_at, source_url=r.url)
-                        for o in part.offers],
-                warnings=list(part.warnings), unknown=list(part.unknown))
+                offers=[
+                    dataclasses.replace(o, observed_at=r.fetched_at, source_url=r.url)
+                    for o in part.offers
+                ],
+                warnings=list(part.warnings),
+                unknown=list(part.unknown),
+            )
         out.extend(part)
     return out
 
 
-def _parse(spec: ProviderSpec, responses: list[Response], fx,
-           cache_dir: Path | None = None) -> tuple[pd.DataFrame, Any]:
+def _parse(
+    spec: ProviderSpec, responses: list[Response], fx, cache_dir: Path | None = None
+) -> tuple[pd.DataFrame, Any]:
     if spec.separable_parse and cache_dir is not None:
         result = _parse_cached(spec, responses, cache_dir)
     else:
@@ -236,12 +241,21 @@ def run_providers(
     transport=None,
     post_steps: bool = True,
     progress: Callable[[str, str], None] | None = None,
+    alerts: bool = True,
 ) -> RunReport:
-    """Run `names` end to end and publish once. Returns the report (see RunReport.exit_code)."""
+    """Run `names` end to end and publish once. Returns the report (see RunReport.exit_code).
+
+    `alerts=False` still records change events (data) but sends no mail.
+    """
     specs = [PROVIDERS[n] for n in names]
     if replay is not None:
         return _replay(
-            specs, config=config, archive_dir=Path(replay), post_steps=post_steps, progress=progress
+            specs,
+            config=config,
+            archive_dir=Path(replay),
+            post_steps=post_steps,
+            progress=progress,
+            alerts=alerts,
         )
     started = datetime.now(UTC)
     run_id = new_run_id(started)
@@ -291,6 +305,7 @@ def run_providers(
                 post_steps=post_steps,
                 fetch_seconds=time.monotonic() - t0,
                 progress=progress,
+                alerts=alerts,
             )
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -303,7 +318,13 @@ def run_providers(
 
 
 def _replay(
-    specs: Sequence[ProviderSpec], *, config: Config, archive_dir: Path, post_steps: bool, progress
+    specs: Sequence[ProviderSpec],
+    *,
+    config: Config,
+    archive_dir: Path,
+    post_steps: bool,
+    progress,
+    alerts: bool = True,
 ) -> RunReport:
     started = datetime.now(UTC)
     report = RunReport(run_id=new_run_id(started), trigger="replay", started_at=started)
@@ -339,6 +360,7 @@ def _replay(
             post_steps=post_steps,
             fetch_seconds=0.0,
             progress=progress,
+            alerts=alerts,
         )
         for name, res in sub.providers.items():
             prev = report.providers.get(name)
@@ -367,6 +389,7 @@ def _process_batch(
     post_steps: bool,
     fetch_seconds: float,
     progress,
+    alerts: bool = True,
 ) -> None:
     history = History(config.datasets_dir)
     state = history.provider_state()
@@ -420,7 +443,9 @@ def _process_batch(
     report.dataset_version = pub.version
     merged = {n: df for n, df in passed.items() if not pub.merges[n].skipped_reason}
     if post_steps:
-        _post_publish(report, config, history, merged, pub.version, pub.previous_version)
+        _post_publish(
+            report, config, history, merged, pub.version, pub.previous_version, alerts=alerts
+        )
 
 
 def _post_publish(
@@ -430,6 +455,8 @@ def _post_publish(
     observations: dict[str, pd.DataFrame],
     version: str,
     previous_version: str | None,
+    *,
+    alerts: bool = True,
 ) -> None:
     """Derived tables and alerts. Each step is contained: a failure is noted, not fatal."""
     current = history.read_current()
@@ -464,12 +491,9 @@ def _post_publish(
                 ),
             )
         )
-    alerts = _optional("pipelines.alerts")
-    if alerts is not None and hasattr(alerts, "deliver_pending"):
-        steps.append(("alert delivery", lambda: alerts.deliver_pending(config=config)))
-    dp = _optional("pipelines.datapackage")
-    if dp is not None:
-        steps.append(("datapackage.json", lambda: dp.write(config.datasets_dir, history, version)))
+    alerts_mod = _optional("pipelines.alerts")
+    if alerts and alerts_mod is not None:
+        steps.append(("alert delivery", lambda: alerts_mod.deliver_pending(config=config)))
     for label, fn in steps:
         try:
             fn()
@@ -548,11 +572,23 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _log_run(report: RunReport, config: Config) -> None:
+    """Append the run log, then describe everything published in datapackage.json.
+
+    The data package is written last so its entry for the run log includes this run.
+    """
     runlog = _optional("pipelines.runlog")
-    if runlog is None:
-        return
-    try:
-        runlog.append(report, config.datasets_dir)
-    except Exception as exc:
-        log.exception("run log not written")
-        report.notes.append(f"run log failed: {_one_line(exc)}")
+    if runlog is not None:
+        try:
+            runlog.append(report, config.datasets_dir)
+        except Exception as exc:
+            log.exception("run log not written")
+            report.notes.append(f"run log failed: {_one_line(exc)}")
+    history = History(config.datasets_dir)
+    version = history.current_version()
+    dp = _optional("pipelines.datapackage")
+    if dp is not None and version is not None:
+        try:
+            dp.write(config.datasets_dir, history, version)
+        except Exception as exc:
+            log.exception("datapackage.json not written")
+            report.notes.append(f"datapackage.json failed: {_one_line(exc)}")

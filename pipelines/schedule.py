@@ -640,13 +640,20 @@ class JobInfo:
 
 
 def list_jobs(
-    schedule: ScheduleConfig, state_dir: Path, now: datetime | None = None
+    schedule: ScheduleConfig,
+    state_dir: Path,
+    now: datetime | None = None,
+    *,
+    datasets_dir: Path | None = None,
 ) -> list[JobInfo]:
     """Each provider's cadence and next run time, from the job store when it has the job.
 
+    For a job not (or differently) stored, the next start adds it: it runs at start when
+    the run log in `datasets_dir` says it is due (see sync_jobs), else at its next slot.
     Read-only: the job store is opened paused and nothing is added or changed.
     """
     now = now or datetime.now(UTC)
+    due = set(due_providers(schedule, datasets_dir, now)) if datasets_dir is not None else set()
     scheduler = open_scheduler(state_dir, schedule)
     scheduler.start(paused=True)
     try:
@@ -673,11 +680,11 @@ def list_jobs(
                 )
         else:
             nxt = spec.cadence.trigger.get_next_fire_time(None, now).astimezone(UTC)
-            note = (
-                "not in the job store yet"
-                if job is None
-                else "cadence changed: rescheduled at start"
-            )
+            note = "new" if job is None else "cadence changed"
+            if name in due:
+                nxt, note = now, f"{note}: due by the run log, runs at start"
+            else:
+                note += ": first run at its next slot"
         out.append(JobInfo(name, spec.cadence.spec, spec.cadence_source, True, nxt, note))
     return out
 

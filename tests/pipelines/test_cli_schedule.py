@@ -70,12 +70,19 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_list_prints_each_job_with_cadence_and_next_run(cli) -> None:
+    now = datetime.now(UTC)
+    runlog.append(
+        RunReport("r0", "manual", now, now, "v0", None, {"beta": ProviderResult("beta", OK)}),
+        cli.config.datasets_dir,
+    )
     result = cli.invoke("schedule", "--list", "--json")
     assert result.exit_code == 0, result.output
     jobs = {j["provider"]: j for j in map(json.loads, result.output.splitlines())}
     assert jobs["alpha"]["cadence"] == "every 1h" and jobs["beta"]["cadence"] == "0 3 * * *"
     nxt = datetime.fromisoformat(jobs["beta"]["next_run_at"])
-    assert (nxt.hour, nxt.minute) == (3, 0) and nxt > datetime.now(UTC)
+    assert (nxt.hour, nxt.minute) == (3, 0) and nxt > now
+    # alpha never ran: the scheduler will run it as soon as it starts.
+    assert "runs at start" in jobs["alpha"]["note"]
     table = cli.invoke("schedule", "--list")
     assert table.exit_code == 0 and "alpha" in table.output and "every 1h" in table.output
 

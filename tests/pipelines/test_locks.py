@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -52,6 +53,25 @@ def test_second_holder_in_same_process_is_refused(tmp_path: Path) -> None:
     assert not is_locked(tmp_path, "azure")
     with provider_lock(tmp_path, "azure"):
         pass
+
+
+def test_a_status_probe_holding_the_lock_for_an_instant_does_not_block_a_run(
+    tmp_path: Path,
+) -> None:
+    # `is_locked` takes the lock briefly; a run starting at that moment must still start.
+    probing = threading.Event()
+
+    def probe() -> None:
+        with provider_lock(tmp_path, "azure"):
+            probing.set()
+            time.sleep(0.1)
+
+    t = threading.Thread(target=probe)
+    t.start()
+    assert probing.wait(2)
+    with provider_lock(tmp_path, "azure"):
+        pass
+    t.join()
 
 
 def test_blocking_lock_gives_up_after_its_timeout(tmp_path: Path) -> None:
