@@ -52,6 +52,51 @@ class ParseError(ProviderError):
     """The recorded response does not have the layout the parser knows."""
 
 
+class RowError(ValueError):
+    """One row of a source cannot be used (skip, log, count); `field` names what was wrong."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+class RowSkips:
+    """Skip-log-count for bad rows, and the rule that a source with no usable row fails.
+
+    `skip()` records a skipped row as a warning; `require_offers()` raises a ParseError
+    naming the first failing row's source and field (or `default_field`) when nothing was
+    usable, so a layout change fails loudly instead of publishing an empty provider.
+    """
+
+    def __init__(self, provider: str):
+        self.provider = provider
+        self.first: tuple[str, str] | None = None
+        self.count = 0
+
+    def skip(self, result: ParseResult, url: str, row: str, exc: RowError) -> None:
+        self.count += 1
+        self.first = self.first or (url, exc.field)
+        result.warnings.append(f"{self.provider}: {url}: {row}: skipped: {exc} (field {exc.field})")
+
+    def require_offers(
+        self,
+        result: ParseResult,
+        responses: Sequence[Response],
+        *,
+        default_field: str,
+        found_rows: int,
+        none_found: str,
+        all_failed: str,
+    ) -> None:
+        if result.offers:
+            return
+        source, fld = self.first or (
+            responses[0].url if responses else "no responses",
+            default_field,
+        )
+        raise ParseError(self.provider, source, all_failed if found_rows else none_found, field=fld)
+
+
 class SkipProvider(Exception):
     """Raised by fetch when a provider cannot run here by design (e.g. no API key set).
 

@@ -33,6 +33,8 @@ from scrapers.base import (
     ParseResult,
     ProviderSpec,
     Response,
+    RowError,
+    RowSkips,
     SkipProvider,
 )
 
@@ -63,16 +65,10 @@ async def fetch(ctx: FetchContext) -> list[Response]:
     return [resp]
 
 
-class _RowError(ValueError):
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.field = field
-
-
 def parse(responses: Sequence[Response]) -> ParseResult:
     result = ParseResult()
     gpu_types = 0
-    first_failure: tuple[str, str] | None = None
+    skips = RowSkips(NAME)
     for resp in responses:
         if resp.not_modified:
             continue
@@ -98,20 +94,16 @@ def parse(responses: Sequence[Response]) -> ParseResult:
             gpu_types += 1
             try:
                 result.offers.append(_offer(resp, str(key), entry, itype, specs))
-            except _RowError as exc:
-                first_failure = first_failure or (resp.url, exc.field)
-                result.warnings.append(
-                    f"{NAME}: {resp.url}: type {key}: skipped: {exc} (field {exc.field})"
-                )
-    if not result.offers:
-        source, field = first_failure or (
-            (responses[0].url if responses else "no responses"),
-            "data.*.instance_type.specs.gpus",
-        )
-        what = (
-            "every GPU instance type failed to parse" if gpu_types else "no GPU instance type found"
-        )
-        raise ParseError(NAME, source, what, field=field)
+            except RowError as exc:
+                skips.skip(result, resp.url, f"type {key}", exc)
+    skips.require_offers(
+        result,
+        responses,
+        default_field="data.*.instance_type.specs.gpus",
+        found_rows=gpu_types,
+        none_found="no GPU instance type found",
+        all_failed="every GPU instance type failed to parse",
+    )
     return result
 
 
@@ -137,22 +129,22 @@ def _offer(
     try:
         price_cents = Decimal(str(cents))
     except InvalidOperation:
-        raise _RowError(
+        raise RowError(
             f"price_cents_per_hour {cents!r} is not a number", "price_cents_per_hour"
         ) from None
     if cents is None or isinstance(cents, bool) or not price_cents.is_finite() or price_cents <= 0:
-        raise _RowError(
+        raise RowError(
             f"price_cents_per_hour {cents!r} is not a positive number", "price_cents_per_hour"
         )
     try:
         gpu_count = Decimal(str(specs["gpus"]))
     except InvalidOperation:
-        raise _RowError(f"specs.gpus {specs['gpus']!r} is not a number", "specs.gpus") from None
+        raise RowError(f"specs.gpus {specs['gpus']!r} is not a number", "specs.gpus") from None
     gpu_desc = itype.get("gpu_description") or COUNT_PREFIX_RE.sub(
         "", str(itype.get("description") or "")
     )
     if not gpu_desc:
-        raise _RowError("neither gpu_description nor description", "gpu_description")
+        raise RowError("neither gpu_description nor description", "gpu_description")
     memory = GPU_MEMORY_RE.search(gpu_desc)
     regions = entry.get("regions_with_capacity_available") or []
     region_names = sorted(

@@ -30,6 +30,8 @@ from scrapers.base import (
     ProviderError,
     ProviderSpec,
     Response,
+    RowError,
+    RowSkips,
 )
 
 NAME = "linode"
@@ -76,7 +78,7 @@ def _pages(resp: Response, default: int) -> int:
 def parse(responses: Sequence[Response]) -> ParseResult:
     result = ParseResult()
     gpu_rows = 0
-    first_failure: tuple[str, str] | None = None
+    skips = RowSkips(NAME)
     for resp in responses:
         if resp.not_modified:
             continue
@@ -102,25 +104,17 @@ def parse(responses: Sequence[Response]) -> ParseResult:
             gpu_rows += 1
             try:
                 result.offers.extend(_offers(resp, item, gpus, result))
-            except _RowError as exc:
-                first_failure = first_failure or (resp.url, exc.field)
-                result.warnings.append(
-                    f"{NAME}: {resp.url}: type {item['id']}: skipped: {exc} (field {exc.field})"
-                )
-    if not result.offers:
-        source, field = first_failure or (
-            (responses[0].url if responses else "no responses"),
-            "gpus",
-        )
-        what = "every GPU type failed to parse" if gpu_rows else "no GPU type (gpus > 0) found"
-        raise ParseError(NAME, source, what, field=field)
+            except RowError as exc:
+                skips.skip(result, resp.url, f"type {item['id']}", exc)
+    skips.require_offers(
+        result,
+        responses,
+        default_field="gpus",
+        found_rows=gpu_rows,
+        none_found="no GPU type (gpus > 0) found",
+        all_failed="every GPU type failed to parse",
+    )
     return result
-
-
-class _RowError(ValueError):
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.field = field
 
 
 def _types(resp: Response) -> list[Any]:
@@ -137,9 +131,9 @@ def _price(value: Any, field: str) -> Decimal:
     try:
         price = Decimal(str(value))
     except InvalidOperation:
-        raise _RowError(f"price {value!r} is not a number", field) from None
+        raise RowError(f"price {value!r} is not a number", field) from None
     if not price.is_finite() or price <= 0:
-        raise _RowError(f"price {value!r} is not positive", field)
+        raise RowError(f"price {value!r} is not positive", field)
     return price
 
 
@@ -156,17 +150,17 @@ def _gpu(item: dict[str, Any], result: ParseResult) -> tuple[str, dict[str, str]
 def _offers(resp: Response, item: dict[str, Any], gpus: int, result: ParseResult) -> list[Offer]:
     price = item.get("price")
     if not isinstance(price, dict) or "hourly" not in price:
-        raise _RowError("no price.hourly", "price.hourly")
+        raise RowError("no price.hourly", "price.hourly")
     region_prices = item.get("region_prices") or []
     if not isinstance(region_prices, list):
-        raise _RowError("region_prices is not a list", "region_prices")
+        raise RowError("region_prices is not a list", "region_prices")
     raw, row = _gpu(item, result)
     prices = [
         (DEFAULT_REGION, _price(price["hourly"], "price.hourly"), price.get("monthly"), "default")
     ]
     for rp in region_prices:
         if not isinstance(rp, dict) or "id" not in rp:
-            raise _RowError("region_prices entry without id", "region_prices[].id")
+            raise RowError("region_prices entry without id", "region_prices[].id")
         prices.append(
             (
                 str(rp["id"]),

@@ -38,6 +38,8 @@ from scrapers.base import (
     ProviderError,
     ProviderSpec,
     Response,
+    RowError,
+    RowSkips,
 )
 
 NAME = "oracle"
@@ -95,16 +97,10 @@ def _next_link(resp: Response) -> str | None:
     return None
 
 
-class _RowError(ValueError):
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.field = field
-
-
 def parse(responses: Sequence[Response]) -> ParseResult:
     result = ParseResult()
     gpu_products = 0
-    first_failure: tuple[str, str] | None = None
+    skips = RowSkips(NAME)
     seen_parts: set[str] = set()
     for resp in responses:
         if resp.not_modified:
@@ -123,22 +119,16 @@ def parse(responses: Sequence[Response]) -> ParseResult:
             seen_parts.add(str(item["partNumber"]))
             try:
                 result.offers.extend(_offers(resp, item, result))
-            except _RowError as exc:
-                first_failure = first_failure or (resp.url, exc.field)
-                result.warnings.append(
-                    f"{NAME}: {resp.url}: product {item['partNumber']}: skipped: {exc} (field {exc.field})"
-                )
-    if not result.offers:
-        source, field = first_failure or (
-            (responses[0].url if responses else "no responses"),
-            "metricName",
-        )
-        what = (
-            "every GPU product failed to parse"
-            if gpu_products
-            else f"no product with metricName {GPU_METRIC!r}"
-        )
-        raise ParseError(NAME, source, what, field=field)
+            except RowError as exc:
+                skips.skip(result, resp.url, f"product {item['partNumber']}", exc)
+    skips.require_offers(
+        result,
+        responses,
+        default_field="metricName",
+        found_rows=gpu_products,
+        none_found=f"no product with metricName {GPU_METRIC!r}",
+        all_failed="every GPU product failed to parse",
+    )
     for part in sorted(set(shapes_by_part()) - seen_parts):
         shapes = ", ".join(r["shape"] for r in shapes_by_part()[part])
         result.warnings.append(
@@ -160,7 +150,7 @@ def _items(resp: Response) -> list[Any]:
 def _price(item: dict[str, Any]) -> tuple[str, Decimal]:
     locs = item.get("currencyCodeLocalizations")
     if not isinstance(locs, list) or not locs:
-        raise _RowError("no currencyCodeLocalizations", "currencyCodeLocalizations")
+        raise RowError("no currencyCodeLocalizations", "currencyCodeLocalizations")
     loc = next(
         (c for c in locs if isinstance(c, dict) and c.get("currencyCode") == CURRENCY), locs[0]
     )
@@ -170,16 +160,16 @@ def _price(item: dict[str, Any]) -> tuple[str, Decimal]:
         if isinstance(p, dict) and p.get("model") == PAY_AS_YOU_GO
     ]
     if not prices:
-        raise _RowError(f"no {PAY_AS_YOU_GO} price", "currencyCodeLocalizations[].prices[].model")
+        raise RowError(f"no {PAY_AS_YOU_GO} price", "currencyCodeLocalizations[].prices[].model")
     try:
         value = Decimal(str(prices[0]["value"]))
     except (KeyError, InvalidOperation):
-        raise _RowError(
+        raise RowError(
             f"price {prices[0].get('value')!r} is not a number",
             "currencyCodeLocalizations[].prices[].value",
         ) from None
     if not value.is_finite() or value <= 0:
-        raise _RowError(
+        raise RowError(
             f"price {value} is not positive", "currencyCodeLocalizations[].prices[].value"
         )
     return str(loc.get("currencyCode") or CURRENCY), value

@@ -4,45 +4,33 @@ every module in scrapers/ with a PROVIDER is listed and has fixtures)."""
 
 from __future__ import annotations
 
-from scrapers import (
-    aws,
-    azure,
-    colab,
-    datacrunch,
-    gcp,
-    lambdalabs,
-    linode,
-    oracle,
-    ovhcloud,
-    paperspace,
-    runpod,
-    scaleway,
-    tensordock,
-    vastai,
-    vultr,
-)
+import importlib
+
 from scrapers.base import ProviderSpec
 
-# One line per provider. Keep alphabetical within each block.
-_MODULES = [
-    aws,
-    azure,
-    colab,
-    datacrunch,
-    gcp,
-    lambdalabs,
-    linode,
-    oracle,
-    ovhcloud,
-    paperspace,
-    runpod,
-    scaleway,
-    tensordock,
-    vastai,
-    vultr,
-]
+# One entry per provider: the module name under scrapers/, which is also the provider id.
+PROVIDER_MODULES = (
+    "aws",
+    "azure",
+    "colab",
+    "datacrunch",
+    "gcp",
+    "lambdalabs",
+    "linode",
+    "oracle",
+    "ovhcloud",
+    "paperspace",
+    "runpod",
+    "scaleway",
+    "tensordock",
+    "vastai",
+    "vultr",
+)
 
-PROVIDERS: dict[str, ProviderSpec] = {m.PROVIDER.name: m.PROVIDER for m in _MODULES}
+PROVIDERS: dict[str, ProviderSpec] = {
+    spec.name: spec
+    for spec in (importlib.import_module(f"scrapers.{m}").PROVIDER for m in PROVIDER_MODULES)
+}
 
 
 def get(name: str) -> ProviderSpec:

@@ -35,6 +35,8 @@ from scrapers.base import (
     ProviderError,
     ProviderSpec,
     Response,
+    RowError,
+    RowSkips,
 )
 
 NAME = "vultr"
@@ -90,7 +92,7 @@ def _next_cursor(resp: Response) -> str:
 
 def parse(responses: Sequence[Response]) -> ParseResult:
     result = ParseResult()
-    failures: list[tuple[str, str]] = []  # (source, field) of each GPU plan that failed
+    skips = RowSkips(NAME)
     for resp in responses:
         if resp.not_modified:
             continue
@@ -101,20 +103,22 @@ def parse(responses: Sequence[Response]) -> ParseResult:
         if not isinstance(doc, dict):
             raise ParseError(NAME, resp.url, "body is not a JSON object", field="plans")
         if "plans" in doc:
-            _parse_list(resp, doc["plans"], "plans", _vm_gpu, result, failures)
+            _parse_list(resp, doc["plans"], "plans", _vm_gpu, result, skips)
         elif "plans_metal" in doc:
-            _parse_list(resp, doc["plans_metal"], "plans_metal", _metal_gpu, result, failures)
+            _parse_list(resp, doc["plans_metal"], "plans_metal", _metal_gpu, result, skips)
         else:
             raise ParseError(
                 NAME, resp.url, "neither 'plans' nor 'plans_metal' in the body", field="plans"
             )
-    if not result.offers:
-        if failures:
-            # Every GPU plan failed: the layout changed, not one row.
-            source, field = failures[0]
-            raise ParseError(NAME, source, "every GPU plan failed to parse", field=field)
-        source = responses[0].url if responses else "no responses"
-        raise ParseError(NAME, source, "no GPU plan found in any plan list", field="gpu_type")
+    # Every GPU plan failing means the layout changed, not one row.
+    skips.require_offers(
+        result,
+        responses,
+        default_field="gpu_type",
+        found_rows=skips.count,
+        none_found="no GPU plan found in any plan list",
+        all_failed="every GPU plan failed to parse",
+    )
     return result
 
 
@@ -124,7 +128,7 @@ def _parse_list(
     list_key: str,
     gpu_of: Callable[[dict[str, Any], ParseResult], dict[str, Any] | None],
     result: ParseResult,
-    failures: list[tuple[str, str]],
+    skips: RowSkips,
 ) -> None:
     if not isinstance(plans, list):
         raise ParseError(NAME, resp.url, "plan list is not an array", field=list_key)
@@ -136,17 +140,8 @@ def _parse_list(
             if gpu is None:
                 continue  # a CPU-only plan
             result.offers.extend(_offers(resp, plan, gpu))
-        except _RowError as exc:
-            failures.append((resp.url, exc.field))
-            result.warnings.append(
-                f"{NAME}: {resp.url}: plan {plan['id']}: skipped: {exc} (field {exc.field})"
-            )
-
-
-class _RowError(ValueError):
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.field = field
+        except RowError as exc:
+            skips.skip(result, resp.url, f"plan {plan['id']}", exc)
 
 
 def _decimal(plan: dict[str, Any], field: str) -> Decimal:
@@ -154,9 +149,9 @@ def _decimal(plan: dict[str, Any], field: str) -> Decimal:
     try:
         number = Decimal(str(value))
     except InvalidOperation:
-        raise _RowError(f"{field} {value!r} is not a number", field) from None
+        raise RowError(f"{field} {value!r} is not a number", field) from None
     if value is None or isinstance(value, bool) or not number.is_finite() or number < 0:
-        raise _RowError(f"{field} {value!r} is not a non-negative number", field)
+        raise RowError(f"{field} {value!r} is not a non-negative number", field)
     return number
 
 
@@ -166,7 +161,7 @@ def _vm_gpu(plan: dict[str, Any], result: ParseResult) -> dict[str, Any] | None:
         return None
     vram_gb = _decimal(plan, "gpu_vram_gb")
     if vram_gb <= 0:
-        raise _RowError(f"gpu_vram_gb {vram_gb} on a GPU plan", "gpu_vram_gb")
+        raise RowError(f"gpu_vram_gb {vram_gb} on a GPU plan", "gpu_vram_gb")
     row = gpu_table().get(gpu_type)
     extra: dict[str, Any] = {"gpu_vram_gb": float(vram_gb), "plan_type": plan.get("type")}
     if row is None:
@@ -218,7 +213,7 @@ def _metal_gpu(plan: dict[str, Any], result: ParseResult) -> dict[str, Any] | No
 def _offers(resp: Response, plan: dict[str, Any], gpu: dict[str, Any]) -> list[Offer]:
     locations = plan.get("locations")
     if not isinstance(locations, list):
-        raise _RowError("locations is not a list", "locations")
+        raise RowError("locations is not a list", "locations")
     prices = [("on_demand", _decimal(plan, "hourly_cost"), plan.get("monthly_cost"))]
     if plan.get("hourly_cost_preemptible"):
         prices.append(
@@ -235,7 +230,7 @@ def _offers(resp: Response, plan: dict[str, Any], gpu: dict[str, Any]) -> list[O
     offers = []
     for pricing_model, hourly, monthly in prices:
         if hourly <= 0:
-            raise _RowError(f"{pricing_model} price {hourly} is not positive", "hourly_cost")
+            raise RowError(f"{pricing_model} price {hourly} is not positive", "hourly_cost")
         for location in locations:
             offers.append(
                 Offer(
