@@ -44,7 +44,32 @@ def schema_table() -> str:
     )
 
 
-SECTIONS = {"providers": provider_table, "schema": schema_table}
+def coverage_table() -> str:
+    from pipelines.specs import coverage
+
+    c = coverage()
+    labels = {
+        "fp64": "FP64",
+        "fp32": "FP32",
+        "tf32": "TF32 tensor",
+        "fp16": "FP16 tensor",
+        "bf16": "BF16 tensor",
+        "fp8": "FP8 tensor",
+        "int8": "INT8 tensor (TOPS)",
+        "memory_bandwidth": "memory bandwidth",
+        "tdp": "TDP",
+    }
+    lines = [
+        f"{c['rows']} variant rows over {c['models']} GPU models.",
+        "",
+        "| figure | rows with a value |",
+        "|---|---|",
+    ]
+    lines += [f"| {label} | {c[key]} |" for key, label in labels.items()]
+    return "\n".join(lines)
+
+
+SECTIONS = {"providers": provider_table, "schema": schema_table, "coverage": coverage_table}
 
 
 def render(text: str) -> str:

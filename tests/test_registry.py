@@ -52,5 +52,6 @@ def test_every_provider_has_fixtures_tests_and_a_validation_statement():
 
 def test_readme_generated_sections_match_the_code():
     text = docs.README.read_text()
-    assert "<!-- providers:start -->" in text and "<!-- schema:start -->" in text
+    for name in ("providers", "schema", "coverage"):
+        assert f"<!-- {name}:start -->" in text
     assert docs.render(text) == text, "README is stale: run `python -m pipelines.docs`"
