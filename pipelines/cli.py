@@ -36,7 +36,8 @@ archive_app = typer.Typer(no_args_is_help=True, help="The raw response archive."
 app.add_typer(archive_app, name="archive")
 
 console = Console()
-err = Console(stderr=True)
+# soft_wrap: a failure stays on one line (greppable in logs), whatever the terminal width.
+err = Console(stderr=True, soft_wrap=True)
 
 # Modules that add commands with `register(app)`.
 PLUGINS = ("pipelines.cli_gpus", "pipelines.cli_alerts", "pipelines.cli_schedule")

@@ -305,3 +305,26 @@ def test_replay_twice_is_idempotent_and_uses_recorded_time(tmp_path, provider_se
     df2 = pd.read_parquet(cfg.datasets_dir / "gpu_prices.parquet")
     pd.testing.assert_frame_equal(df1, df2)
     assert len(History(cfg.datasets_dir).versions()) == 1
+
+
+def test_cli_run_exits_non_zero_and_names_the_failure_in_one_line(
+    tmp_path, provider_server, monkeypatch
+):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    monkeypatch.setitem(registry.PROVIDERS, fakes.NAME, fakes.spec())
+    monkeypatch.setitem(registry.PROVIDERS, "fakebroken", fakes.spec("fakebroken"))
+    provider_server.route("/offers.json", (200, fakes.offers_body(), {}))
+    monkeypatch.setenv("GPU_PRICES_FAKECLOUD_BASE_URL", provider_server.url)
+    monkeypatch.setenv("GPU_PRICES_FAKEBROKEN_BASE_URL", provider_server.url + "/gone")
+    monkeypatch.setenv("GPU_PRICES_ROOT", str(tmp_path))
+    result = CliRunner().invoke(app, ["run", fakes.NAME, "fakebroken"])
+    assert result.exit_code == 1
+    failed = [line for line in result.output.splitlines() if line.startswith("FAILED")]
+    assert (
+        len(failed) == 1 and failed[0].startswith("FAILED fakebroken: ") and "HTTP 404" in failed[0]
+    )
+    df = pd.read_parquet(tmp_path / "datasets" / "gpu_prices.parquet")
+    assert set(df["provider"].astype(str)) == {fakes.NAME}
