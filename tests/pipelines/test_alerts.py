@@ -21,12 +21,14 @@ from aiosmtpd.controller import Controller
 from pipelines import alerts
 from pipelines.changes import events_frame, process_run
 from pipelines.normalize import frame_from_rows
-from pipelines.schema import offer_key
 
 T0 = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
 P4D = 32.7726
 FROM = "alerts@gpu-prices.example.org"
 PUBLIC_URL = "https://gpu-prices.example.org"
+
+
+from tests.support.observations import observation  # noqa: E402
 
 
 def row(
@@ -38,21 +40,18 @@ def row(
     pricing_model="on_demand",
     provider="aws",
 ):
-    return {
-        "provider": provider,
-        "offer_key": offer_key(provider, instance_type, region, None, pricing_model, None),
-        "instance_type": instance_type,
-        "region": region,
-        "pricing_model": pricing_model,
-        "gpu_name_raw": gpu_model,
-        "gpu_model": gpu_model,
-        "gpu_count": gpu_count,
-        "currency": "USD",
-        "price_per_hour": price,
-        "observed_at": T0,
-        "source_url": "https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/AmazonEC2/current/us-east-1/index.json",
-        "snapshot_sha256": "0" * 64,
-    }
+    r = observation(
+        instance_type,
+        price,
+        gpu_model,
+        gpu_count=gpu_count,
+        region=region,
+        pricing_model=pricing_model,
+        provider=provider,
+    )
+    # Digest tests read only the published price: no USD columns, as in a EUR-less run.
+    del r["price_usd_per_hour"], r["price_usd_per_gpu_hour"]
+    return r
 
 
 class Collector:

@@ -18,10 +18,12 @@ import pytest
 from pipelines import changes
 from pipelines.changes import ChangeDetector, NoiseRules, process_run
 from pipelines.normalize import frame_from_rows
-from pipelines.schema import offer_key
 
 T0 = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
 P4D = 32.7726
+
+
+from tests.support.observations import observation  # noqa: E402
 
 
 def row(
@@ -36,25 +38,19 @@ def row(
     at=T0,
     **extra,
 ):
-    r = {
-        "provider": provider,
-        "offer_key": offer_key(provider, instance_type, region, None, pricing_model, None),
-        "instance_type": instance_type,
-        "region": region,
-        "pricing_model": pricing_model,
-        "gpu_name_raw": gpu_model,
-        "gpu_model": gpu_model,
-        "gpu_count": gpu_count,
-        "currency": currency,
-        "price_per_hour": price,
-        "price_usd_per_hour": price,
-        "price_usd_per_gpu_hour": price / gpu_count,
-        "observed_at": at,
-        "source_url": f"https://pricing.example.test/{provider}/{region}.json",
-        "snapshot_sha256": "0" * 64,
-    }
-    r.update(extra)
-    return r
+    return observation(
+        instance_type,
+        price,
+        gpu_model,
+        provider=provider,
+        region=region,
+        pricing_model=pricing_model,
+        gpu_count=gpu_count,
+        currency=currency,
+        at=at,
+        source_url=f"https://pricing.example.test/{provider}/{region}.json",
+        **extra,
+    )
 
 
 def obs(*rows):

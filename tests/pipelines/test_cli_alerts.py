@@ -19,7 +19,6 @@ from typer.testing import CliRunner
 from pipelines import alerts
 from pipelines.cli_alerts import register
 from pipelines.normalize import frame_from_rows
-from pipelines.schema import offer_key
 
 T0 = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
 
@@ -38,6 +37,9 @@ def make_app() -> typer.Typer:
 runner = CliRunner()
 
 
+from tests.support.observations import observation  # noqa: E402
+
+
 def row(
     instance_type,
     price,
@@ -49,23 +51,16 @@ def row(
     gpu_count=8.0,
     n=0,
 ):
-    return {
-        "provider": provider,
-        "offer_key": offer_key(provider, instance_type, region, None, pricing_model, None),
-        "instance_type": instance_type,
-        "region": region,
-        "pricing_model": pricing_model,
-        "gpu_name_raw": gpu_model,
-        "gpu_model": gpu_model,
-        "gpu_count": gpu_count,
-        "currency": "USD",
-        "price_per_hour": price,
-        "price_usd_per_hour": price,
-        "price_usd_per_gpu_hour": price / gpu_count,
-        "observed_at": T0 + timedelta(days=n),
-        "source_url": "https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/AmazonEC2/current/us-east-1/index.json",
-        "snapshot_sha256": "0" * 64,
-    }
+    return observation(
+        instance_type,
+        price,
+        gpu_model,
+        provider=provider,
+        region=region,
+        pricing_model=pricing_model,
+        gpu_count=gpu_count,
+        at=T0 + timedelta(days=n),
+    )
 
 
 def p4d(price=32.7726, n=0):
