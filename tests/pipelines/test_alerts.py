@@ -21,14 +21,12 @@ from aiosmtpd.controller import Controller
 from pipelines import alerts
 from pipelines.changes import events_frame, process_run
 from pipelines.normalize import frame_from_rows
+from tests.support.observations import observation
 
 T0 = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
 P4D = 32.7726
 FROM = "alerts@gpu-prices.example.org"
 PUBLIC_URL = "https://gpu-prices.example.org"
-
-
-from tests.support.observations import observation  # noqa: E402
 
 
 def row(

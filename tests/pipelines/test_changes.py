@@ -18,12 +18,10 @@ import pytest
 from pipelines import changes
 from pipelines.changes import ChangeDetector, NoiseRules, process_run
 from pipelines.normalize import frame_from_rows
+from tests.support.observations import observation
 
 T0 = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
 P4D = 32.7726
-
-
-from tests.support.observations import observation  # noqa: E402
 
 
 def row(

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from pipelines import alerts
 from pipelines.cli_alerts import register
 from pipelines.normalize import frame_from_rows
+from tests.support.observations import observation
 
 T0 = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
 
@@ -35,9 +36,6 @@ def make_app() -> typer.Typer:
 
 
 runner = CliRunner()
-
-
-from tests.support.observations import observation  # noqa: E402
 
 
 def row(
