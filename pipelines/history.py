@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from filelock import FileLock
 
 from pipelines.publish import file_sha256, to_table, write_json_atomic, write_parquet_atomic
 from pipelines.schema import (
@@ -53,6 +54,8 @@ HISTORY_DIR = ".history"
 # Closed parts are merged into one when there are more than this many, so a reader does
 # not open thousands of small files after years of hourly runs.
 COMPACT_AFTER_PARTS = 200
+# A publish takes seconds; a writer waiting longer than this means a stuck process.
+PUBLISH_LOCK_TIMEOUT_S = 600
 # Row groups small enough for the reader to decode in parallel, big enough to compress well.
 ROW_GROUP_ROWS = 256_000
 
@@ -173,7 +176,32 @@ class History:
         the spec columns (GPU specs join) to rows about to be written as current.
         Providers whose observations are not newer than what the history already holds
         (a replay of an archive already merged) are skipped: replays are idempotent.
+
+        One publisher at a time, across processes: two runs of different providers (the
+        scheduler and a manual `scrape run`) would otherwise both start from the same
+        current version, and the later switch would drop the other's changes.
         """
+        self.hdir.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.hdir / ".publish.lock"), timeout=PUBLISH_LOCK_TIMEOUT_S):
+            return self._merge_and_publish(
+                observations,
+                enrich=enrich,
+                enrich_key=enrich_key,
+                extra_state=extra_state,
+                now=now,
+                metadata=metadata,
+            )
+
+    def _merge_and_publish(
+        self,
+        observations: dict[str, pd.DataFrame],
+        *,
+        enrich,
+        enrich_key: str | None,
+        extra_state: dict[str, dict[str, Any]] | None,
+        now: datetime | None,
+        metadata: dict[str, str] | None,
+    ) -> PublishResult:
         self._cleanup_tmp()
         prev_version = self.current_version()
         current = self.read_current()

@@ -44,3 +44,33 @@ def test_sigkill_during_publish_never_leaves_a_broken_dataset(tmp_path):
         h = History(datasets)
         assert h.verify() == []
     assert kills == 4
+
+
+def test_concurrent_publishers_of_different_providers_lose_nothing(tmp_path):
+    datasets = tmp_path / "datasets"
+    runs = 6
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.support.publish_provider",
+                str(datasets),
+                name,
+                str(runs),
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        for name in ("alpha", "beta")
+    ]
+    for p in procs:
+        assert p.wait(timeout=120) == 0
+    df = pd.read_parquet(datasets / "gpu_prices.parquet")
+    current = df[df.valid_to.isna()]
+    # Both providers' last runs are current, and every price version of both is kept.
+    for name in ("alpha", "beta"):
+        mine = current[current.provider == name]
+        assert len(mine) == 2000 and set(mine.price_per_hour) == {float(runs)}
+        assert df[df.provider == name].groupby("offer_key", observed=True).size().eq(runs).all()
+    assert len(History(datasets).versions()) == 2 * runs

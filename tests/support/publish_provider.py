@@ -1,0 +1,37 @@
+"""Run by test_concurrent_publish in a subprocess: publish N successive runs of one provider."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pipelines.history import History
+from pipelines.normalize import frame_from_rows
+from pipelines.schema import offer_key
+
+
+def main(datasets: Path, provider: str, runs: int) -> None:
+    h = History(datasets)
+    for step in range(runs):
+        at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=step)
+        rows = [
+            {
+                "provider": provider,
+                "offer_key": offer_key(provider, f"i{i}", "r", None, "on_demand", None),
+                "instance_type": f"i{i}",
+                "region": "r",
+                "pricing_model": "on_demand",
+                "gpu_count": 1.0,
+                "currency": "USD",
+                "price_per_hour": 1.0 + step,
+                "observed_at": at,
+                "snapshot_sha256": "0" * 64,
+            }
+            for i in range(2000)
+        ]
+        h.merge_and_publish({provider: frame_from_rows(rows)})
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]))
