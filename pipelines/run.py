@@ -42,7 +42,7 @@ from scrapers.base import (
     Response,
     SkipProvider,
 )
-from scrapers.http import HttpClient
+from scrapers.http import HttpClient, scrub
 from scrapers.registry import PROVIDERS
 
 log = logging.getLogger("pipelines.run")
@@ -576,6 +576,10 @@ def _log_run(report: RunReport, config: Config) -> None:
 
     The data package is written last so its entry for the run log includes this run.
     """
+    # Errors go into a published file: scrub any key a message might still carry.
+    for res in report.providers.values():
+        if res.error:
+            res.error = scrub(res.error)
     runlog = _optional("pipelines.runlog")
     if runlog is not None:
         try:

@@ -495,7 +495,9 @@ class _Runner:
 def _record_crash(
     datasets_dir: Path, names: Sequence[str], exc: BaseException, started: datetime
 ) -> None:
-    message = " ".join(f"scheduled run crashed: {type(exc).__name__}: {exc}".split())
+    from scrapers.http import scrub  # an exception text may carry a URL with its key
+
+    message = scrub(" ".join(f"scheduled run crashed: {type(exc).__name__}: {exc}".split()))
     report = RunReport(
         run_id=f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}",
         trigger=TRIGGER,
