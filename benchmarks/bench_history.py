@@ -168,7 +168,7 @@ def build(datasets: Path, total: int, live: int, seed: int = 1) -> None:
         for p in PROVIDERS
     }
     closed = pa.concat_tables(tables) if tables else None
-    h._publish(version, None, cur.to_pandas(), closed, state, {})
+    h._publish(version, None, cur.to_pandas(), closed, state)
     np.save(datasets / "bench_cols.npy", np.array([cols], dtype=object), allow_pickle=True)
 
 

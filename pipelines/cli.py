@@ -246,10 +246,10 @@ def parse_cmd(
 def _file_fx():
     """FX for `scrape parse`: the ECB rates archived under ./archive, if any."""
     from pipelines.archive import Archive
-    from pipelines.run import _archived_fx
+    from pipelines.run import archived_fx
 
     cfg = Config.load()
-    return _archived_fx(Archive(cfg.archive_dir))
+    return archived_fx(Archive(cfg.archive_dir))
 
 
 @archive_app.command("add")

@@ -104,6 +104,7 @@ def diff(
 ) -> None:
     """Print the change events between consecutive observation snapshots."""
     from pipelines import gate
+    from scrapers.registry import PROVIDERS
 
     if fmt not in ("jsonl", "table"):
         raise typer.BadParameter("--format must be jsonl or table")
@@ -143,10 +144,13 @@ def diff(
         for provider in providers:
             obs = df[df["provider"] == provider].reset_index(drop=True)
             st = detector.states.get(provider)
+            # The same threshold a run would use for this provider.
+            spec = PROVIDERS.get(provider)
+            default = spec.max_row_drop_fraction if spec else gate.DEFAULT_MAX_DROP_FRACTION
             drop = (
                 max_drop_fraction
                 if max_drop_fraction is not None
-                else config.drop_fraction(provider)
+                else config.drop_fraction(provider, default)
             )
             reasons = gate.check(provider, obs, st.rows if st else None, max_drop_fraction=drop)
             if reasons:

@@ -44,7 +44,8 @@ class Config:
     state_dir: Path
     base_urls: dict[str, str] = field(default_factory=dict)
     settings: dict[str, str] = field(default_factory=dict)  # env + [settings]: secrets, regions
-    max_drop_fraction: float = 0.5
+    # None = not configured: each provider's own default (ProviderSpec) applies.
+    max_drop_fraction: float | None = None
     provider_max_drop_fraction: dict[str, float] = field(default_factory=dict)
     http: dict[str, Any] = field(default_factory=dict)
     workdir: Path | None = None
@@ -93,7 +94,11 @@ class Config:
         key = provider if name is None else f"{provider}_{name}"
         return self.base_urls.get(key.lower(), default)
 
-    def drop_fraction(self, provider: str, spec_default: float | None = None) -> float:
+    def drop_fraction(self, provider: str, spec_default: float) -> float:
+        """Row-count fall the gate allows: [gate.providers.X], else [gate], else the
+        provider's own default."""
         if provider in self.provider_max_drop_fraction:
             return self.provider_max_drop_fraction[provider]
-        return spec_default if spec_default is not None else self.max_drop_fraction
+        if self.max_drop_fraction is not None:
+            return self.max_drop_fraction
+        return spec_default

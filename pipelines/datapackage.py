@@ -9,15 +9,16 @@ when each file was written (nothing is re-read).
 
 from __future__ import annotations
 
-import importlib
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines import changes, runlog, specs, tflops
 from pipelines.history import History
 from pipelines.publish import file_sha256, write_json_atomic
-from pipelines.schema import HISTORY_FIELDS, frictionless_fields
+from pipelines.schema import HISTORY_FIELDS, frictionless_fields, frictionless_type
 
 LICENSE = {
     "name": "CC-BY-4.0",
@@ -25,65 +26,27 @@ LICENSE = {
     "title": "Creative Commons Attribution 4.0",
 }
 
-# Other published tables: file name -> (module, schema attribute, description). A table
-# is listed when its file exists.
-TABLES = {
+# Other published tables: file name -> (explicit schema, description). A table is listed
+# when its file exists.
+TABLES: dict[str, tuple[pa.Schema, str]] = {
     "gpu_specs.parquet": (
-        "pipelines.specs",
-        "SPECS_SCHEMA",
+        specs.SPECS_SCHEMA,
         "GPU spec table (dense TFLOPS per precision, memory, TDP), one row per GPU variant.",
     ),
     "gpu_price_per_tflop.parquet": (
-        "pipelines.tflops",
-        "TFLOPS_SCHEMA",
+        tflops.TFLOPS_SCHEMA,
         "USD per PFLOP-hour of every current offer for each precision, with ranks.",
     ),
     "gpu_price_per_tflop_summary.parquet": (
-        "pipelines.tflops",
-        "SUMMARY_SCHEMA",
+        tflops.SUMMARY_SCHEMA,
         "Per GPU model: cheapest offer, median across providers, provider count.",
     ),
     "gpu_price_changes.parquet": (
-        "pipelines.changes",
-        "EVENT_SCHEMA",
+        changes.EVENT_SCHEMA,
         "Change events between consecutive good runs of each provider.",
     ),
-    "gpu_runs.parquet": (
-        "pipelines.runlog",
-        "RUNLOG_SCHEMA",
-        "Run log: one row per run and provider.",
-    ),
+    "gpu_runs.parquet": (runlog.RUNLOG_SCHEMA, "Run log: one row per run and provider."),
 }
-
-
-def _schema_fields(table_path: Path, module: str, attr: str) -> list[dict]:
-    try:
-        mod = importlib.import_module(module)
-        schema = getattr(mod, attr, None)
-    except ImportError:
-        schema = None
-    if schema is None:
-        schema = pq.read_schema(table_path)
-    out = []
-    for f in schema:
-        t = str(f.type)
-        ftype = (
-            "string"
-            if t in ("string", "large_string")
-            else "number"
-            if t.startswith(("double", "float"))
-            else "integer"
-            if t.startswith(("int", "uint"))
-            else "boolean"
-            if t == "bool"
-            else "datetime"
-            if t.startswith("timestamp")
-            else "date"
-            if t.startswith("date")
-            else "any"
-        )
-        out.append({"name": f.name, "type": ftype})
-    return out
 
 
 def write(datasets_dir: Path, history: History, version: str) -> dict:
@@ -113,7 +76,7 @@ def write(datasets_dir: Path, history: History, version: str) -> dict:
                 },
             }
         )
-    for name, (module, attr, description) in TABLES.items():
+    for name, (schema, description) in TABLES.items():
         path = datasets_dir / name
         if not path.exists():
             continue
@@ -128,7 +91,9 @@ def write(datasets_dir: Path, history: History, version: str) -> dict:
                 "bytes": path.stat().st_size,
                 "hash": f"sha256:{file_sha256(path)}",
                 "description": description,
-                "schema": {"fields": _schema_fields(path, module, attr)},
+                "schema": {
+                    "fields": [{"name": f.name, "type": frictionless_type(f.type)} for f in schema]
+                },
             }
         )
     atom = datasets_dir / "alerts.atom"

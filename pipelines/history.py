@@ -166,9 +166,7 @@ class History:
         *,
         enrich=None,
         enrich_key: str | None = None,
-        extra_state: dict[str, dict[str, Any]] | None = None,
         now: datetime | None = None,
-        metadata: dict[str, str] | None = None,
     ) -> PublishResult:
         """Merge each provider's gated observations into the history and publish a version.
 
@@ -184,12 +182,7 @@ class History:
         self.hdir.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.hdir / ".publish.lock"), timeout=PUBLISH_LOCK_TIMEOUT_S):
             return self._merge_and_publish(
-                observations,
-                enrich=enrich,
-                enrich_key=enrich_key,
-                extra_state=extra_state,
-                now=now,
-                metadata=metadata,
+                observations, enrich=enrich, enrich_key=enrich_key, now=now
             )
 
     def _merge_and_publish(
@@ -198,9 +191,7 @@ class History:
         *,
         enrich,
         enrich_key: str | None,
-        extra_state: dict[str, dict[str, Any]] | None,
         now: datetime | None,
-        metadata: dict[str, str] | None,
     ) -> PublishResult:
         self._cleanup_tmp()
         prev_version = self.current_version()
@@ -226,7 +217,6 @@ class History:
                 "last_good_rows": int(len(obs)),
                 "last_good_version": version,
                 "regions": sorted(obs["region"].dropna().unique().tolist()),
-                **(extra_state or {}).get(provider, {}),
             }
         if not fresh:
             return result
@@ -253,7 +243,7 @@ class History:
         keep = keep.sort_values(["provider", "offer_key"], kind="stable").reset_index(drop=True)
         closed_all = closed if len(closed) else None
         meta_next = {"enrich_key": enrich_key}
-        self._publish(version, prev_version, keep, closed_all, state, metadata or {}, meta_next)
+        self._publish(version, prev_version, keep, closed_all, state, meta_next)
         result.version = version
         result.current_rows = len(keep)
         result.closed_rows_added = 0 if closed_all is None else len(closed_all)
@@ -266,14 +256,12 @@ class History:
         current: pd.DataFrame,
         closed: pd.DataFrame | pa.Table | None,
         state: dict,
-        metadata: dict[str, str],
         meta_next: dict[str, Any] | None = None,
     ) -> None:
         self.parts.mkdir(parents=True, exist_ok=True)
         meta = {
             "gpu_prices.dataset_version": version,
             "gpu_prices.created_at": _now().isoformat(),
-            **metadata,
         }
         new_files: dict[str, dict[str, Any]] = {}
         cur_path = self.parts / f"current-{version}.parquet"

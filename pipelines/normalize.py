@@ -14,17 +14,17 @@ from collections.abc import Callable
 from datetime import date
 
 import pandas as pd
+import pyarrow as pa
 
 from pipelines.schema import OBSERVATION_FIELDS, OBSERVATION_SCHEMA, offer_key
 from scrapers.base import Offer, ParseResult
+from scrapers.gpus import resolve
 
 # (currency, observation date) -> (USD per unit of currency, date of the rate used)
 FxLookup = Callable[[str, date], tuple[float, date]]
 
 
 def _resolve(offer: Offer, provider: str):
-    from scrapers.gpus import resolve  # imported late: the alias table loads on first use
-
     return resolve(
         offer.gpu_name_raw,
         memory_gb=offer.gpu_memory_gb,
@@ -107,8 +107,6 @@ def offers_to_frame(provider: str, result: ParseResult, fx: FxLookup | None = No
 
 def frame_from_rows(rows: list[dict]) -> pd.DataFrame:
     """A DataFrame with exactly the observation schema's columns and dtypes."""
-    import pyarrow as pa
-
     table = (
         pa.Table.from_pylist(rows, schema=OBSERVATION_SCHEMA)
         if rows
@@ -119,8 +117,6 @@ def frame_from_rows(rows: list[dict]) -> pd.DataFrame:
 
 def conform(df: pd.DataFrame) -> pd.DataFrame:
     """Coerce an observation frame (e.g. read from CSV) to the schema's columns and dtypes."""
-    import pyarrow as pa
-
     df = df.copy()
     for f in OBSERVATION_FIELDS:
         if f.name not in df.columns:

@@ -13,7 +13,7 @@ nothing (see History.merge_and_publish).
 from __future__ import annotations
 
 import asyncio
-import importlib
+import contextlib
 import logging
 import secrets
 import shutil
@@ -27,13 +27,17 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines import gate
+from pipelines import alerts as alerts_mod
+from pipelines import changes, datapackage, gate, locks, runlog, tflops
+from pipelines import specs as gpu_specs
 from pipelines.archive import Archive
 from pipelines.config import Config
+from pipelines.fx import load_fx
 from pipelines.history import History
 from pipelines.normalize import offers_to_frame
 from pipelines.publish import file_sha256
 from pipelines.report import FAILED, GATE_FAILED, OK, SKIPPED, UNCHANGED, ProviderResult, RunReport
+from scrapers import ecb
 from scrapers.base import (
     FetchContext,
     ParseResult,
@@ -53,16 +57,6 @@ FX_SOURCE = "ecb"
 def new_run_id(now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-
-
-def _optional(module: str):
-    """Import a pipeline step module that may not be part of this installation."""
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name == module:
-            return None
-        raise
 
 
 # --- fetching ---------------------------------------------------------------------------
@@ -261,21 +255,14 @@ def run_providers(
     run_id = new_run_id(started)
     report = RunReport(run_id=run_id, trigger=trigger, started_at=started)
     archive = Archive(config.archive_dir)
-    locks = _optional("pipelines.locks")
-    held: list[Any] = []
     runnable: list[ProviderSpec] = []
-    for s in specs:
-        if locks is None:
-            runnable.append(s)
-            continue
-        try:
-            cm = locks.provider_lock(config.state_dir, s.name)
-            cm.__enter__()
-            held.append(cm)
-            runnable.append(s)
-        except Exception as exc:  # another process runs this provider right now
-            report.providers[s.name] = ProviderResult(s.name, SKIPPED, error=str(exc))
-    try:
+    with contextlib.ExitStack() as held:
+        for s in specs:
+            try:
+                held.enter_context(locks.provider_lock(config.state_dir, s.name))
+                runnable.append(s)
+            except locks.AlreadyRunning as exc:  # another process runs this provider now
+                report.providers[s.name] = ProviderResult(s.name, SKIPPED, error=str(exc))
         workdir = Path(tempfile.mkdtemp(prefix="gpu-prices-"))
         try:
             t0 = time.monotonic()
@@ -309,9 +296,6 @@ def run_providers(
             )
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-    finally:
-        for cm in held:
-            cm.__exit__(None, None, None)
     report.finished_at = datetime.now(UTC)
     _log_run(report, config)
     return report
@@ -350,7 +334,7 @@ def _replay(
                 report.providers[s.name] = ProviderResult(s.name, FAILED, error=str(exc))
         sub = RunReport(run_id=report.run_id, trigger="replay", started_at=started)
         # Only the ECB files that existed at the time of the replayed run count.
-        fx = _archived_fx(archive, as_of=max(r.fetched_at for _, r in group) + _FX_GRACE)
+        fx = archived_fx(archive, as_of=max(r.fetched_at for _, r in group) + _FX_GRACE)
         _process_batch(
             batch,
             sub,
@@ -425,11 +409,10 @@ def _process_batch(
             progress(name, res.status)
     if not passed:
         return
-    specs_mod = _optional("pipelines.specs")
-    enrich = specs_mod.join_specs if specs_mod is not None else None
     # When the spec table changes, every current row is re-joined; otherwise only new rows.
-    enrich_key = file_sha256(specs_mod.SPECS_CSV) if specs_mod is not None else None
-    pub = history.merge_and_publish(passed, enrich=enrich, enrich_key=enrich_key)
+    pub = history.merge_and_publish(
+        passed, enrich=gpu_specs.join_specs, enrich_key=file_sha256(gpu_specs.SPECS_CSV)
+    )
     for name, merge in pub.merges.items():
         res = report.providers[name]
         res.new_offers, res.changed_offers = merge.new, merge.changed
@@ -460,39 +443,29 @@ def _post_publish(
 ) -> None:
     """Derived tables and alerts. Each step is contained: a failure is noted, not fatal."""
     current = history.read_current()
-    steps: list[tuple[str, Callable[[], Any]]] = []
-    specs_mod = _optional("pipelines.specs")
-    if specs_mod is not None:
-        steps.append(("gpu specs", lambda: specs_mod.publish_specs(config.datasets_dir, version)))
-        report.unmatched_gpus = sorted(set(specs_mod.unmatched(current)))
-    tflops = _optional("pipelines.tflops")
-    if tflops is not None:
-        steps.append(
-            ("price per TFLOP", lambda: tflops.publish(current, config.datasets_dir, version))
-        )
-    changes = _optional("pipelines.changes")
-    if changes is not None:
-        detected_at = (
-            max(df["observed_at"].max() for df in observations.values()).to_pydatetime()
-            if observations
-            else datetime.now(UTC)
-        )
-        steps.append(
-            (
-                "change events",
-                lambda: changes.process_run(
-                    observations,
-                    datasets_dir=config.datasets_dir,
-                    state_dir=config.state_dir,
-                    dataset_version=version,
-                    detected_at=detected_at,
-                    previous_dataset_version=previous_version,
-                    env=config.settings,
-                ),
-            )
-        )
-    alerts_mod = _optional("pipelines.alerts")
-    if alerts and alerts_mod is not None:
+    report.unmatched_gpus = sorted(set(gpu_specs.unmatched(current)))
+    detected_at = (
+        max(df["observed_at"].max() for df in observations.values()).to_pydatetime()
+        if observations
+        else datetime.now(UTC)
+    )
+    steps: list[tuple[str, Callable[[], Any]]] = [
+        ("gpu specs", lambda: gpu_specs.publish_specs(config.datasets_dir, version)),
+        ("price per TFLOP", lambda: tflops.publish(current, config.datasets_dir, version)),
+        (
+            "change events",
+            lambda: changes.process_run(
+                observations,
+                datasets_dir=config.datasets_dir,
+                state_dir=config.state_dir,
+                dataset_version=version,
+                detected_at=detected_at,
+                previous_dataset_version=previous_version,
+                env=config.settings,
+            ),
+        ),
+    ]
+    if alerts:
         steps.append(("alert delivery", lambda: alerts_mod.deliver_pending(config=config)))
     for label, fn in steps:
         try:
@@ -508,29 +481,24 @@ def _post_publish(
 _FX_GRACE = timedelta(minutes=30)
 
 
-def _fx_from_responses(responses: list[Response], as_of: datetime | None = None):
-    fxmod = _optional("pipelines.fx")
-    if fxmod is None:
-        return None
-    if as_of is not None:
-        responses = [r for r in responses if r.fetched_at <= as_of]
-    if not responses:
-        return None
-    try:
-        return fxmod.load_fx(responses).usd_per_unit
-    except Exception as exc:  # an unreadable ECB file: non-USD rows get empty USD columns
-        log.warning("ECB reference rates unusable: %s", _one_line(exc))
-        return None
+def archived_fx(archive: Archive, as_of: datetime | None = None):
+    """The FX lookup from the ECB files in `archive` fetched at or before `as_of`.
 
-
-def _archived_fx(archive: Archive, as_of: datetime | None = None):
+    None when there are none (or none readable): non-USD rows then get empty USD columns.
+    """
     responses: list[Response] = []
     for run in archive.runs(FX_SOURCE):
         try:
             responses.extend(archive.iter_responses(run))
         except FileNotFoundError:
             continue
-    return _fx_from_responses(responses, as_of)
+    if not any(as_of is None or r.fetched_at <= as_of for r in responses):
+        return None
+    try:
+        return load_fx(responses, as_of=as_of).usd_per_unit
+    except Exception as exc:  # an unreadable ECB file
+        log.warning("ECB reference rates unusable: %s", _one_line(exc))
+        return None
 
 
 def _live_fx(
@@ -542,9 +510,8 @@ def _live_fx(
     specs: Sequence[ProviderSpec],
 ):
     """Fetch and archive the ECB reference rates; fall back to the archived ones."""
-    ecb = _optional("scrapers.ecb")
-    if ecb is None or all(set(s.currencies) <= {"USD"} for s in specs):
-        return _archived_fx(archive)
+    if all(set(s.currencies) <= {"USD"} for s in specs):
+        return archived_fx(archive)
 
     async def go():
         async with HttpClient(transport=transport) as client:
@@ -561,9 +528,9 @@ def _live_fx(
     try:
         for r in asyncio.run(go()):
             archive.store(run_id, FX_SOURCE, r)
-    except Exception as exc:  # FX missing only fails the non-USD providers, later
+    except Exception as exc:  # then the archived rates (or empty USD columns) serve
         log.warning("ECB reference rates not fetched: %s", _one_line(exc))
-    return _archived_fx(archive)
+    return archived_fx(archive)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -580,19 +547,16 @@ def _log_run(report: RunReport, config: Config) -> None:
     for res in report.providers.values():
         if res.error:
             res.error = scrub(res.error)
-    runlog = _optional("pipelines.runlog")
-    if runlog is not None:
-        try:
-            runlog.append(report, config.datasets_dir)
-        except Exception as exc:
-            log.exception("run log not written")
-            report.notes.append(f"run log failed: {_one_line(exc)}")
+    try:
+        runlog.append(report, config.datasets_dir)
+    except Exception as exc:
+        log.exception("run log not written")
+        report.notes.append(f"run log failed: {_one_line(exc)}")
     history = History(config.datasets_dir)
     version = history.current_version()
-    dp = _optional("pipelines.datapackage")
-    if dp is not None and version is not None:
+    if version is not None:
         try:
-            dp.write(config.datasets_dir, history, version)
+            datapackage.write(config.datasets_dir, history, version)
         except Exception as exc:
             log.exception("datapackage.json not written")
             report.notes.append(f"datapackage.json failed: {_one_line(exc)}")

@@ -275,26 +275,30 @@ def offer_key(
     return "|".join([provider, instance_type, region, zone or "", pricing_model, term or ""])
 
 
+def frictionless_type(t: pa.DataType) -> str:
+    """The Frictionless Table Schema type of an Arrow type (dictionaries by their values)."""
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "string"
+    if pa.types.is_floating(t):
+        return "number"
+    if pa.types.is_integer(t):
+        return "integer"
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_timestamp(t):
+        return "datetime"
+    if pa.types.is_date(t):
+        return "date"
+    return "any"
+
+
 def frictionless_fields(fields: list[Field]) -> list[dict]:
     """Field descriptors for datapackage.json (Frictionless Table Schema)."""
     out = []
     for f in fields:
-        t = f.type
-        if pa.types.is_string(t):
-            ftype = "string"
-        elif pa.types.is_floating(t):
-            ftype = "number"
-        elif pa.types.is_integer(t):
-            ftype = "integer"
-        elif pa.types.is_boolean(t):
-            ftype = "boolean"
-        elif pa.types.is_timestamp(t):
-            ftype = "datetime"
-        elif pa.types.is_date(t):
-            ftype = "date"
-        else:
-            ftype = "any"
-        d = {"name": f.name, "type": ftype, "description": f.description}
+        d = {"name": f.name, "type": frictionless_type(f.type), "description": f.description}
         if f.unit:
             d["unit"] = f.unit
         if not f.nullable:

@@ -609,6 +609,18 @@ class _TextWindow:
         self.base += pos
         return 0
 
+    def advance(self, pos: int) -> tuple[int, int]:
+        """Slide to `pos`, keeping `_BACK_CHARS` behind it (a match may need to look back
+        for its enclosing object) and reading a window ahead. Returns `pos` relative to
+        the new buffer and the scan limit: items starting before it are complete in the
+        buffer (`_ITEM_MARGIN_CHARS` short of the end, unless at EOF)."""
+        keep_from = max(0, pos - _BACK_CHARS)
+        self.drop(keep_from)
+        pos -= keep_from
+        self.fill(pos, _WINDOW_CHARS)
+        limit = len(self.buf) if self.eof else len(self.buf) - _ITEM_MARGIN_CHARS
+        return pos, limit
+
 
 def _scan_offer_file(r: Response, src: _Source) -> _Scan:
     """One pass over the file, memory bounded by the text window and the kept SKUs.
@@ -671,12 +683,8 @@ def _scan_products(
     type_re = re.compile(r'"instanceType"\s*:\s*"(?:' + _trie_pattern(sorted(families())) + r")\.")
     covered_until = -1  # absolute end of the last decoded product
     while True:
-        keep_from = max(0, pos - _BACK_CHARS)
-        pos -= keep_from
-        win.drop(keep_from)
-        win.fill(pos, _WINDOW_CHARS)
+        pos, limit = win.advance(pos)
         buf = win.buf
-        limit = len(buf) if win.eof else len(buf) - _ITEM_MARGIN_CHARS
         tm = _TERMS_OBJECT_RE.search(buf, pos, min(len(buf), limit + _MARKER_OVERLAP_CHARS))
         stop = tm.start() if tm else limit
         hits = [m.start() for m in type_re.finditer(buf, pos, stop)]
@@ -754,12 +762,8 @@ def _scan_terms(
     sections: list[tuple[int, str]] = []  # (absolute offset, term type), in file order
     covered_until = -1  # absolute end of the last decoded block
     while True:
-        keep_from = max(0, pos - _BACK_CHARS)
-        pos -= keep_from
-        win.drop(keep_from)
-        win.fill(pos, _WINDOW_CHARS)
+        pos, limit = win.advance(pos)
         buf = win.buf
-        limit = len(buf) if win.eof else len(buf) - _ITEM_MARGIN_CHARS
         for name in TERM_TYPES:
             if any(n == name for _, n in sections):
                 continue

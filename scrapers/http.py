@@ -141,20 +141,15 @@ for _name in ("httpx", "httpcore"):
 
 
 class Redactor:
-    """Scrubs known secret values from any text (log lines, exception messages)."""
-
-    def __init__(self) -> None:
-        self._secrets: set[str] = set()
+    """Registers secret values (for `scrub`, process-wide: httpx's own log lines and any
+    later error text must lose them too) and scrubs text."""
 
     def add(self, *values: str | None) -> None:
         for v in values:
-            if v and len(v) >= 4:
-                self._secrets.add(v)
+            if v and len(v) >= 4:  # shorter "secrets" would blank ordinary words
                 _KNOWN_SECRETS.add(v)
 
     def __call__(self, text: str) -> str:
-        for s in self._secrets:
-            text = text.replace(s, REDACTED)
         return scrub(text)
 
 

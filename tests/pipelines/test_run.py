@@ -18,7 +18,7 @@ from pipelines.history import History
 from pipelines.run import run_providers
 from scrapers import registry
 from tests.support import fakes
-from tests.support.server import sleep_then, truncated
+from tests.support.server import send, sleep_then, truncated
 
 FIX = Path(__file__).parent.parent / "fixtures" / "azure"
 PAGE1 = (FIX / "gpu-page1.json").read_bytes()
@@ -55,11 +55,7 @@ def azure_answer(nc_page1=PAGE1, nc_page2=PAGE2):
             body = nc_page2 if "$skip" in q else nc_page1
         else:
             body = EMPTY
-        h.send_response(200)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        h.wfile.write(body)
+        send(h, 200, body, {"Content-Type": "application/json"})
 
     return handler
 
@@ -122,8 +118,9 @@ def test_azure_end_to_end_publishes_loadable_history(tmp_path, provider_server):
     assert len(manifest) == 5  # NC page 1 + 2, ND, NV, NG
     blobs = list((cfg.archive_dir / "azure" / "blobs").rglob("*.gz"))
     assert len(blobs) == 3  # page 1, page 2, and one empty page shared by ND/NV/NG
-    e = next(m for m in manifest if m["sha256"] == blobs[0].stem or True)
-    assert {"url", "status", "headers", "fetched_at", "sha256", "size"} <= set(e)
+    for e in manifest:
+        assert {"url", "status", "headers", "fetched_at", "sha256", "size"} <= set(e)
+        assert (cfg.archive_dir / "azure" / e["blob"]).is_file()
     bodies = {gzip.decompress(b.read_bytes()) for b in blobs}
     assert PAGE1 in bodies and PAGE2 in bodies
 
@@ -328,3 +325,14 @@ def test_cli_run_exits_non_zero_and_names_the_failure_in_one_line(
     )
     df = pd.read_parquet(tmp_path / "datasets" / "gpu_prices.parquet")
     assert set(df["provider"].astype(str)) == {fakes.NAME}
+
+
+def test_gate_drop_fraction_precedence(tmp_path):
+    cfg = Config.load(root=tmp_path, env={})
+    assert cfg.drop_fraction("vastai", 0.8) == 0.8  # nothing configured: provider default
+    (tmp_path / "gpu-prices.toml").write_text(
+        "[gate]\nmax_drop_fraction = 0.3\n[gate.providers.vastai]\nmax_drop_fraction = 0.9\n"
+    )
+    cfg = Config.load(root=tmp_path, env={})
+    assert cfg.drop_fraction("vastai", 0.8) == 0.9
+    assert cfg.drop_fraction("azure", 0.5) == 0.3

@@ -7,10 +7,8 @@ import gzip
 import hashlib
 import importlib.util
 import json
-import threading
 from datetime import UTC, datetime
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ import pytest
 from scrapers import aws
 from scrapers.base import FetchContext, ParseError, Response
 from scrapers.http import HttpClient
+from tests.support.server import ProviderServer, conditional
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "aws"
 OFFER_FILE = FIXTURES / "offer-file_us-east-1_2024-05-28_p4d-excerpt.json"
@@ -346,54 +345,18 @@ def test_reference_data_tables():
 # --------------------------------------------------------------------------- fetch over HTTP
 
 
-class _PriceServer:
+class _PriceServer(ProviderServer):
     """Serves the fixtures like pricing.us-east-1.amazonaws.com and the spot host, with ETags."""
 
     def __init__(self) -> None:
-        self.files = {
+        super().__init__()
+        for path, fixture in {
             "/offers/v1.0/aws/index.json": OFFER_INDEX,
             "/offers/v1.0/aws/AmazonEC2/current/region_index.json": REGION_INDEX,
             US_EAST_1_VERSION_PATH: OFFER_FILE,
             "/spot.json": SPOT_2026,
-        }
-        self.requests: list[str] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - stdlib name
-                owner.requests.append(self.path)
-                path = owner.files.get(self.path)
-                if path is None:
-                    self.send_error(404)
-                    return
-                body = path.read_bytes()
-                etag = '"' + hashlib.md5(body).hexdigest() + '"'
-                if self.headers.get("If-None-Match") == etag:
-                    self.send_response(304)
-                    self.send_header("ETag", etag)
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.send_header("ETag", etag)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        }.items():
+            self.route(path, conditional(fixture.read_bytes()))
 
 
 async def _fetch(server: _PriceServer, tmp_path: Path, previous: dict) -> list[Response]:
@@ -431,13 +394,13 @@ def test_fetch_full_path_then_unchanged_version_and_304_skip(tmp_path):
         result = aws.parse(first)
         models = {(o.instance_type, o.pricing_model) for o in result.offers}
         assert ("p4d.24xlarge", "on_demand") in models and ("g4dn.xlarge", "spot") in models
-        assert server.requests.count(US_EAST_1_VERSION_PATH) == 1
+        assert server.paths().count(US_EAST_1_VERSION_PATH) == 1
 
         previous = {r.url: _manifest_entry(r) for r in first}
         server.requests.clear()
         second = asyncio.run(_fetch(server, tmp_path, previous=previous))
         # the versioned offer-file URL is already archived: not requested at all
-        assert US_EAST_1_VERSION_PATH not in server.requests
+        assert US_EAST_1_VERSION_PATH not in server.paths()
         assert second[2].not_modified and second[2].sha256 == offer_file.sha256
         # the spot feed was asked conditionally and answered 304
         assert second[3].not_modified and second[3].status == 304

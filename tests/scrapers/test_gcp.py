@@ -17,6 +17,7 @@ import respx
 from scrapers import gcp
 from scrapers.base import FetchContext, ParseError, Response, SkipProvider
 from scrapers.http import HttpClient
+from tests.support.server import send
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "gcp"
 RECORDED = FIXTURES / "skus_page1_opencost_2023.json"
@@ -256,43 +257,19 @@ def test_fetch_stops_on_repeating_token():
         _run_fetch({"GOOGLE_API_KEY": "AIzaSyTESTKEY-1234567890"})
 
 
-def test_fetch_pages_from_a_local_server_through_the_base_url_override():
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+def test_fetch_pages_from_a_local_server_through_the_base_url_override(provider_server):
     from urllib.parse import parse_qs, urlsplit
 
     token = json.loads(RECORDED.read_text())["nextPageToken"]
-    seen: list[dict[str, list[str]]] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server API
-            parts = urlsplit(self.path)
-            query = parse_qs(parts.query)
-            seen.append(query)
-            body = (
-                CONSTRUCTED.read_bytes()
-                if query.get("pageToken") == [token]
-                else RECORDED.read_bytes()
-            )
-            ok = parts.path == "/v1/services/6F81-5844-456A/skus"
-            self.send_response(200 if ok else 404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def skus_page(h):
+        query = parse_qs(urlsplit(h.path).query)
+        page = CONSTRUCTED if query.get("pageToken") == [token] else RECORDED
+        send(h, 200, page.read_bytes(), {"Content-Type": "application/json"})
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        base = f"http://127.0.0.1:{server.server_address[1]}"
-        responses = _run_fetch({"GOOGLE_API_KEY": "AIzaSyLOCALKEY-0000"}, base=base)
-    finally:
-        server.shutdown()
-        server.server_close()
+    provider_server.route("/v1/services/6F81-5844-456A/skus", skus_page)
+    responses = _run_fetch({"GOOGLE_API_KEY": "AIzaSyLOCALKEY-0000"}, base=provider_server.url)
+    seen = [parse_qs(urlsplit(p).query) for p in provider_server.paths()]
     assert [q.get("pageToken") for q in seen] == [None, [token]]
     assert all(q["key"] == ["AIzaSyLOCALKEY-0000"] for q in seen)
     assert all("AIzaSyLOCALKEY" not in r.url for r in responses)

@@ -7,6 +7,7 @@ one repeats): (status, body bytes, headers) tuples, or callables for special beh
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import threading
 import time
@@ -46,14 +47,8 @@ class ProviderServer:
                 answer = plan.pop(0) if len(plan) > 1 else plan[0]
                 if callable(answer):
                     answer(self)
-                    return
-                status, body, headers = answer
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                else:
+                    send(self, *answer)
 
             do_GET = _serve
             do_POST = _serve
@@ -70,6 +65,10 @@ class ProviderServer:
     def route(self, path: str, *answers: Answer) -> None:
         self.routes[path] = list(answers)
 
+    def paths(self) -> list[str]:
+        """Request targets (path and query) in the order they arrived."""
+        return [r.path for r in self.requests]
+
     def __enter__(self) -> ProviderServer:
         self.thread.start()
         return self
@@ -79,6 +78,29 @@ class ProviderServer:
         self.httpd.server_close()
 
 
+def send(h: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str]) -> None:
+    """Write one complete answer (with Content-Length) on a handler."""
+    h.send_response(status)
+    for k, v in headers.items():
+        h.send_header(k, v)
+    h.send_header("Content-Length", str(len(body)))
+    h.end_headers()
+    h.wfile.write(body)
+
+
+def conditional(body: bytes, content_type: str = "application/json") -> Answer:
+    """Serve `body` with an ETag; answer 304 to a request that already has it."""
+    etag = '"' + hashlib.md5(body).hexdigest() + '"'
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        if h.headers.get("If-None-Match") == etag:
+            send(h, 304, b"", {"ETag": etag})
+        else:
+            send(h, 200, body, {"ETag": etag, "Content-Type": content_type})
+
+    return handler
+
+
 def ok(body: bytes, **headers: str) -> Answer:
     return (200, body, {"Content-Type": "application/json", **headers})
 
@@ -86,15 +108,9 @@ def ok(body: bytes, **headers: str) -> Answer:
 def sleep_then(seconds: float, answer: tuple[int, bytes, dict[str, str]]) -> Answer:
     def handler(h: BaseHTTPRequestHandler) -> None:
         time.sleep(seconds)
-        status, body, headers = answer
         try:
-            h.send_response(status)
-            for k, v in headers.items():
-                h.send_header(k, v)
-            h.send_header("Content-Length", str(len(body)))
-            h.end_headers()
-            h.wfile.write(body)
-        except OSError:
+            send(h, *answer)
+        except OSError:  # the client gave up (timed out) and closed the connection
             pass
 
     return handler
