@@ -117,8 +117,8 @@ def _table(
 
 def build(datasets: Path, total: int, live: int, seed: int = 1) -> None:
     """Write a history of `total` rows (`live` current) as one published version."""
-    from pipelines.history import History
     from pipelines.schema import HISTORY_SCHEMA
+    from pipelines.store.history import History
 
     rng = np.random.default_rng(seed)
     cols = _offers(live, rng)
@@ -176,11 +176,11 @@ def one_run(datasets: Path) -> dict:
     """The measured step: re-observe every live offer with 1% of prices changed."""
     import pandas as pd
 
-    from pipelines.history import History
-    from pipelines.normalize import frame_from_rows  # noqa: F401  (import cost is not measured)
+    from pipelines.ingest.normalize import frame_from_rows  # noqa: F401  (import cost is not measured)
+    from pipelines.store.history import History
 
     try:
-        from pipelines.specs import join_specs
+        from pipelines.derive.specs import join_specs
     except ImportError:  # pragma: no cover
         join_specs = None
     h = History(datasets)

@@ -12,7 +12,7 @@ Every rate is "units of the currency per 1 EUR".
 
 This is not an offer provider (it is not in the registry): the run fetches and archives
 these files like any source, and `parse` turns the recorded responses into `FxRates`,
-which the pipeline (`pipelines.fx.load_fx`) uses to fill the USD columns. Replaying the
+which the pipeline (`pipelines.ingest.fx.load_fx`) uses to fill the USD columns. Replaying the
 archived files reproduces the same USD figures.
 
 Conversion: USD per EUR is the USD rate; for another currency X, USD per X = (USD per

@@ -8,7 +8,7 @@ import pkgutil
 from pathlib import Path
 
 import scrapers
-from pipelines import docs
+from pipelines.ops import docs
 from scrapers.base import PRICING_MODELS, ProviderSpec
 from scrapers.registry import PROVIDERS
 
@@ -54,4 +54,4 @@ def test_readme_generated_sections_match_the_code():
     text = docs.README.read_text()
     for name in ("providers", "schema", "coverage"):
         assert f"<!-- {name}:start -->" in text
-    assert docs.render(text) == text, "README is stale: run `python -m pipelines.docs`"
+    assert docs.render(text) == text, "README is stale: run `python -m pipelines.ops.docs`"

@@ -204,7 +204,7 @@ def test_fetch_gets_a_token_then_the_three_endpoints():
 
 
 def test_raw_gpu_names_resolve_to_canonical_models():
-    from scrapers.gpus import resolve
+    from pipelines.ingest.gpus import resolve
 
     models = {
         o.instance_type: resolve(

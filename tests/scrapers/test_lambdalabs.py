@@ -166,7 +166,7 @@ def test_fetch_error_does_not_leak_key():
 
 
 def test_raw_names_resolve_to_canonical_models():
-    from scrapers.gpus import resolve
+    from pipelines.ingest.gpus import resolve
 
     offers = {o.instance_type: o for o in lambdalabs.parse([_resp(FIXTURE.read_bytes())]).offers}
     expected = {

@@ -131,7 +131,7 @@ def test_fetch_walks_all_pages_on_a_local_server(provider_server):
 
 
 def test_raw_names_resolve_to_canonical_models():
-    from scrapers.gpus import resolve
+    from pipelines.ingest.gpus import resolve
 
     for o in linode.parse([_resp(_doc())]).offers:
         r = resolve(

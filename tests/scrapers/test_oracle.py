@@ -171,7 +171,7 @@ def test_fetch_follows_ords_next_link(provider_server):
 
 
 def test_raw_names_resolve_to_canonical_models():
-    from scrapers.gpus import resolve
+    from pipelines.ingest.gpus import resolve
 
     for o in oracle.parse([_resp(FIXTURE.read_bytes())]).offers:
         r = resolve(

@@ -132,7 +132,7 @@ def test_fetch_asks_for_the_configured_subsidiary():
 
 
 def test_raw_gpu_names_resolve_to_canonical_models():
-    from scrapers.gpus import resolve
+    from pipelines.ingest.gpus import resolve
 
     models = {
         o.instance_type: resolve(

@@ -180,7 +180,7 @@ def test_default_zones_when_not_configured():
 
 
 def test_raw_gpu_names_resolve_to_canonical_models():
-    from scrapers.gpus import resolve
+    from pipelines.ingest.gpus import resolve
 
     models = {
         o.instance_type: resolve(

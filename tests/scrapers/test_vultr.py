@@ -152,7 +152,7 @@ def test_fetch_follows_cursor_pages():
 
 
 def test_raw_names_resolve_to_canonical_models():
-    from scrapers.gpus import resolve
+    from pipelines.ingest.gpus import resolve
 
     for o in vultr.parse(_fixture_responses()).offers:
         r = resolve(

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.history import History
-from pipelines.normalize import frame_from_rows
+from pipelines.ingest.normalize import frame_from_rows
 from pipelines.schema import offer_key
+from pipelines.store.history import History
 
 N = 50_000
 

@@ -6,9 +6,9 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pipelines.history import History
-from pipelines.normalize import frame_from_rows
+from pipelines.ingest.normalize import frame_from_rows
 from pipelines.schema import offer_key
+from pipelines.store.history import History
 
 
 def main(datasets: Path, provider: str, runs: int) -> None:

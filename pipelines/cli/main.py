@@ -1,0 +1,310 @@
+"""The `scrape` command (typer + rich).
+
+    scrape run --all [--replay ARCHIVE_DIR]    fetch/replay, gate, merge, publish
+    scrape run azure aws                       some providers only
+    scrape list                                providers, sources, pricing models, validation
+    scrape parse PROVIDER FILE...              normalized rows from saved responses
+    scrape archive add ARCHIVE PROVIDER FILE   archive a recorded file (builds examples/archive)
+    scrape versions                            published dataset versions
+
+Topic commands (gpus/top, diff/alerts, schedule/status) live in their own modules and
+register themselves through `register(app)` (at the end of this module).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipelines.config import Config
+from pipelines.ops.report import RunReport
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Cloud GPU prices: scrape, archive, publish a versioned Parquet history.",
+)
+archive_app = typer.Typer(no_args_is_help=True, help="The raw response archive.")
+app.add_typer(archive_app, name="archive")
+
+console = Console()
+# soft_wrap: a failure stays on one line (greppable in logs), whatever the terminal width.
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _config(datasets: Path | None, archive: Path | None) -> Config:
+    cfg = Config.load()
+    if datasets:
+        cfg.datasets_dir = datasets.resolve()
+        cfg.state_dir = cfg.datasets_dir / ".state"
+    if archive:
+        cfg.archive_dir = archive.resolve()
+    return cfg
+
+
+@app.callback()
+def _main(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log HTTP retries and warnings."),
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command("run")
+def run_cmd(
+    providers: list[str] = typer.Argument(None, help="Provider ids (see `scrape list`)."),
+    all_: bool = typer.Option(False, "--all", help="Run every registered provider."),
+    replay: Path | None = typer.Option(
+        None, "--replay", help="Re-run from an archive directory; no network."
+    ),
+    datasets: Path | None = typer.Option(
+        None, "--datasets", help="Datasets directory (default ./datasets)."
+    ),
+    archive: Path | None = typer.Option(
+        None, "--archive", help="Archive directory for live runs (default ./archive)."
+    ),
+    trigger: str = typer.Option("manual", hidden=True),
+) -> None:
+    """Fetch (or replay), archive, parse, gate, merge and publish."""
+    from pipelines.ops.run import run_providers
+    from scrapers.registry import PROVIDERS
+
+    names = sorted(PROVIDERS) if all_ else list(providers or [])
+    if not names:
+        err.print("name providers or use --all")
+        raise typer.Exit(2)
+    unknown = [n for n in names if n not in PROVIDERS]
+    if unknown:
+        err.print(
+            f"unknown provider(s): {', '.join(unknown)}; known: {', '.join(sorted(PROVIDERS))}"
+        )
+        raise typer.Exit(2)
+    cfg = _config(datasets, archive)
+    done: list[str] = []
+    verb = "replaying" if replay else "fetching"
+    with err.status(f"{verb} {len(names)} provider(s)...") as status:
+
+        def progress(name: str, state: str) -> None:
+            done.append(name)
+            status.update(f"{verb}: {len(done)} provider(s) parsed (last: {name} {state})")
+
+        report = run_providers(
+            names,
+            config=cfg,
+            trigger="replay" if replay else trigger,
+            replay=replay,
+            progress=progress,
+        )
+    print_report(report)
+    raise typer.Exit(report.exit_code)
+
+
+def print_report(report: RunReport) -> None:
+    t = Table(title=f"run {report.run_id} ({report.trigger})")
+    for col in ("provider", "status", "rows", "new", "changed", "unchanged", "removed", "seconds"):
+        t.add_column(col, justify="right" if col not in ("provider", "status") else "left")
+    style = {
+        "ok": "green",
+        "failed": "red",
+        "gate_failed": "red",
+        "skipped": "yellow",
+        "unchanged": "cyan",
+    }
+    for name, r in sorted(report.providers.items()):
+        t.add_row(
+            name,
+            f"[{style.get(r.status, '')}]{r.status}[/]",
+            str(r.rows),
+            str(r.new_offers),
+            str(r.changed_offers),
+            str(r.unchanged_offers),
+            str(r.removed_offers),
+            f"{r.seconds:.1f}",
+        )
+    console.print(t)
+    for name, r in sorted(report.providers.items()):
+        if r.failed:
+            err.print(
+                f"[red]FAILED[/] {r.error}"
+                if r.error and r.error.startswith(name)
+                else f"[red]FAILED[/] {name}: {r.error}"
+            )
+        elif r.status == "skipped" and r.error:
+            err.print(f"[yellow]skipped[/] {r.error}")
+        if r.unknown:
+            err.print(f"[yellow]unknown[/] {name}: {', '.join(sorted(set(r.unknown))[:20])}")
+        if r.warnings:
+            err.print(
+                f"[dim]{name}: {len(r.warnings)} rows skipped/warnings (first: {r.warnings[0]})[/]"
+            )
+    if report.unmatched_gpus:
+        err.print(f"[yellow]GPUs without a spec row[/]: {', '.join(report.unmatched_gpus)}")
+    for note in report.notes:
+        err.print(f"[yellow]note[/] {note}")
+    if report.dataset_version:
+        console.print(f"published dataset version {report.dataset_version}")
+    else:
+        console.print("nothing published (no provider produced new data)")
+
+
+@app.command("list")
+def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Providers with their sources, pricing models and what they were validated against."""
+    from scrapers.registry import PROVIDERS
+
+    rows = [
+        {
+            "provider": s.name,
+            "title": s.title,
+            "source_urls": list(s.source_urls),
+            "pricing_models": list(s.pricing_models),
+            "validated_against": s.validated_against,
+            "requires": list(s.required_env),
+            "cadence": s.default_cadence,
+        }
+        for s in sorted(PROVIDERS.values(), key=lambda s: s.name)
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    t = Table(title="providers", show_lines=True)
+    for col in ("provider", "sources", "pricing models", "validated against", "needs"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        t.add_row(
+            r["provider"],
+            "\n".join(r["source_urls"]),
+            ", ".join(r["pricing_models"]),
+            r["validated_against"],
+            ", ".join(r["requires"]) or "-",
+        )
+    console.print(t)
+
+
+@app.command("parse")
+def parse_cmd(
+    provider: str,
+    files: list[Path] = typer.Argument(..., exists=True, dir_okay=False),
+    fmt: str = typer.Option("jsonl", "--format", help="jsonl or csv"),
+    observed_at: str | None = typer.Option(
+        None, "--observed-at", help="ISO time (default: file mtime)."
+    ),
+    url: str | None = typer.Option(
+        None, "--url", help="Source URL to record (default file://...)."
+    ),
+) -> None:
+    """Print the normalized rows parsed from saved response files (no network)."""
+    from pipelines.ingest.normalize import offers_to_frame
+    from scrapers.base import Response
+    from scrapers.registry import get
+
+    spec = get(provider)
+    responses = []
+    for f in files:
+        when = (
+            datetime.fromisoformat(observed_at.replace("Z", "+00:00"))
+            if observed_at
+            else datetime.fromtimestamp(f.stat().st_mtime, UTC)
+        )
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        responses.append(
+            Response(
+                url=url or f.resolve().as_uri(), fetched_at=when, body_path=f.resolve(), kind=""
+            )
+        )
+    try:
+        result = spec.parse(responses)
+        df = offers_to_frame(spec.name, result, _file_fx())
+    except Exception as exc:
+        err.print(f"[red]error[/] {exc}")
+        raise typer.Exit(1) from None
+    for w in result.warnings:
+        err.print(f"[dim]skipped: {w}[/]")
+    for u in result.unknown:
+        err.print(f"[yellow]unknown: {u}[/]")
+    if fmt == "csv":
+        df.to_csv(sys.stdout, index=False)
+    else:
+        for rec in json.loads(df.to_json(orient="records", date_format="iso")):
+            sys.stdout.write(json.dumps(rec) + "\n")
+
+
+def _file_fx():
+    """FX for `scrape parse`: the ECB rates archived under ./archive, if any."""
+    from pipelines.ingest.archive import Archive
+    from pipelines.ops.run import archived_fx
+
+    cfg = Config.load()
+    return archived_fx(Archive(cfg.archive_dir))
+
+
+@archive_app.command("add")
+def archive_add(
+    archive_dir: Path,
+    provider: str,
+    files: list[Path] = typer.Argument(..., exists=True, dir_okay=False),
+    url: str = typer.Option(..., "--url", help="URL the response was fetched from."),
+    fetched_at: str = typer.Option(..., "--fetched-at", help="ISO time it was fetched (UTC)."),
+    run_id: str = typer.Option(..., "--run-id", help="Run id grouping responses fetched together."),
+    kind: str = typer.Option("", "--kind"),
+) -> None:
+    """Archive recorded response files as if fetched (one manifest line each)."""
+    from pipelines.ingest.archive import Archive, parse_ts
+
+    arch = Archive(archive_dir)
+    when = parse_ts(fetched_at)
+    for f in files:
+        entry = arch.add_file(provider, f, url=url, fetched_at=when, run_id=run_id, kind=kind)
+        console.print(f"{provider}: {f.name} -> {entry['blob']} ({entry['size']} bytes)")
+
+
+@app.command("versions")
+def versions_cmd(
+    datasets: Path | None = typer.Option(None, "--datasets"),
+    verify: bool = typer.Option(
+        False, "--verify", help="Check file hashes of the current version."
+    ),
+) -> None:
+    """Published dataset versions (each readable at datasets/.history/v<version>/)."""
+    from pipelines.store.history import History
+
+    h = History(_config(datasets, None).datasets_dir)
+    cur = h.current_version()
+    t = Table(title="dataset versions")
+    for col in ("version", "created_at", "rows", "current rows", "files"):
+        t.add_column(col)
+    for v in h.versions():
+        mark = " (current)" if v["version"] == cur else ""
+        t.add_row(
+            v["version"] + mark,
+            v["created_at"],
+            str(v["rows"]),
+            str(v["current_rows"]),
+            str(len(v["files"])),
+        )
+    console.print(t)
+    if verify:
+        problems = h.verify()
+        for p in problems:
+            err.print(f"[red]{p}[/]")
+        raise typer.Exit(1 if problems else 0)
+
+
+def _register_groups() -> None:
+    from pipelines.cli import alerts, gpus, schedule
+
+    for module in (gpus, alerts, schedule):
+        module.register(app)
+
+
+_register_groups()

@@ -1,0 +1,216 @@
+"""GPU spec table: load, join into offers, publish.
+
+Source: `pipelines/data/gpu_specs.csv`, one row per GPU variant (gpu_model, gpu_form_factor,
+gpu_memory_gb) with a datasheet URL per row. Every TFLOPS figure is dense: NVIDIA's tensor
+headline figures from Ampere on assume 2:4 sparsity and are halved in the CSV (the row's
+notes say so). Figures are per GPU as the clouds count it: a K80 or M60 is one die of a
+dual-GPU board, an MI250/MI250X is one GCD of the module.
+
+Outputs: the SPEC_FIELDS columns of pipelines/schema.py joined into offer rows
+(`join_specs`), the list of GPUs without a spec row (`unmatched`), and
+`datasets/gpu_specs.parquet` (`publish_specs`).
+"""
+
+from __future__ import annotations
+
+import csv
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from pipelines.schema import SPEC_FIELDS
+
+SPECS_CSV = Path(__file__).resolve().parents[1] / "data" / "gpu_specs.csv"
+SPECS_FILE = "gpu_specs.parquet"
+
+SPEC_COLUMNS = [f.name for f in SPEC_FIELDS]
+KEY_COLUMNS = ["gpu_model", "gpu_form_factor", "gpu_memory_gb"]
+_EXTRA_COLUMNS = [
+    pa.field("gpu_counting_unit", pa.string()),  # board | die | GCD | chip ...
+    pa.field("gpu_spec_notes", pa.string()),  # how a figure was derived (sparse halved ...)
+]
+SPECS_SCHEMA = pa.schema(
+    [
+        pa.field("gpu_model", pa.string(), nullable=False),
+        pa.field("gpu_form_factor", pa.string()),
+        pa.field("gpu_memory_gb", pa.float64()),
+        *[f.arrow() for f in SPEC_FIELDS if f.name != "gpu_spec_source"],
+        *_EXTRA_COLUMNS,
+        pa.field("gpu_spec_source", pa.string(), nullable=False),
+    ]
+)
+# Published precision columns (TFLOPS, dense) in the order tables show them.
+PRECISION_COLUMNS = {
+    "fp64": "gpu_fp64_tflops",
+    "fp32": "gpu_fp32_tflops",
+    "tf32": "gpu_tf32_tflops",
+    "fp16": "gpu_fp16_tflops",
+    "bf16": "gpu_bf16_tflops",
+    "fp8": "gpu_fp8_tflops",
+    "int8": "gpu_int8_tops",
+}
+_FORM_FACTORS = {"SXM", "PCIe", "NVL"}
+
+
+class SpecTableError(ValueError):
+    """The spec CSV is malformed (duplicate variant, bad number, missing source)."""
+
+
+@lru_cache(maxsize=1)
+def load_specs() -> pd.DataFrame:
+    """The spec table, validated, with the published column names and dtypes."""
+    with SPECS_CSV.open(newline="", encoding="utf-8") as f:
+        records = list(csv.DictReader(f))
+    expected = set(SPECS_SCHEMA.names)
+    if not records or set(records[0]) != expected:
+        raise SpecTableError(f"{SPECS_CSV}: columns must be {sorted(expected)}")
+    df = pd.DataFrame.from_records(records).replace({"": None})
+    for field in SPECS_SCHEMA:
+        if pa.types.is_floating(field.type):
+            try:
+                df[field.name] = pd.to_numeric(df[field.name], errors="raise").astype("float64")
+            except (ValueError, TypeError) as exc:
+                raise SpecTableError(f"{SPECS_CSV}: column {field.name}: {exc}") from None
+    bad_ff = set(df["gpu_form_factor"].dropna()) - _FORM_FACTORS
+    if bad_ff:
+        raise SpecTableError(f"{SPECS_CSV}: bad gpu_form_factor {sorted(bad_ff)}")
+    if df["gpu_spec_source"].isna().any():
+        rows = df.loc[df["gpu_spec_source"].isna(), "gpu_model"].tolist()
+        raise SpecTableError(f"{SPECS_CSV}: rows without a source: {rows}")
+    dup = df.duplicated(KEY_COLUMNS, keep=False)
+    if dup.any():
+        raise SpecTableError(
+            f"{SPECS_CSV}: duplicate variants: {df.loc[dup, KEY_COLUMNS].values.tolist()}"
+        )
+    return df[SPECS_SCHEMA.names].reset_index(drop=True)
+
+
+def spec_models() -> set[str]:
+    return set(load_specs()["gpu_model"])
+
+
+def candidates(
+    gpu_model: str | None, gpu_memory_gb: float | None = None, gpu_form_factor: str | None = None
+) -> pd.DataFrame:
+    """Spec rows that fit what is known of the offer's GPU.
+
+    A memory or form factor that matches no variant (a fractional GPU's slice of memory)
+    narrows nothing: the variant stays open rather than the offer losing its specs.
+    """
+    specs = load_specs()
+    if not isinstance(gpu_model, str):
+        return specs.iloc[0:0]
+    cand = specs[specs["gpu_model"] == gpu_model]
+    if gpu_memory_gb is not None and not pd.isna(gpu_memory_gb):
+        narrowed = cand[np.isclose(cand["gpu_memory_gb"].astype(float), float(gpu_memory_gb))]
+        if len(narrowed):
+            cand = narrowed
+    if isinstance(gpu_form_factor, str):
+        narrowed = cand[
+            (cand["gpu_form_factor"] == gpu_form_factor) | cand["gpu_form_factor"].isna()
+        ]
+        if len(narrowed):
+            cand = narrowed
+    return cand
+
+
+def spec_values(
+    gpu_model: str | None, gpu_memory_gb: float | None = None, gpu_form_factor: str | None = None
+) -> dict[str, object] | None:
+    """The SPEC_FIELDS values for one GPU; None when the model has no spec row.
+
+    When several variants remain (an "A100" of unknown form factor), a column is filled
+    only if every remaining variant has the same value: an A100 80 GB of unknown form
+    factor gets its TFLOPS (identical on SXM and PCIe) but no bandwidth or TDP (they
+    differ). The source column lists the candidates' distinct sources.
+    """
+    cand = candidates(gpu_model, gpu_memory_gb, gpu_form_factor)
+    if cand.empty:
+        return None
+    out: dict[str, object] = {}
+    for col in SPEC_COLUMNS:
+        values = cand[col]
+        if col == "gpu_spec_source":
+            out[col] = " ; ".join(dict.fromkeys(values.dropna()))
+            continue
+        distinct = set(values.dropna())
+        if values.isna().any() or len(distinct) != 1:
+            out[col] = None
+        else:
+            out[col] = distinct.pop()
+    return out
+
+
+def join_specs(df: pd.DataFrame) -> pd.DataFrame:
+    """Return `df` with exactly the SPEC_FIELDS columns (re)filled from the spec table."""
+    out = df.copy()
+    for col in SPEC_COLUMNS:
+        out[col] = None
+    if out.empty:
+        return _spec_dtypes(out)
+    keys = out[KEY_COLUMNS].astype(object).where(out[KEY_COLUMNS].notna(), None)
+    cache: dict[tuple, dict[str, object] | None] = {}
+    rows: list[dict[str, object]] = []
+    empty = dict.fromkeys(SPEC_COLUMNS)
+    for model, ff, mem in keys.itertuples(index=False, name=None):
+        key = (model, ff, mem)
+        if key not in cache:
+            cache[key] = spec_values(model, mem, ff)
+        rows.append(cache[key] or empty)
+    filled = pd.DataFrame.from_records(rows, columns=SPEC_COLUMNS, index=out.index)
+    for col in SPEC_COLUMNS:
+        out[col] = filled[col]
+    return _spec_dtypes(out)
+
+
+def _spec_dtypes(df: pd.DataFrame) -> pd.DataFrame:
+    for f in SPEC_FIELDS:
+        if pa.types.is_floating(f.type):
+            df[f.name] = pd.to_numeric(df[f.name], errors="coerce").astype("float64")
+        else:
+            df[f.name] = df[f.name].astype(object).where(df[f.name].notna(), None)
+    return df
+
+
+def unmatched(df: pd.DataFrame) -> list[str]:
+    """GPUs in `df` without a spec row: canonical models missing from the table, and raw
+    names that did not resolve ("<raw> (unresolved)"). Offers without a GPU are ignored."""
+    if df is None or df.empty:
+        return []
+    known = spec_models()
+    out: set[str] = set()
+    models = df["gpu_model"] if "gpu_model" in df else pd.Series([None] * len(df))
+    raws = df["gpu_name_raw"] if "gpu_name_raw" in df else pd.Series([None] * len(df))
+    for model, raw in zip(models, raws, strict=True):
+        if isinstance(model, str):
+            if model not in known:
+                out.add(model)
+        elif isinstance(raw, str) and raw.strip():
+            out.add(f"{raw} (unresolved)")
+    return sorted(out)
+
+
+def coverage() -> dict[str, int]:
+    """Rows of the spec table and how many carry each figure (for the README)."""
+    specs = load_specs()
+    counts = {"rows": len(specs), "models": specs["gpu_model"].nunique()}
+    for name, col in PRECISION_COLUMNS.items():
+        counts[name] = int(specs[col].notna().sum())
+    counts["memory_bandwidth"] = int(specs["gpu_memory_bandwidth_gbps"].notna().sum())
+    counts["tdp"] = int(specs["gpu_tdp_w"].notna().sum())
+    return counts
+
+
+def publish_specs(datasets_dir: Path, version: str) -> str:
+    """Write datasets/gpu_specs.parquet; return its sha256."""
+    from pipelines.store.atomic import write_parquet_atomic
+
+    return write_parquet_atomic(
+        load_specs(),
+        Path(datasets_dir) / SPECS_FILE,
+        schema=SPECS_SCHEMA,
+        metadata={"gpu_prices.dataset_version": version, "gpu_specs.source": SPECS_CSV.name},
+    )

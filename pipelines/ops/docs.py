@@ -1,0 +1,92 @@
+"""Generated parts of the README: the provider table and the schema table.
+
+`python -m pipelines.ops.docs` rewrites the marked sections of README.md from the registry and
+pipelines/schema.py; tests/test_readme.py fails when the README and the code disagree, so
+the README's provider table always matches `scrape list`.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from pipelines.schema import HISTORY_EXTRA_FIELDS, OBSERVATION_FIELDS, SPEC_FIELDS, Field
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def provider_table() -> str:
+    from scrapers.registry import PROVIDERS
+
+    lines = ["| provider | pricing models | needs | validated against |", "|---|---|---|---|"]
+    for s in sorted(PROVIDERS.values(), key=lambda s: s.name):
+        needs = ", ".join(f"`{e}`" for e in s.required_env) or "-"
+        va = s.validated_against.replace("|", "/")
+        lines.append(f"| `{s.name}` ({s.title}) | {', '.join(s.pricing_models)} | {needs} | {va} |")
+    return "\n".join(lines)
+
+
+def _schema_rows(fields: list[Field]) -> list[str]:
+    return [
+        f"| `{f.name}` | {f.type} | {f.unit or ''} | {f.description.replace('|', '/')} |"
+        for f in fields
+    ]
+
+
+def schema_table() -> str:
+    head = ["| column | type | unit | description |", "|---|---|---|---|"]
+    return "\n".join(
+        head
+        + _schema_rows(OBSERVATION_FIELDS)
+        + _schema_rows(HISTORY_EXTRA_FIELDS)
+        + _schema_rows(SPEC_FIELDS)
+    )
+
+
+def coverage_table() -> str:
+    from pipelines.derive.specs import coverage
+
+    c = coverage()
+    labels = {
+        "fp64": "FP64",
+        "fp32": "FP32",
+        "tf32": "TF32 tensor",
+        "fp16": "FP16 tensor",
+        "bf16": "BF16 tensor",
+        "fp8": "FP8 tensor",
+        "int8": "INT8 tensor (TOPS)",
+        "memory_bandwidth": "memory bandwidth",
+        "tdp": "TDP",
+    }
+    lines = [
+        f"{c['rows']} variant rows over {c['models']} GPU models.",
+        "",
+        "| figure | rows with a value |",
+        "|---|---|",
+    ]
+    lines += [f"| {label} | {c[key]} |" for key, label in labels.items()]
+    return "\n".join(lines)
+
+
+SECTIONS = {"providers": provider_table, "schema": schema_table, "coverage": coverage_table}
+
+
+def render(text: str) -> str:
+    for name, fn in SECTIONS.items():
+        pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
+        text = pattern.sub(lambda m, fn=fn: m.group(1) + fn() + "\n" + m.group(2), text)
+    return text
+
+
+def main() -> int:
+    text = README.read_text()
+    new = render(text)
+    if "--check" in sys.argv:
+        return 0 if new == text else 1
+    README.write_text(new)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,573 @@
+"""`scrape run`: fetch -> archive -> parse -> normalize -> gate -> history -> publish.
+
+One run handles any number of providers and publishes once. Providers are fetched
+concurrently; each one's failure (fetch, parse, FX, gate) is contained: it is reported,
+keeps its last good data in the history, and never blocks the others.
+
+With `replay=ARCHIVE_DIR` nothing is fetched: every archived run is re-parsed, in time
+order, with each response's recorded `fetched_at` as its observation time, and merged as
+it would have been live. Replaying an archive that is already in the history changes
+nothing (see History.merge_and_publish).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import shutil
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipelines.config import Config
+from pipelines.derive import specs as gpu_specs
+from pipelines.derive import tflops
+from pipelines.ingest import gate
+from pipelines.ingest.archive import Archive
+from pipelines.ingest.fx import load_fx
+from pipelines.ingest.normalize import offers_to_frame
+from pipelines.notify import alerts as alerts_mod
+from pipelines.ops import datapackage, events, runlog
+from pipelines.ops.report import (
+    FAILED,
+    GATE_FAILED,
+    OK,
+    SKIPPED,
+    UNCHANGED,
+    ProviderResult,
+    RunReport,
+)
+from pipelines.store import locks
+from pipelines.store.atomic import file_sha256
+from pipelines.store.history import History
+from scrapers import ecb
+from scrapers.base import (
+    FetchContext,
+    ParseResult,
+    ProviderError,
+    ProviderSpec,
+    Response,
+    SkipProvider,
+)
+from scrapers.http import HttpClient, scrub
+from scrapers.registry import PROVIDERS
+
+log = logging.getLogger("pipelines.ops.run")
+
+FX_SOURCE = "ecb"
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+# --- fetching ---------------------------------------------------------------------------
+
+
+def _context(
+    spec: ProviderSpec, client: HttpClient, config: Config, archive: Archive, workdir: Path
+) -> FetchContext:
+    return FetchContext(
+        provider=spec.name,
+        client=client,
+        base_url=config.base_url(spec.name, spec.default_base_url),
+        settings=config.settings,
+        previous=archive.previous(spec.name),
+        workdir=workdir / spec.name,
+        base_urls={n: config.base_url(spec.name, u, n) for n, u in spec.extra_base_urls.items()},
+    )
+
+
+async def _fetch_one(
+    spec: ProviderSpec,
+    client: HttpClient,
+    config: Config,
+    archive: Archive,
+    run_id: str,
+    workdir: Path,
+) -> list[Response]:
+    missing = [k for k in spec.required_env if not config.settings.get(k)]
+    if missing:
+        raise SkipProvider(
+            f"{spec.name}: skipped: set {', '.join(missing)} to enable it "
+            f"(see README, 'Provider credentials')"
+        )
+    ctx = _context(spec, client, config, archive, workdir)
+    responses = await spec.fetch(ctx)
+    stored = []
+    for r in responses:
+        archive.store(run_id, spec.name, r)
+        stored.append(r)
+    return stored
+
+
+async def _fetch_all(
+    specs: Sequence[ProviderSpec],
+    config: Config,
+    archive: Archive,
+    run_id: str,
+    workdir: Path,
+    transport=None,
+) -> dict[str, list[Response] | BaseException]:
+    http = config.http
+    async with HttpClient(
+        transport=transport,
+        **{
+            k: http[k]
+            for k in (
+                "timeout_s",
+                "max_retries",
+                "backoff_base_s",
+                "max_backoff_s",
+                "per_host_limit",
+                "max_body_bytes",
+            )
+            if k in http
+        },
+    ) as client:
+        results = await asyncio.gather(
+            *(_fetch_one(s, client, config, archive, run_id, workdir) for s in specs),
+            return_exceptions=True,
+        )
+        # Redact after the fact too: an exception message must not carry a key.
+        out: dict[str, list[Response] | BaseException] = {}
+        for s, r in zip(specs, results, strict=True):
+            if isinstance(r, BaseException) and not isinstance(r, SkipProvider | ProviderError):
+                r = RuntimeError(client.redactor(f"{type(r).__name__}: {r}"))
+            out[s.name] = r
+        return out
+
+
+# --- parsing ---------------------------------------------------------------------------
+
+
+def _materialize(archive: Archive, provider: str, responses: list[Response]) -> list[Response]:
+    """Swap "not modified" responses for the archived body they stand for."""
+    out = []
+    for r in responses:
+        if r.not_modified:
+            entry = {
+                "url": r.url,
+                "fetched_at": r.fetched_at.isoformat(),
+                "sha256": r.sha256_hex,
+                "status": 200,
+                "headers": dict(r.headers),
+                "kind": r.kind,
+            }
+            out.append(archive.response(provider, entry))
+        else:
+            out.append(r)
+    return out
+
+
+def parser_fingerprint(spec: ProviderSpec) -> str:
+    """Hash of what a provider's parse depends on: its module and its data tables."""
+    import hashlib
+    import sys
+
+    h = hashlib.sha256()
+    module = sys.modules.get(spec.parse.__module__)
+    files = [Path(module.__file__)] if module is not None and module.__file__ else []
+    data_dir = Path(__file__).resolve().parents[2] / "scrapers" / "data"
+    files += sorted(data_dir.glob(f"{spec.name}_*.csv"))
+    for f in files:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _parse_cached(spec: ProviderSpec, responses: list[Response], cache_dir: Path) -> ParseResult:
+    """Parse response by response, reusing the result of any body parsed before.
+
+    Cached offers are re-timed to the response they now stand for (`observed_at`), so an
+    unchanged file still confirms its offers as seen at this run's time.
+    """
+    import dataclasses
+    import pickle
+
+    fp = parser_fingerprint(spec)
+    out = ParseResult()
+    for r in responses:
+        path = cache_dir / spec.name / f"{fp}-{r.sha256}.pickle"
+        part: ParseResult | None = None
+        if path.exists():
+            try:
+                part = pickle.loads(path.read_bytes())
+            except Exception:  # a torn cache file is just a miss
+                part = None
+        if part is None:
+            part = spec.parse([r])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(pickle.dumps(part))
+            tmp.replace(path)
+        else:
+            part = ParseResult(
+                offers=[
+                    dataclasses.replace(o, observed_at=r.fetched_at, source_url=r.url)
+                    for o in part.offers
+                ],
+                warnings=list(part.warnings),
+                unknown=list(part.unknown),
+            )
+        out.extend(part)
+    return out
+
+
+def _parse(
+    spec: ProviderSpec, responses: list[Response], fx, cache_dir: Path | None = None
+) -> tuple[pd.DataFrame, Any]:
+    if spec.separable_parse and cache_dir is not None:
+        result = _parse_cached(spec, responses, cache_dir)
+    else:
+        result = spec.parse(responses)
+    df = offers_to_frame(spec.name, result, fx)
+    return df, result
+
+
+# --- the run ---------------------------------------------------------------------------
+
+
+def run_providers(
+    names: Sequence[str],
+    *,
+    config: Config,
+    trigger: str = "manual",
+    replay: Path | None = None,
+    transport=None,
+    post_steps: bool = True,
+    progress: Callable[[str, str], None] | None = None,
+    alerts: bool = True,
+) -> RunReport:
+    """Run `names` end to end and publish once. Returns the report (see RunReport.exit_code).
+
+    `alerts=False` still records change events (data) but sends no mail.
+    """
+    specs = [PROVIDERS[n] for n in names]
+    if replay is not None:
+        return _replay(
+            specs,
+            config=config,
+            archive_dir=Path(replay),
+            post_steps=post_steps,
+            progress=progress,
+            alerts=alerts,
+        )
+    started = datetime.now(UTC)
+    run_id = new_run_id(started)
+    report = RunReport(run_id=run_id, trigger=trigger, started_at=started)
+    archive = Archive(config.archive_dir)
+    runnable: list[ProviderSpec] = []
+    with contextlib.ExitStack() as held:
+        for s in specs:
+            try:
+                held.enter_context(locks.provider_lock(config.state_dir, s.name))
+                runnable.append(s)
+            except locks.AlreadyRunning as exc:  # another process runs this provider now
+                report.providers[s.name] = ProviderResult(s.name, SKIPPED, error=str(exc))
+        workdir = Path(tempfile.mkdtemp(prefix="gpu-prices-"))
+        try:
+            t0 = time.monotonic()
+            fetched = asyncio.run(_fetch_all(runnable, config, archive, run_id, workdir, transport))
+            fx = _live_fx(config, archive, run_id, workdir, transport, runnable)
+            batch: dict[str, list[Response]] = {}
+            for s in runnable:
+                r = fetched[s.name]
+                if isinstance(r, SkipProvider):
+                    report.providers[s.name] = ProviderResult(s.name, SKIPPED, error=str(r))
+                elif isinstance(r, BaseException):
+                    report.providers[s.name] = ProviderResult(
+                        s.name, FAILED, error=_one_line(r), seconds=time.monotonic() - t0
+                    )
+                elif r and all(x.not_modified for x in r):
+                    report.providers[s.name] = ProviderResult(
+                        s.name, UNCHANGED, responses=len(r), seconds=time.monotonic() - t0
+                    )
+                else:
+                    batch[s.name] = _materialize(archive, s.name, r)
+            _process_batch(
+                batch,
+                report,
+                config,
+                fx,
+                archive=archive,
+                post_steps=post_steps,
+                fetch_seconds=time.monotonic() - t0,
+                progress=progress,
+                alerts=alerts,
+            )
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    report.finished_at = datetime.now(UTC)
+    _log_run(report, config)
+    return report
+
+
+def _replay(
+    specs: Sequence[ProviderSpec],
+    *,
+    config: Config,
+    archive_dir: Path,
+    post_steps: bool,
+    progress,
+    alerts: bool = True,
+) -> RunReport:
+    started = datetime.now(UTC)
+    report = RunReport(run_id=new_run_id(started), trigger="replay", started_at=started)
+    archive = Archive(archive_dir)
+    # Archived runs, grouped by run id across providers, in time order: each group is
+    # merged as one run, so replaying a long archive rebuilds the history step by step.
+    groups: dict[str, list] = defaultdict(list)
+    for s in specs:
+        runs = archive.runs(s.name)
+        if not runs:
+            report.providers[s.name] = ProviderResult(
+                s.name, SKIPPED, error=f"{s.name}: no archived responses in {archive_dir}"
+            )
+        for run in runs:
+            groups[run.run_id].append((s, run))
+    ordered = sorted(groups.values(), key=lambda g: min(r.fetched_at for _, r in g))
+    for group in ordered:
+        batch = {}
+        for s, run in group:
+            try:
+                batch[s.name] = list(archive.iter_responses(run))
+            except FileNotFoundError as exc:
+                report.providers[s.name] = ProviderResult(s.name, FAILED, error=str(exc))
+        sub = RunReport(run_id=report.run_id, trigger="replay", started_at=started)
+        # Only the ECB files that existed at the time of the replayed run count.
+        fx = archived_fx(archive, as_of=max(r.fetched_at for _, r in group) + _FX_GRACE)
+        _process_batch(
+            batch,
+            sub,
+            config,
+            fx,
+            archive=archive,
+            post_steps=post_steps,
+            fetch_seconds=0.0,
+            progress=progress,
+            alerts=alerts,
+        )
+        for name, res in sub.providers.items():
+            prev = report.providers.get(name)
+            if prev is not None and prev.status == OK and res.status == OK:
+                res.new_offers += prev.new_offers
+                res.changed_offers += prev.changed_offers
+                res.removed_offers += prev.removed_offers
+            report.providers[name] = res
+        report.dataset_version = sub.dataset_version or report.dataset_version
+        if report.previous_dataset_version is None:
+            report.previous_dataset_version = sub.previous_dataset_version
+        report.unmatched_gpus = sorted(set(report.unmatched_gpus) | set(sub.unmatched_gpus))
+        report.notes.extend(sub.notes)
+    report.finished_at = datetime.now(UTC)
+    _log_run(report, config)
+    return report
+
+
+def _process_batch(
+    batch: dict[str, list[Response]],
+    report: RunReport,
+    config: Config,
+    fx,
+    *,
+    archive: Archive,
+    post_steps: bool,
+    fetch_seconds: float,
+    progress,
+    alerts: bool = True,
+) -> None:
+    history = History(config.datasets_dir)
+    state = history.provider_state()
+    passed: dict[str, pd.DataFrame] = {}
+    for name, responses in sorted(batch.items()):
+        spec = PROVIDERS[name]
+        t0 = time.monotonic()
+        res = ProviderResult(name, OK, responses=len(responses))
+        report.providers[name] = res
+        try:
+            df, parsed = _parse(spec, responses, fx, cache_dir=config.state_dir / "parse-cache")
+            res.warnings = list(parsed.warnings)
+            res.unknown = list(parsed.unknown)
+        except Exception as exc:  # a parser bug must fail this provider, not the run
+            res.status, res.error = FAILED, _one_line(exc)
+            res.seconds = fetch_seconds + time.monotonic() - t0
+            continue
+        res.rows = len(df)
+        last_rows = state.get(name, {}).get("last_good_rows")
+        reasons = gate.check(
+            name,
+            df,
+            last_rows,
+            max_drop_fraction=config.drop_fraction(name, spec.max_row_drop_fraction),
+        )
+        if reasons:
+            res.status, res.error = GATE_FAILED, "; ".join(reasons)
+        else:
+            passed[name] = df
+            res.observed_at = df["observed_at"].max().to_pydatetime()
+        res.seconds = fetch_seconds + time.monotonic() - t0
+        if progress:
+            progress(name, res.status)
+    if not passed:
+        return
+    # When the spec table changes, every current row is re-joined; otherwise only new rows.
+    pub = history.merge_and_publish(
+        passed, enrich=gpu_specs.join_specs, enrich_key=file_sha256(gpu_specs.SPECS_CSV)
+    )
+    for name, merge in pub.merges.items():
+        res = report.providers[name]
+        res.new_offers, res.changed_offers = merge.new, merge.changed
+        res.unchanged_offers, res.removed_offers = merge.unchanged, merge.removed
+        if merge.skipped_reason:
+            res.status = UNCHANGED
+            res.warnings.append(merge.skipped_reason)
+    report.previous_dataset_version = pub.previous_version
+    if pub.version is None:
+        return
+    report.dataset_version = pub.version
+    merged = {n: df for n, df in passed.items() if not pub.merges[n].skipped_reason}
+    if post_steps:
+        _post_publish(
+            report, config, history, merged, pub.version, pub.previous_version, alerts=alerts
+        )
+
+
+def _post_publish(
+    report: RunReport,
+    config: Config,
+    history: History,
+    observations: dict[str, pd.DataFrame],
+    version: str,
+    previous_version: str | None,
+    *,
+    alerts: bool = True,
+) -> None:
+    """Derived tables and alerts. Each step is contained: a failure is noted, not fatal."""
+    current = history.read_current()
+    report.unmatched_gpus = sorted(set(gpu_specs.unmatched(current)))
+    detected_at = (
+        max(df["observed_at"].max() for df in observations.values()).to_pydatetime()
+        if observations
+        else datetime.now(UTC)
+    )
+    steps: list[tuple[str, Callable[[], Any]]] = [
+        ("gpu specs", lambda: gpu_specs.publish_specs(config.datasets_dir, version)),
+        ("price per TFLOP", lambda: tflops.publish(current, config.datasets_dir, version)),
+        (
+            "change events",
+            lambda: events.process_run(
+                observations,
+                datasets_dir=config.datasets_dir,
+                state_dir=config.state_dir,
+                dataset_version=version,
+                detected_at=detected_at,
+                previous_dataset_version=previous_version,
+                env=config.settings,
+            ),
+        ),
+    ]
+    if alerts:
+        steps.append(("alert delivery", lambda: alerts_mod.deliver_pending(config=config)))
+    for label, fn in steps:
+        try:
+            fn()
+        except Exception as exc:
+            log.exception("post-publish step %s failed", label)
+            report.notes.append(f"{label} failed: {_one_line(exc)}")
+
+
+# --- FX ---------------------------------------------------------------------------------
+
+# A run fetches the ECB file at its start; the providers' responses come a little later.
+_FX_GRACE = timedelta(minutes=30)
+
+
+def archived_fx(archive: Archive, as_of: datetime | None = None):
+    """The FX lookup from the ECB files in `archive` fetched at or before `as_of`.
+
+    None when there are none (or none readable): non-USD rows then get empty USD columns.
+    """
+    responses: list[Response] = []
+    for run in archive.runs(FX_SOURCE):
+        try:
+            responses.extend(archive.iter_responses(run))
+        except FileNotFoundError:
+            continue
+    if not any(as_of is None or r.fetched_at <= as_of for r in responses):
+        return None
+    try:
+        return load_fx(responses, as_of=as_of).usd_per_unit
+    except Exception as exc:  # an unreadable ECB file
+        log.warning("ECB reference rates unusable: %s", _one_line(exc))
+        return None
+
+
+def _live_fx(
+    config: Config,
+    archive: Archive,
+    run_id: str,
+    workdir: Path,
+    transport,
+    specs: Sequence[ProviderSpec],
+):
+    """Fetch and archive the ECB reference rates; fall back to the archived ones."""
+    if all(set(s.currencies) <= {"USD"} for s in specs):
+        return archived_fx(archive)
+
+    async def go():
+        async with HttpClient(transport=transport) as client:
+            ctx = FetchContext(
+                provider=FX_SOURCE,
+                client=client,
+                base_url=config.base_url(FX_SOURCE, ecb.DEFAULT_BASE_URL),
+                settings=config.settings,
+                previous=archive.previous(FX_SOURCE),
+                workdir=workdir / FX_SOURCE,
+            )
+            return await ecb.fetch(ctx)
+
+    try:
+        for r in asyncio.run(go()):
+            archive.store(run_id, FX_SOURCE, r)
+    except Exception as exc:  # then the archived rates (or empty USD columns) serve
+        log.warning("ECB reference rates not fetched: %s", _one_line(exc))
+    return archived_fx(archive)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
+
+
+def _log_run(report: RunReport, config: Config) -> None:
+    """Append the run log, then describe everything published in datapackage.json.
+
+    The data package is written last so its entry for the run log includes this run.
+    """
+    # Errors go into a published file: scrub any key a message might still carry.
+    for res in report.providers.values():
+        if res.error:
+            res.error = scrub(res.error)
+    try:
+        runlog.append(report, config.datasets_dir)
+    except Exception as exc:
+        log.exception("run log not written")
+        report.notes.append(f"run log failed: {_one_line(exc)}")
+    history = History(config.datasets_dir)
+    version = history.current_version()
+    if version is not None:
+        try:
+            datapackage.write(config.datasets_dir, history, version)
+        except Exception as exc:
+            log.exception("datapackage.json not written")
+            report.notes.append(f"datapackage.json failed: {_one_line(exc)}")

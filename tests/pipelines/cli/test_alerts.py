@@ -1,0 +1,270 @@
+"""`scrape diff` on snapshot sequences and the `scrape alerts` commands.
+
+Snapshots are observation files in the normalized schema written by the test. 32.7726 USD/h
+for p4d.24xlarge and 98.32 USD/h for p5.48xlarge are AWS us-east-1 on-demand list prices
+(the first from /work/shared/samples/aws/offer-file_AmazonEC2_us-east-1_2024-05-28_p4d-
+excerpt.json); the prices they move to are illustrative. Colab's free tier moving from K80
+to T4 is reported in googlecolab/colabtools#661 (see FIELD-NOTES.md).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from pipelines.cli.alerts import register
+from pipelines.ingest.normalize import frame_from_rows
+from pipelines.notify import alerts
+from tests.support.observations import observation
+
+T0 = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
+
+
+def make_app() -> typer.Typer:
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:
+        """Test app."""
+
+    register(app)
+    return app
+
+
+runner = CliRunner()
+
+
+def row(
+    instance_type,
+    price,
+    gpu_model,
+    *,
+    provider="aws",
+    region="us-east-1",
+    pricing_model="on_demand",
+    gpu_count=8.0,
+    n=0,
+):
+    return observation(
+        instance_type,
+        price,
+        gpu_model,
+        provider=provider,
+        region=region,
+        pricing_model=pricing_model,
+        gpu_count=gpu_count,
+        at=T0 + timedelta(days=n),
+    )
+
+
+def p4d(price=32.7726, n=0):
+    return row("p4d.24xlarge", price, "A100", n=n)
+
+
+def p5(price=98.32, n=0):
+    return row("p5.48xlarge", price, "H100", n=n)
+
+
+def g5(price=16.288, n=0):
+    return row("g5.48xlarge", price, "A10G", n=n)
+
+
+def snapshot(tmp_path, name, rows, fmt="parquet"):
+    path = tmp_path / f"{name}.{fmt}"
+    df = frame_from_rows(rows)
+    if fmt == "parquet":
+        df.to_parquet(path)
+    else:
+        df.to_csv(path, index=False)
+    return path
+
+
+def diff(*paths, fmt="jsonl"):
+    result = runner.invoke(make_app(), ["diff", *map(str, paths), "--format", fmt])
+    events = (
+        [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+        if fmt == "jsonl"
+        else []
+    )
+    return result, events
+
+
+def test_real_price_change_is_one_event(tmp_path):
+    s0 = snapshot(tmp_path, "s0", [p4d(), p5()])
+    s1 = snapshot(tmp_path, "s1", [p4d(21.96, n=1), p5(n=1)])
+    result, events = diff(s0, s1)
+    assert result.exit_code == 0, result.output
+    assert len(events) == 1
+    ev = events[0]
+    assert ev["event_type"] == "price_changed" and ev["gpu_model"] == "A100"
+    assert (ev["old_price"], ev["new_price"]) == (32.7726, 21.96)
+    assert (ev["from_version"], ev["to_version"]) == ("s0.parquet", "s1.parquet")
+    assert ev["detected_at"].startswith("2025-06-02T03:00:00")
+
+
+def test_table_format(tmp_path):
+    s0 = snapshot(tmp_path, "s0", [p4d(), p5()])
+    s1 = snapshot(tmp_path, "s1", [p4d(21.96, n=1), p5(n=1)])
+    result, _ = diff(s0, s1, fmt="table")
+    assert result.exit_code == 0
+    assert "price_changed" in result.stdout
+    assert (
+        "aws A100 p4d.24xlarge us-east-1 on_demand: price 32.7726 -> 21.96 USD/h (-33.0%)"
+        in result.stdout
+    )
+
+
+def test_empty_snapshot_fails_gate_and_removes_nothing(tmp_path):
+    s0 = snapshot(tmp_path, "s0", [p4d(), p5(), g5()])
+    empty = snapshot(tmp_path, "empty", [])
+    s2 = snapshot(tmp_path, "s2", [p4d(n=2), p5(n=2), g5(n=2)])
+    s3 = snapshot(tmp_path, "s3", [p4d(n=3), p5(n=3), g5(n=3)])
+    result, events = diff(s0, empty, empty, s2, s3)
+    assert result.exit_code == 1
+    assert "empty.parquet: gate failed: aws: zero rows" in result.stderr
+    assert events == []
+
+
+def test_offer_gone_for_one_snapshot_and_back_is_no_event(tmp_path):
+    s0 = snapshot(tmp_path, "s0", [p4d(), p5(), g5()])
+    s1 = snapshot(tmp_path, "s1", [p4d(n=1), g5(n=1)])
+    s2 = snapshot(tmp_path, "s2", [p4d(n=2), p5(n=2), g5(n=2)])
+    result, events = diff(s0, s1, s2)
+    assert result.exit_code == 0, result.output
+    assert events == []
+    # Gone for two snapshots: one removal (the offer and, being the only H100, the model).
+    s3 = snapshot(tmp_path, "s3", [p4d(n=3), g5(n=3)])
+    s4 = snapshot(tmp_path, "s4", [p4d(n=4), g5(n=4)])
+    result, events = diff(s0, s1, s2, s3, s4)
+    assert sorted(e["event_type"] for e in events) == ["gpu_model_removed", "offer_removed"]
+    assert all(e["to_version"] == "s4.parquet" for e in events)
+
+
+def test_duplicated_rows_do_not_flip_flop(tmp_path):
+    linux, windows = p4d(), p4d(32.7726 + 3.68)
+    s0 = snapshot(tmp_path, "s0", [p4d(), p5(), g5()])
+    s1 = snapshot(tmp_path, "s1", [linux, windows, p5(n=1), g5(n=1)])
+    s2 = snapshot(tmp_path, "s2", [windows, linux, p5(n=2), g5(n=2)], fmt="csv")
+    s3 = snapshot(tmp_path, "s3", [p4d(n=3), p4d(n=3), p5(n=3), g5(n=3)])  # exact duplicate
+    s4 = snapshot(tmp_path, "s4", [p4d(n=4), p5(n=4), g5(n=4)])
+    result, events = diff(s0, s1, s2, s3, s4)
+    assert events == []
+    assert result.exit_code == 1
+    for name in ("s1.parquet", "s2.csv", "s3.parquet"):
+        assert f"{name}: gate failed: aws: 1 duplicate offer keys" in result.stderr
+
+
+def test_colab_free_tier_k80_to_t4_is_one_offer_gpu_changed(tmp_path):
+    def colab(gpu, raw, n):
+        r = row(
+            "colab-free",
+            0.0,
+            gpu,
+            provider="colab",
+            region="global",
+            pricing_model="free",
+            gpu_count=1.0,
+            n=n,
+        )
+        r.update(
+            gpu_name_raw=raw,
+            price_usd_per_gpu_hour=0.0,
+            source_url="https://colab.research.google.com/",
+        )
+        return r
+
+    s0 = snapshot(tmp_path, "colab0", [colab("K80", "Tesla K80", 0)], fmt="csv")
+    s1 = snapshot(tmp_path, "colab1", [colab("K80", "Tesla K80", 1)], fmt="csv")
+    s2 = snapshot(tmp_path, "colab2", [colab("T4", "Tesla T4", 2)], fmt="csv")
+    s3 = snapshot(tmp_path, "colab3", [colab("T4", "Tesla T4", 3)], fmt="csv")
+    result, events = diff(s0, s1, s2, s3)
+    assert result.exit_code == 0, result.output
+    assert [e["event_type"] for e in events] == ["offer_gpu_changed"]
+    ev = events[0]
+    assert (ev["provider"], ev["pricing_model"], ev["instance_type"]) == (
+        "colab",
+        "free",
+        "colab-free",
+    )
+    assert (ev["old_gpu_model"], ev["gpu_model"], ev["to_version"]) == ("K80", "T4", "colab2.csv")
+
+
+def test_diff_needs_two_snapshots(tmp_path):
+    s0 = snapshot(tmp_path, "s0", [p4d()])
+    result = runner.invoke(make_app(), ["diff", str(s0)])
+    assert result.exit_code == 2
+
+
+@pytest.fixture
+def alerts_env(tmp_path, monkeypatch):
+    for var in ("GPU_PRICES_ALERTS_DB", "GPU_PRICES_SMTP_HOST"):
+        monkeypatch.delenv(var, raising=False)
+    return ["--state-dir", str(tmp_path / "state")]
+
+
+def test_alerts_subscribe_list_unsubscribe(tmp_path, alerts_env):
+    app = make_app()
+    res = runner.invoke(
+        app,
+        [
+            "alerts",
+            "subscribe",
+            "ada@example.org",
+            "--gpu",
+            "H100",
+            "--provider",
+            "aws",
+            "--pricing",
+            "on_demand",
+            "--min-change-pct",
+            "5",
+            *alerts_env,
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert (
+        "subscribed ada@example.org (provider=aws gpu=H100 pricing=on_demand min-change=5%)"
+        in res.stdout
+    )
+    res = runner.invoke(app, ["alerts", "subscribe", "not-an-address", *alerts_env])
+    assert res.exit_code == 2 and "invalid e-mail address" in res.stderr
+    res = runner.invoke(
+        app, ["alerts", "subscribe", "x@example.org", "--pricing", "cheap", *alerts_env]
+    )
+    assert res.exit_code == 2
+
+    res = runner.invoke(app, ["alerts", "list", *alerts_env])
+    assert res.exit_code == 0 and "ada@example.org\tprovider=aws gpu=H100" in res.stdout
+    engine = alerts.make_engine(alerts.database_url(tmp_path / "state", env={}))
+    token = alerts.list_subscribers(engine)[0].token
+    assert token not in res.stdout  # tokens are never listed
+
+    res = runner.invoke(app, ["alerts", "send", *alerts_env])
+    assert res.exit_code == 0 and "sent 0 digest(s)" in res.stdout
+
+    res = runner.invoke(app, ["alerts", "unsubscribe", "ada@example.org", *alerts_env])
+    assert res.exit_code == 0
+    res = runner.invoke(app, ["alerts", "unsubscribe", "ada@example.org", *alerts_env])
+    assert res.exit_code == 1
+
+    runner.invoke(app, ["alerts", "subscribe", "bob@example.org", *alerts_env])
+    token = alerts.list_subscribers(engine)[0].token
+    res = runner.invoke(app, ["alerts", "unsubscribe-token", token, *alerts_env])
+    assert res.exit_code == 0 and "unsubscribed bob@example.org" in res.stdout
+    assert alerts.list_subscribers(engine) == []
+    engine.dispose()
+
+
+def test_confirm_runs_option(tmp_path):
+    s0 = snapshot(tmp_path, "s0", [p4d(), p5(), g5()])
+    s1 = snapshot(tmp_path, "s1", [p4d(n=1), g5(n=1)])
+    result = runner.invoke(
+        make_app(), ["diff", str(s0), str(s1), "--format", "jsonl", "--confirm-runs", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    types = sorted(json.loads(line)["event_type"] for line in result.stdout.splitlines())
+    assert types == ["gpu_model_removed", "offer_removed"]

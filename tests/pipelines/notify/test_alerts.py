@@ -1,0 +1,409 @@
+"""Alerts end to end with a real SMTP server on 127.0.0.1 (aiosmtpd): subscriptions, the
+outbox (at most once, SMTP down then up), unsubscribe tokens, filters and mail safety.
+
+Observations are built in the normalized schema; 32.7726 USD/h for p4d.24xlarge is from
+/work/shared/samples/aws/offer-file_AmazonEC2_us-east-1_2024-05-28_p4d-excerpt.json, the
+other prices are illustrative test values.
+"""
+
+from __future__ import annotations
+
+import email
+import socket
+from datetime import UTC, datetime, timedelta
+from email.policy import default as default_policy
+from io import BytesIO
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from pipelines.derive.changes import events_frame
+from pipelines.ingest.normalize import frame_from_rows
+from pipelines.notify import alerts
+from pipelines.ops.events import process_run
+from tests.support.observations import observation
+
+T0 = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
+P4D = 32.7726
+FROM = "alerts@gpu-prices.example.org"
+PUBLIC_URL = "https://gpu-prices.example.org"
+
+
+def row(
+    instance_type="p4d.24xlarge",
+    price=P4D,
+    gpu_model="A100",
+    gpu_count=8.0,
+    region="us-east-1",
+    pricing_model="on_demand",
+    provider="aws",
+):
+    r = observation(
+        instance_type,
+        price,
+        gpu_model,
+        gpu_count=gpu_count,
+        region=region,
+        pricing_model=pricing_model,
+        provider=provider,
+    )
+    # Digest tests read only the published price: no USD columns, as in a EUR-less run.
+    del r["price_usd_per_hour"], r["price_usd_per_gpu_hour"]
+    return r
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], email.message.EmailMessage]] = []
+        self.refuse: set[str] = set()
+        self.hang_up_after_data = False
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.hang_up_after_data:
+            # The message arrived, but the client never hears "250": an unknown outcome.
+            server.transport.close()
+        msg = email.message_from_bytes(
+            envelope.original_content or envelope.content, policy=default_policy
+        )
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), msg))
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    handler = Collector()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+class Site:
+    """A data directory, its alerts DB and the environment a run sees."""
+
+    def __init__(self, tmp_path, port: int) -> None:
+        self.datasets = tmp_path / "datasets"
+        self.state = tmp_path / "state"
+        self.env = {
+            "GPU_PRICES_SMTP_HOST": "127.0.0.1",
+            "GPU_PRICES_SMTP_PORT": str(port),
+            "GPU_PRICES_SMTP_FROM": FROM,
+            "GPU_PRICES_PUBLIC_URL": PUBLIC_URL,
+        }
+        self.engine = alerts.make_engine(alerts.database_url(self.state, env={}))
+
+    def run(self, n: int, *rows: dict):
+        return process_run(
+            {"aws": frame_from_rows(list(rows))},
+            datasets_dir=self.datasets,
+            state_dir=self.state,
+            dataset_version=f"v{n}",
+            detected_at=T0 + timedelta(hours=n),
+            previous_dataset_version=None,
+            env=self.env,
+        )
+
+    def deliver(self):
+        return alerts.deliver_pending(state_dir=self.state, env=self.env)
+
+
+def test_price_change_gives_exactly_one_digest_with_headers(tmp_path, smtp):
+    handler, port = smtp
+    site = Site(tmp_path, port)
+    sub = alerts.subscribe(site.engine, "Ada@Example.org")
+    site.run(0, row())
+    assert site.deliver().messages_sent == 0
+    site.run(1, row(price=21.96))
+    report = site.deliver()
+    assert (report.messages_sent, report.events_sent, report.error) == (1, 1, None)
+    assert len(handler.messages) == 1
+    mail_from, rcpts, msg = handler.messages[0]
+    assert mail_from == FROM and rcpts == ["Ada@example.org"]
+    assert msg["To"] == "Ada@example.org"
+    assert msg["Subject"] == "GPU price alerts: 1 change (aws)"
+    unsub = f"{PUBLIC_URL}/alerts/unsubscribe?token={sub.token}"
+    assert msg["List-Unsubscribe"] == f"<{unsub}>"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert msg.get_content_type() == "multipart/alternative"
+    text = msg.get_body(("plain",)).get_content()
+    html_part = msg.get_body(("html",)).get_content()
+    assert "aws p4d.24xlarge us-east-1 on_demand [A100]: 32.7726 -> 21.96 USD/h -33.0%" in text
+    assert "source: https://pricing.us-east-1.amazonaws.com/" in text and unsub in text
+    assert "<td>32.7726 -&gt; 21.96 USD/h</td><td>-33.0%</td>" in html_part
+    assert 'href="https://pricing.us-east-1.amazonaws.com/' in html_part
+
+    # The run repeated (same observations): nothing new is queued or sent.
+    site.run(1, row(price=21.96))
+    assert site.deliver().messages_sent == 0
+    assert len(handler.messages) == 1
+    assert alerts.outbox_counts(site.engine) == {"sent": 1}
+
+
+def test_deliver_pending_takes_settings_from_config(tmp_path, smtp):
+    from pipelines.config import Config
+
+    handler, port = smtp
+    site = Site(tmp_path, port)
+    config = Config.load(root=tmp_path, env={**site.env, "GPU_PRICES_STATE_DIR": str(site.state)})
+    alerts.subscribe(site.engine, "ada@example.org")
+    site.run(0, row())
+    site.run(1, row(price=21.96))
+    assert alerts.deliver_pending(config=config).messages_sent == 1
+    assert len(handler.messages) == 1
+
+
+def test_smtp_down_then_up_delivers_once(tmp_path):
+    port = free_port()
+    site = Site(tmp_path, port)
+    alerts.subscribe(site.engine, "ada@example.org")
+    site.run(0, row())
+    site.run(1, row(price=21.96))
+    down = site.deliver()  # nothing listens on the port
+    assert down.messages_sent == 0 and down.still_queued == 1 and "unreachable" in down.error
+    assert alerts.outbox_counts(site.engine) == {"queued": 1}
+
+    handler = Collector()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        site.run(2, row(price=21.96))  # the next run has no new events; the queue goes out
+        assert site.deliver().messages_sent == 1
+        assert site.deliver().messages_sent == 0
+    finally:
+        controller.stop()
+    assert len(handler.messages) == 1
+    assert "21.96" in handler.messages[0][2].get_body(("plain",)).get_content()
+
+
+def test_claimed_but_unconfirmed_is_not_resent_unless_requeued(tmp_path, smtp):
+    handler, port = smtp
+    site = Site(tmp_path, port)
+    sub = alerts.subscribe(site.engine, "ada@example.org")
+    site.run(0, row())
+    site.run(1, row(price=21.96))
+    # A sender killed after claiming (between "intent" and "sent"): at most once.
+    assert len(alerts._claim(site.engine, sub.id, T0)) == 1
+    assert site.deliver().messages_sent == 0 and handler.messages == []
+    assert alerts.requeue_stuck(site.engine, timedelta(minutes=10)) == 1
+    assert site.deliver().messages_sent == 1
+
+
+def test_connection_lost_after_data_is_never_resent(tmp_path, smtp):
+    handler, port = smtp
+    handler.hang_up_after_data = True
+    site = Site(tmp_path, port)
+    alerts.subscribe(site.engine, "ada@example.org")
+    site.run(0, row())
+    site.run(1, row(price=21.96))
+    report = site.deliver()
+    assert report.messages_sent == 0 and "unconfirmed" in report.error
+    assert alerts.outbox_counts(site.engine) == {"sending": 1}
+    handler.hang_up_after_data = False
+    assert site.deliver().messages_sent == 0
+    assert len(handler.messages) == 1  # it did arrive once, and only once
+
+
+def test_unsubscribe_token_stops_mail(tmp_path, smtp):
+    handler, port = smtp
+    site = Site(tmp_path, port)
+    alerts.subscribe(site.engine, "ada@example.org")
+    alerts.subscribe(site.engine, "bob@example.org")
+    site.run(0, row())
+    site.run(1, row(price=21.96))
+    site.deliver()
+    assert sorted(m[1][0] for m in handler.messages) == ["ada@example.org", "bob@example.org"]
+    ada_mail = next(m[2] for m in handler.messages if m[1] == ["ada@example.org"])
+    link = ada_mail["List-Unsubscribe"].strip("<>")
+    token = parse_qs(urlsplit(link).query)["token"][0]
+
+    app = alerts.make_unsubscribe_app(site.engine)
+
+    def call(method: str, body: bytes = b""):
+        status = []
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": urlsplit(link).path,
+            "QUERY_STRING": urlsplit(link).query,
+            "wsgi.input": BytesIO(body),
+            "CONTENT_LENGTH": str(len(body)),
+        }
+        out = b"".join(app(environ, lambda s, h: status.append(s)))
+        return status[0], out
+
+    # A link scanner's GET does not unsubscribe; the RFC 8058 one-click POST does.
+    assert call("GET")[0] == "200 OK"
+    assert [s.email for s in alerts.list_subscribers(site.engine)] == [
+        "ada@example.org",
+        "bob@example.org",
+    ]
+    status, page = call("POST", b"List-Unsubscribe=One-Click")
+    assert status == "200 OK" and b"ada@example.org is unsubscribed" in page
+    assert alerts.unsubscribe_token(site.engine, token) is None  # token is spent
+
+    handler.messages.clear()
+    site.run(2, row(price=19.5))
+    site.deliver()
+    assert [m[1] for m in handler.messages] == [["bob@example.org"]]
+
+
+def test_one_click_post_on_a_real_server_and_no_token_in_logs(tmp_path, capfd):
+    import threading
+    import urllib.request
+
+    engine = alerts.make_engine(alerts.database_url(tmp_path, env={}))
+    sub = alerts.subscribe(engine, "ada@example.org")
+    server = alerts.make_unsubscribe_server(engine, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = alerts.unsubscribe_url(f"http://127.0.0.1:{server.server_port}", sub.token)
+        req = urllib.request.Request(url, data=b"List-Unsubscribe=One-Click", method="POST")
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            assert resp.status == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert alerts.list_subscribers(engine) == []
+    err = capfd.readouterr().err
+    assert '"POST /alerts/unsubscribe" 200' in err and sub.token not in err
+
+
+def test_filter_gets_only_matching_events(tmp_path, smtp):
+    handler, port = smtp
+    site = Site(tmp_path, port)
+    alerts.subscribe(site.engine, "h100@example.org", gpus=["h100"], min_change_pct=5.0)
+    alerts.subscribe(site.engine, "all@example.org")
+    p5 = dict(instance_type="p5.48xlarge", gpu_model="H100")
+    p5_west = dict(p5, region="us-west-2")
+    site.run(0, row(), row(price=98.32, **p5), row(price=98.32, **p5_west))
+    site.run(
+        1,
+        row(price=21.96),  # A100 -33%: wrong GPU
+        row(price=55.04, **p5),  # H100 -44%: match
+        row(price=96.35, **p5_west),  # H100 -2%: below 5%
+        row(price=84.8, instance_type="p5en.48xlarge", gpu_model="H100"),
+    )  # added: match
+    site.deliver()
+    by_rcpt = {m[1][0]: m[2] for m in handler.messages}
+    h100_text = by_rcpt["h100@example.org"].get_body(("plain",)).get_content()
+    assert "98.32 -> 55.04" in h100_text and "p5en.48xlarge" in h100_text
+    assert "21.96" not in h100_text and "96.35" not in h100_text
+    assert by_rcpt["h100@example.org"]["Subject"] == "GPU price alerts: 2 changes (aws)"
+    assert by_rcpt["all@example.org"]["Subject"] == "GPU price alerts: 4 changes (aws)"
+
+
+def test_recipient_refused_is_failed_not_retried(tmp_path, smtp):
+    handler, port = smtp
+    handler.refuse.add("gone@example.org")
+    site = Site(tmp_path, port)
+    alerts.subscribe(site.engine, "gone@example.org")
+    site.run(0, row())
+    site.run(1, row(price=21.96))
+    report = site.deliver()
+    assert report.messages_sent == 0 and report.failed == 1
+    assert alerts.outbox_counts(site.engine) == {"failed": 1}
+    assert site.deliver().failed == 0
+
+
+def test_addresses_validated_and_resubscribe_updates_filters(tmp_path):
+    engine = alerts.make_engine(alerts.database_url(tmp_path, env={}))
+    with pytest.raises(alerts.AlertsError):
+        alerts.subscribe(engine, "not-an-address")
+    with pytest.raises(alerts.AlertsError):
+        alerts.subscribe(engine, "ada@example.org\r\nBcc: evil@example.com")
+    first = alerts.subscribe(engine, "ada@example.org", providers=["aws"])
+    again = alerts.subscribe(engine, "ada@example.org", gpus=["H100"])
+    assert again.token == first.token and len(first.token) >= 40
+    assert (again.providers, again.gpus) == ([], ["H100"])
+    assert "token" not in repr(again) or first.token not in repr(again)
+    assert alerts.unsubscribe(engine, "ada@example.org") is True
+    assert alerts.unsubscribe(engine, "ada@example.org") is False
+
+
+def test_provider_strings_cannot_inject_headers_or_html():
+    sub = alerts.Subscriber(
+        id=1,
+        email="ada@example.org",
+        token="tok",
+        providers=[],
+        gpus=[],
+        pricing_models=[],
+        min_change_pct=None,
+    )
+    ev = events_frame(
+        [
+            {
+                "event_id": "e1",
+                "event_type": "price_changed",
+                "provider": "evil\r\nBcc: victim@example.com",
+                "offer_key": "k",
+                "pricing_model": "on_demand",
+                "region": "r",
+                "instance_type": "<img src=x onerror=alert(1)>",
+                "gpu_model": "H100",
+                "old_value": "1",
+                "new_value": "2",
+                "old_price": 1.0,
+                "new_price": 2.0,
+                "change_pct": 100.0,
+                "currency": "USD",
+                "detected_at": T0,
+                "to_version": "v1",
+                "source_url": "javascript:alert(1)",
+            }
+        ]
+    ).to_dict("records")
+    msg = alerts.build_digest(sub, ev, from_addr=FROM, public_url=PUBLIC_URL, now=T0)
+    raw = msg.as_bytes()
+    parsed = email.message_from_bytes(raw, policy=default_policy)
+    assert parsed["Bcc"] is None
+    assert "\n" not in parsed["Subject"] and "evil Bcc: victim@example.com" in parsed["Subject"]
+    html_part = parsed.get_body(("html",)).get_content()
+    assert "<img" not in html_part and "&lt;img src=x onerror=alert(1)&gt;" in html_part
+    assert "javascript:" not in html_part
+
+
+def test_smtp_not_configured_keeps_mail_queued(tmp_path):
+    engine = alerts.make_engine(alerts.database_url(tmp_path, env={}))
+    alerts.subscribe(engine, "ada@example.org")
+    ev = events_frame(
+        [
+            {
+                "event_id": "e1",
+                "event_type": "offer_added",
+                "provider": "aws",
+                "pricing_model": "on_demand",
+                "detected_at": T0,
+                "to_version": "v1",
+            }
+        ]
+    )
+    assert alerts.enqueue(engine, ev) == 1
+    assert alerts.enqueue(engine, ev) == 0
+    report = alerts.deliver(engine, None)
+    assert report.still_queued == 1 and "not configured" in report.error
+    assert alerts.SmtpSettings.from_env({}) is None
+    settings = alerts.SmtpSettings.from_env(
+        {
+            "GPU_PRICES_SMTP_HOST": "mail.example.org",
+            "GPU_PRICES_SMTP_STARTTLS": "true",
+            "GPU_PRICES_SMTP_USER": "u@example.org",
+            "GPU_PRICES_SMTP_PASSWORD": "s3cret",
+        }
+    )
+    assert settings.port == 587 and settings.from_addr == "u@example.org"
+    assert "s3cret" not in repr(settings)
