@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pipelines.config import Config
@@ -192,51 +192,77 @@ def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
 
 @app.command("parse")
 def parse_cmd(
-    provider: str,
-    files: list[Path] = typer.Argument(..., exists=True, dir_okay=False),
-    fmt: str = typer.Option("jsonl", "--format", help="jsonl or csv"),
-    observed_at: str | None = typer.Option(
-        None, "--observed-at", help="ISO time (default: file mtime)."
+    provider: str = typer.Argument(..., help="Provider id (see `scrape list`)."),
+    files: list[Path] = typer.Argument(..., help="Saved response files, parsed together."),
+    fmt: str = typer.Option(
+        "table",
+        "--format",
+        help="table (default), jsonl, json or csv (jsonl/json/csv: all columns).",
     ),
-    url: str | None = typer.Option(
-        None, "--url", help="Source URL to record (default file://...)."
+    observed_at: str | None = typer.Option(
+        None, "--observed-at", help="ISO time of the observation (default: each file's mtime)."
+    ),
+    url: list[str] = typer.Option(
+        [],
+        "--url",
+        help="Source URL to record: once for all files or once per file, in order "
+        "(default file://...).",
+    ),
+    fx_files: list[Path] = typer.Option(
+        [],
+        "--fx",
+        help="ECB rate file(s) for the USD columns (default: the ECB files in ./archive).",
+    ),
+    no_fx: bool = typer.Option(
+        False, "--no-fx", help="No FX rates: USD columns of non-USD rows stay empty."
     ),
 ) -> None:
-    """Print the normalized rows parsed from saved response files (no network)."""
-    from pipelines.ingest.normalize import offers_to_frame
-    from scrapers.base import Response
-    from scrapers.registry import get
+    """Print the normalized rows parsed from saved response files (no network).
 
-    spec = get(provider)
-    responses = []
-    for f in files:
-        when = (
-            datetime.fromisoformat(observed_at.replace("Z", "+00:00"))
-            if observed_at
-            else datetime.fromtimestamp(f.stat().st_mtime, UTC)
-        )
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        responses.append(
-            Response(
-                url=url or f.resolve().as_uri(), fetched_at=when, body_path=f.resolve(), kind=""
-            )
-        )
+    `--format jsonl` is deterministic (it writes the tests' expected-output fixtures).
+    """
+    from pipelines.cli import parse as p
+    from pipelines.ingest.normalize import offers_to_frame
+
     try:
+        spec = p.provider_spec(provider)
+        p.check_format(fmt)
+        p.check_files(files)
+        responses = p.file_responses(files, observed_at, url)
+    except p.InputError as exc:
+        err.print(f"scrape parse: {exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    try:
+        fx = None if no_fx else p.fx_from_files(fx_files) if fx_files else _file_fx()
         result = spec.parse(responses)
-        df = offers_to_frame(spec.name, result, _file_fx())
+        rows = p.normalized_rows(offers_to_frame(spec.name, result, fx))
+    except p.InputError as exc:
+        err.print(f"scrape parse: {exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
     except Exception as exc:
-        err.print(f"[red]error[/] {exc}")
+        err.print(f"[red]error[/] {escape(_one_line(exc))}", highlight=False)
         raise typer.Exit(1) from None
     for w in result.warnings:
-        err.print(f"[dim]skipped: {w}[/]")
+        err.print(f"[dim]skipped: {escape(w)}[/]")
     for u in result.unknown:
-        err.print(f"[yellow]unknown: {u}[/]")
-    if fmt == "csv":
-        df.to_csv(sys.stdout, index=False)
+        err.print(f"[yellow]unknown: {escape(u)}[/]")
+    if fmt == "jsonl":
+        sys.stdout.write(p.to_jsonl(rows))
+    elif fmt == "json":
+        sys.stdout.write(p.to_json(rows))
+    elif fmt == "csv":
+        sys.stdout.write(p.to_csv(rows))
     else:
-        for rec in json.loads(df.to_json(orient="records", date_format="iso")):
-            sys.stdout.write(json.dumps(rec) + "\n")
+        t = Table(title=f"{spec.name}: {len(rows)} row(s)")
+        for col in p.TABLE_COLUMNS:
+            t.add_column(col, justify="right" if col.startswith(("price", "gpu_count")) else "left")
+        for r in rows:
+            t.add_row(*(p.table_cell(r[c]) for c in p.TABLE_COLUMNS))
+        console.print(t)
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _file_fx():
