@@ -31,9 +31,10 @@ from pipelines.config import Config
 from pipelines.derive import specs as gpu_specs
 from pipelines.derive import tflops
 from pipelines.ingest import gate
-from pipelines.ingest.archive import Archive
+from pipelines.ingest.archive import Archive, ArchiveError
 from pipelines.ingest.fx import load_fx
 from pipelines.ingest.normalize import offers_to_frame
+from pipelines.ingest.parse_cache import ParseCache
 from pipelines.notify import alerts as alerts_mod
 from pipelines.ops import datapackage, events, runlog
 from pipelines.ops.report import (
@@ -188,32 +189,28 @@ def parser_fingerprint(spec: ProviderSpec) -> str:
 def _parse_cached(spec: ProviderSpec, responses: list[Response], cache_dir: Path) -> ParseResult:
     """Parse response by response, reusing the result of any body parsed before.
 
-    Cached offers are re-timed to the response they now stand for (`observed_at`), so an
-    unchanged file still confirms its offers as seen at this run's time.
+    The cache holds plain JSON keyed by body sha256 and parser fingerprint (see
+    pipelines/ingest/parse_cache.py: never a pickle, since its key comes from archives other
+    people share). Cached offers are re-timed to the response they now stand for
+    (`observed_at`), so an unchanged file still confirms its offers as seen at this run's time.
     """
     import dataclasses
-    import pickle
 
+    cache = ParseCache(cache_dir)
     fp = parser_fingerprint(spec)
     out = ParseResult()
     for r in responses:
-        path = cache_dir / spec.name / f"{fp}-{r.sha256}.pickle"
-        part: ParseResult | None = None
-        if path.exists():
-            try:
-                part = pickle.loads(path.read_bytes())
-            except Exception:  # a torn cache file is just a miss
-                part = None
+        sha = r.sha256
+        part = cache.get(spec.name, fp, sha)
         if part is None:
             part = spec.parse([r])
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(pickle.dumps(part))
-            tmp.replace(path)
+            cache.put(spec.name, fp, sha, part)
         else:
             part = ParseResult(
                 offers=[
-                    dataclasses.replace(o, observed_at=r.fetched_at, source_url=r.url)
+                    dataclasses.replace(
+                        o, observed_at=r.fetched_at, source_url=r.url, snapshot_sha256=sha
+                    )
                     for o in part.offers
                 ],
                 warnings=list(part.warnings),
@@ -293,7 +290,12 @@ def run_providers(
                         s.name, UNCHANGED, responses=len(r), seconds=time.monotonic() - t0
                     )
                 else:
-                    batch[s.name] = _materialize(archive, s.name, r)
+                    try:
+                        batch[s.name] = _materialize(archive, s.name, r)
+                    except ArchiveError as exc:  # the archived body is gone or was changed
+                        report.providers[s.name] = ProviderResult(
+                            s.name, FAILED, error=_one_line(exc), seconds=time.monotonic() - t0
+                        )
             _process_batch(
                 batch,
                 report,
@@ -326,9 +328,15 @@ def _replay(
     archive = Archive(archive_dir)
     # Archived runs, grouped by run id across providers, in time order: each group is
     # merged as one run, so replaying a long archive rebuilds the history step by step.
+    # The archive may come from anyone: a bad manifest line or blob fails that provider
+    # with one line (ArchiveError), from that run on; the others carry on.
     groups: dict[str, list] = defaultdict(list)
     for s in specs:
-        runs = archive.runs(s.name)
+        try:
+            runs = archive.runs(s.name)
+        except ArchiveError as exc:
+            report.providers[s.name] = ProviderResult(s.name, FAILED, error=_one_line(exc))
+            continue
         if not runs:
             report.providers[s.name] = ProviderResult(
                 s.name, SKIPPED, error=f"{s.name}: no archived responses in {archive_dir}"
@@ -336,13 +344,17 @@ def _replay(
         for run in runs:
             groups[run.run_id].append((s, run))
     ordered = sorted(groups.values(), key=lambda g: min(r.fetched_at for _, r in g))
+    failed: set[str] = set()
     for group in ordered:
         batch = {}
         for s, run in group:
+            if s.name in failed:
+                continue  # its history stays as the last good run before the bad one
             try:
                 batch[s.name] = list(archive.iter_responses(run))
-            except FileNotFoundError as exc:
-                report.providers[s.name] = ProviderResult(s.name, FAILED, error=str(exc))
+            except ArchiveError as exc:
+                failed.add(s.name)
+                report.providers[s.name] = ProviderResult(s.name, FAILED, error=_one_line(exc))
         sub = RunReport(run_id=report.run_id, trigger="replay", started_at=started)
         # Only the ECB files that existed at the time of the replayed run count.
         fx = archived_fx(archive, as_of=max(r.fetched_at for _, r in group) + _FX_GRACE)
@@ -498,10 +510,16 @@ def archived_fx(archive: Archive, as_of: datetime | None = None):
     None when there are none (or none readable): non-USD rows then get empty USD columns.
     """
     responses: list[Response] = []
-    for run in archive.runs(FX_SOURCE):
+    try:
+        runs = archive.runs(FX_SOURCE)
+    except ArchiveError as exc:  # then non-USD rows get empty USD columns
+        log.warning("ECB reference rates unusable: %s", _one_line(exc))
+        runs = []
+    for run in runs:
         try:
             responses.extend(archive.iter_responses(run))
-        except FileNotFoundError:
+        except ArchiveError as exc:
+            log.warning("ECB reference rates of run %s unusable: %s", run.run_id, _one_line(exc))
             continue
     if not any(as_of is None or r.fetched_at <= as_of for r in responses):
         return None
