@@ -5,6 +5,7 @@
     scrape list                                providers, sources, pricing models, validation
     scrape parse PROVIDER FILE...              normalized rows from saved responses
     scrape archive add ARCHIVE PROVIDER FILE   archive a recorded file (builds examples/archive)
+    scrape archive verify [ARCHIVE]            check every manifest line and blob hash
     scrape versions                            published dataset versions
 
 Topic commands (gpus/top, diff/alerts, schedule/status) live in their own modules and
@@ -159,8 +160,10 @@ def print_report(report: RunReport) -> None:
 @app.command("list")
 def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
     """Providers with their sources, pricing models and what they were validated against."""
+    from pipelines.ingest.archive import example_coverage
     from scrapers.registry import PROVIDERS
 
+    example = example_coverage()
     rows = [
         {
             "provider": s.name,
@@ -170,6 +173,8 @@ def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
             "validated_against": s.validated_against,
             "requires": list(s.required_env),
             "cadence": s.default_cadence,
+            # Responses of this provider in examples/archive (what README command 1 replays).
+            "example_responses": len(example.get(s.name, [])),
         }
         for s in sorted(PROVIDERS.values(), key=lambda s: s.name)
     ]
@@ -177,17 +182,25 @@ def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
         typer.echo(json.dumps(rows, indent=2))
         return
     t = Table(title="providers", show_lines=True)
-    for col in ("provider", "sources", "pricing models", "validated against", "needs"):
+    cols = ("provider", "sources", "pricing models", "validated against", "needs", "in example")
+    for col in cols:
         t.add_column(col, overflow="fold")
     for r in rows:
+        n = r["example_responses"]
         t.add_row(
             r["provider"],
             "\n".join(r["source_urls"]),
             ", ".join(r["pricing_models"]),
             r["validated_against"],
             ", ".join(r["requires"]) or "-",
+            f"yes ({n} response{'s' if n != 1 else ''})" if n else "no",
         )
     console.print(t)
+    covered = sum(1 for r in rows if r["example_responses"])
+    console.print(
+        f"examples/archive covers {covered} of {len(rows)} providers with real recordings "
+        "(provenance per response: README, 'The example archive')."
+    )
 
 
 @app.command("parse")
@@ -282,16 +295,69 @@ def archive_add(
     url: str = typer.Option(..., "--url", help="URL the response was fetched from."),
     fetched_at: str = typer.Option(..., "--fetched-at", help="ISO time it was fetched (UTC)."),
     run_id: str = typer.Option(..., "--run-id", help="Run id grouping responses fetched together."),
+    provenance: str = typer.Option(
+        ...,
+        "--provenance",
+        help="Where it was recorded: repository + path + commit, or URL + capture date; "
+        "say what, if anything, was rebuilt around the recorded values.",
+    ),
     kind: str = typer.Option("", "--kind"),
 ) -> None:
     """Archive recorded response files as if fetched (one manifest line each)."""
-    from pipelines.ingest.archive import Archive, parse_ts
+    from pipelines.ingest.archive import Archive, ArchiveError, check_source, parse_ts
 
+    try:
+        check_source(provider)
+    except ArchiveError as exc:
+        err.print(f"[red]error[/] {exc}")
+        raise typer.Exit(2) from None
+    if not provenance.strip():
+        err.print("[red]error[/] --provenance must say where the response was recorded")
+        raise typer.Exit(2)
+    try:
+        when = parse_ts(fetched_at)
+    except ValueError:
+        err.print(f"[red]error[/] --fetched-at {fetched_at!r} is not an ISO 8601 time")
+        raise typer.Exit(2) from None
     arch = Archive(archive_dir)
-    when = parse_ts(fetched_at)
     for f in files:
-        entry = arch.add_file(provider, f, url=url, fetched_at=when, run_id=run_id, kind=kind)
+        try:
+            entry = arch.add_file(
+                provider,
+                f,
+                url=url,
+                fetched_at=when,
+                run_id=run_id,
+                kind=kind,
+                provenance=" ".join(provenance.split()),
+            )
+        except (ArchiveError, ValueError) as exc:
+            err.print(f"[red]error[/] {provider}: {f}: {exc}")
+            raise typer.Exit(2) from None
         console.print(f"{provider}: {f.name} -> {entry['blob']} ({entry['size']} bytes)")
+
+
+@archive_app.command("verify")
+def archive_verify(
+    archive_dir: Path | None = typer.Argument(
+        None, help="Archive directory (default: the configured archive, ./archive)."
+    ),
+) -> None:
+    """Check every manifest line and every blob's sha256; one line per problem, exit 1 if any."""
+    from pipelines.ingest.archive import Archive
+
+    root = archive_dir or _config(None, None).archive_dir
+    problems, counts = Archive(root).verify()
+    for p in problems:
+        err.print(f"[red]problem[/] {p}")
+    summary = (
+        f"{root}: {counts['providers']} provider(s), {counts['lines']} manifest line(s), "
+        f"{counts['blobs']} blob(s) checked"
+    )
+    if problems:
+        err.print(f"{summary}; {len(problems)} problem(s)")
+        raise typer.Exit(1)
+    console.print(f"{summary}; all good", soft_wrap=True)
 
 
 @app.command("versions")
