@@ -69,7 +69,28 @@ def coverage_table() -> str:
     return "\n".join(lines)
 
 
-SECTIONS = {"providers": provider_table, "schema": schema_table, "coverage": coverage_table}
+def example_table() -> str:
+    """What examples/archive covers, one row per response with its manifest provenance."""
+    from pipelines.ingest.archive import EXAMPLE_ARCHIVE, Archive
+    from scrapers.registry import PROVIDERS
+
+    arch = Archive(EXAMPLE_ARCHIVE)
+    lines = ["| source | kind | recorded where (manifest `provenance`) |", "|---|---|---|"]
+    for name in arch.providers():
+        for e in arch.entries(name):
+            where = e.get("provenance", "").replace("|", "/")
+            lines.append(f"| `{name}` | {e.get('kind') or '-'} | {where} |")
+    absent = sorted(set(PROVIDERS) - set(arch.providers()))
+    lines += ["", f"Not in the example (no real recording): {', '.join(f'`{n}`' for n in absent)}."]
+    return "\n".join(lines)
+
+
+SECTIONS = {
+    "providers": provider_table,
+    "schema": schema_table,
+    "coverage": coverage_table,
+    "example": example_table,
+}
 
 
 def render(text: str) -> str:

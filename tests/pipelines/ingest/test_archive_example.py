@@ -1,0 +1,137 @@
+"""The shipped example archive holds real recordings only, each with its provenance
+(issue 12, item 3)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from pipelines.cli.main import app
+from pipelines.ingest.archive import Archive
+from scrapers.registry import PROVIDERS
+
+ROOT = Path(__file__).parents[3]
+EXAMPLE = ROOT / "examples" / "archive"
+FIXTURES = ROOT / "tests" / "fixtures"
+
+# How the fixture READMEs mark a response that was not recorded.
+MARKERS = (
+    "constructed",
+    "illustrative",
+    "built for the tests",
+    "placeholder",
+    "documentation example",
+)
+NAME_MARKERS = ("constructed", "docs-example", "documented")
+
+
+def _blocks(text: str) -> list[str]:
+    """Paragraphs, table rows and list items of a README, each as one lower-case string."""
+    out: list[str] = []
+    cur: list[str] = []
+    for line in text.lower().splitlines():
+        s = line.strip()
+        if not s or s.startswith(("|", "- ", "#")):
+            if cur:
+                out.append(" ".join(cur))
+            cur = [s] if s else []
+            continue
+        cur.append(s)
+    if cur:
+        out.append(" ".join(cur))
+    return out
+
+
+def constructed_fixtures() -> dict[Path, str]:
+    """Fixture files whose name or README says they are constructed/illustrative, and why."""
+    out: dict[Path, str] = {}
+    for d in sorted(p for p in FIXTURES.iterdir() if p.is_dir()):
+        readme = d / "README.md"
+        blocks = _blocks(readme.read_text()) if readme.is_file() else []
+        files = [f for f in sorted(d.iterdir()) if f.is_file() and f.name != "README.md"]
+        # A README about a single file, or one saying "every file here", marks them all.
+        folder_wide = next(
+            (
+                b
+                for b in blocks
+                if ("every file here" in b or len(files) == 1) and any(m in b for m in MARKERS)
+            ),
+            None,
+        )
+        for f in files:
+            name = f.name.lower()
+            why = next((f"name {name}" for m in NAME_MARKERS if m in name), None)
+            why = why or folder_wide
+            why = why or next(
+                (b for b in blocks if name in b and any(m in b for m in MARKERS)), None
+            )
+            if why:
+                out[f] = why
+    return out
+
+
+def _example_lines() -> list[tuple[str, int, dict]]:
+    out = []
+    for manifest in sorted(EXAMPLE.glob("*/manifest.jsonl")):
+        for n, line in enumerate(manifest.read_text().splitlines(), 1):
+            out.append((manifest.parent.name, n, json.loads(line)))
+    return out
+
+
+def test_every_example_manifest_line_has_a_provenance():
+    lines = _example_lines()
+    assert len(lines) >= 10
+    missing = [f"{p}:{n}" for p, n, e in lines if not str(e.get("provenance") or "").strip()]
+    assert missing == []
+    # Each names a public repository + commit or a URL + date.
+    for p, n, e in lines:
+        text = e["provenance"]
+        assert " @ " in text and any(c.isdigit() for c in text), f"{p}:{n}: {text}"
+
+
+def test_no_example_blob_is_a_constructed_fixture():
+    marked = constructed_fixtures()
+    # The rule finds the fixtures the issue names (so the check below can fail).
+    names = {f"{f.parent.name}/{f.name}" for f in marked}
+    for expected in (
+        "azure/gpu-page1.json",
+        "colab/signup_constructed.html",
+        "paperspace/pricing_index.html.md",
+        "runpod/graphql_gpuTypes_docs-example_A100-80GB-PCIe.json",
+        "tensordock/hostnodes_one-node_l40_2024.json",
+        "aws/get-products_item_p4d.24xlarge_us-east-1_reserved_constructed.json",
+        "datacrunch/instance-availability_is_spot-false_constructed.json",
+        "lambdalabs/instance-types_documented-schema_2026-05.json",
+    ):
+        assert expected in names
+    constructed = {f.read_bytes(): f for f in marked}
+    bodies = {blob: gzip.decompress(blob.read_bytes()) for blob in EXAMPLE.glob("*/blobs/*/*.gz")}
+    assert len(bodies) == len(_example_lines())
+    clashes = {str(b): str(constructed[body]) for b, body in bodies.items() if body in constructed}
+    assert clashes == {}
+
+
+def test_example_archive_verifies_and_covers_only_registered_sources():
+    problems, counts = Archive(EXAMPLE).verify()
+    assert problems == [] and counts["blobs"] == len(_example_lines())
+    covered = set(Archive(EXAMPLE).providers())
+    assert covered - {"ecb"} <= set(PROVIDERS)
+    assert not covered & {"azure", "colab", "paperspace", "runpod", "tensordock", "lambdalabs"}
+
+
+def test_scrape_list_says_which_providers_the_example_covers():
+    result = CliRunner().invoke(app, ["list", "--json"])
+    assert result.exit_code == 0
+    rows = {r["provider"]: r["example_responses"] for r in json.loads(result.output)}
+    expected = {p: 0 for p in PROVIDERS}
+    for p, _, _ in _example_lines():
+        if p in expected:
+            expected[p] += 1
+    assert rows == expected
+    table = CliRunner().invoke(app, ["list"], terminal_width=250)
+    assert "in example" in table.output
+    covered = sum(1 for v in expected.values() if v)
+    assert f"covers {covered} of {len(PROVIDERS)} providers" in table.output
