@@ -51,7 +51,14 @@ def constructed_fixtures() -> dict[Path, str]:
     for d in sorted(p for p in FIXTURES.iterdir() if p.is_dir()):
         readme = d / "README.md"
         blocks = _blocks(readme.read_text()) if readme.is_file() else []
-        files = [f for f in sorted(d.iterdir()) if f.is_file() and f.name != "README.md"]
+        # Responses only: not the README, the expected-output cases or their outputs.
+        files = [
+            f
+            for f in sorted(d.iterdir())
+            if f.is_file()
+            and f.name not in ("README.md", "cases.toml")
+            and not f.name.endswith(".expected.jsonl")
+        ]
         # A README about a single file, or one saying "every file here", marks them all.
         folder_wide = next(
             (
