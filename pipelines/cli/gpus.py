@@ -57,8 +57,12 @@ def describe(
         "raw": name,
         "gpu_model": res.gpu_model,
         "gpu_memory_gb": res.gpu_memory_gb,
+        # name | provider | unique_variant (the spec table has one memory for the model)
+        "memory_source": res.memory_source,
         "gpu_form_factor": res.gpu_form_factor,
         "how": res.how,
+        # An ambiguous short name: the models it may be; --provider or --memory-gb decides.
+        "ambiguous_models": list(res.ambiguous_models),
         "spec": None,
         "spec_variants": [],
     }
@@ -83,6 +87,13 @@ def _fmt(value: object, digits: int = 2) -> str:
     return str(value)
 
 
+_MEMORY_SOURCE_TEXT = {
+    "name": "the name",
+    "provider": "the provider",
+    "unique_variant": "the only spec variant",
+}
+
+
 def _print_show(results: list[dict]) -> None:
     from pipelines.derive.specs import PRECISION_COLUMNS
 
@@ -91,7 +102,15 @@ def _print_show(results: list[dict]) -> None:
         t.add_column("field", style="bold")
         t.add_column("value", overflow="fold")
         t.add_row("gpu_model", _fmt(r["gpu_model"]))
-        t.add_row("gpu_memory_gb", _fmt(r["gpu_memory_gb"]))
+        if r["ambiguous_models"]:
+            t.add_row(
+                "ambiguous",
+                f"{', '.join(r['ambiguous_models'])} [yellow](give --provider or --memory-gb)[/]",
+            )
+        memory = _fmt(r["gpu_memory_gb"])
+        if r["memory_source"]:
+            memory += f" (from {_MEMORY_SOURCE_TEXT.get(r['memory_source'], r['memory_source'])})"
+        t.add_row("gpu_memory_gb", memory)
         t.add_row("gpu_form_factor", _fmt(r["gpu_form_factor"]))
         t.add_row("resolved by", r["how"])
         if r["gpu_model"] is not None:

@@ -1,7 +1,9 @@
 """Canonical GPU names: resolve a provider's own GPU spelling to `gpu_model`.
 
-Source: `scrapers/data/gpu_aliases.csv` (one row per spelling or instance-family rule, each
-with a source). Output: a `Resolution` (gpu_model, gpu_memory_gb, gpu_form_factor, how).
+Sources: `pipelines/data/gpu_aliases.csv` (one row per spelling or instance-family rule, each
+with a source; rows may be scoped to one provider) and the memory/form-factor variants of
+`pipelines/data/gpu_specs.csv`. Output: a `Resolution` (gpu_model, gpu_memory_gb,
+gpu_form_factor, how, memory_source, ambiguous_models).
 
 The resolver is pure and data driven. Steps, in order:
 
@@ -15,21 +17,30 @@ The resolver is pure and data driven. Steps, in order:
    provider-specific rows, and instance-family rows matched on `instance_type`.
 4. **hint** - the canonical name the provider's own table gave, when the raw name alone
    does not resolve.
+5. **unique variant** - a memory still open is filled when the spec table knows exactly one
+   memory size for the model (and form factor, when known): "H100 SXM" -> 80 GB, "B200" ->
+   180 GB; "H100" alone (80 GB SXM/PCIe or 94 GB NVL) stays open.
+
+`memory_source` says where `gpu_memory_gb` came from: `name` (written in the spelling, or the
+alias row of that spelling fixes it), `provider` (the provider's stated memory, its own table
+or a provider-scoped row), `unique_variant` (step 5, or a model whose every alias row agrees).
 
 Anything still ambiguous stays null: an "A100" with no size has no memory and no form
-factor, a "RTX 6000" with no memory and no provider rule is unknown. Nothing is guessed.
+factor, a "RTX 6000" with no memory and no provider rule is unknown (its candidate models
+are listed in `ambiguous_models`). Nothing is guessed.
 """
 
 from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 ALIASES_CSV = Path(__file__).resolve().parents[1] / "data" / "gpu_aliases.csv"
+SPECS_CSV = Path(__file__).resolve().parents[1] / "data" / "gpu_specs.csv"
 
 FORM_FACTORS = ("SXM", "PCIe", "NVL")
 
@@ -40,7 +51,9 @@ MEMORY_SNAP_FRACTION = 0.08
 # How much each step adds to the inference; the reported `how` is the strongest step used.
 _HOW_ORDER = {"alias": 0, "rule": 1, "context": 2, "hint": 3}
 
-_MEMORY_TOKEN = re.compile(r"^(\d+(?:\.\d+)?)(?:gb|gib|g)$")
+_INSTANCE_SEPARATORS = re.compile(r"[\s\-]+")
+# "80gb", "24g", "80gi" (Kubernetes-style quantities in marketplace ids: nvidia-h100-80Gi-sxm5)
+_MEMORY_TOKEN = re.compile(r"^(\d+(?:\.\d+)?)(?:gb|gib|gi|g)$")
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 _FORM_FACTOR_TOKENS = {
     "sxm": "SXM",
@@ -50,8 +63,12 @@ _FORM_FACTOR_TOKENS = {
     "sxm5": "SXM",
     "sxm6": "SXM",
     "pcie": "PCIe",
+    "pci": "PCIe",  # Cudo machine types: intel-ice-lake-a100-pci
     "nvl": "NVL",
 }
+
+
+MEMORY_SOURCES = ("name", "provider", "unique_variant")
 
 
 @dataclass(frozen=True)
@@ -61,6 +78,10 @@ class Resolution:
     gpu_form_factor: str | None
     how: str  # "alias" | "rule" | "context" | "hint" | "unknown"
     raw: str | None
+    memory_source: str | None = None  # one of MEMORY_SOURCES when gpu_memory_gb is set
+    # An ambiguous short name ("RTX 6000" without memory or provider rule): the models it
+    # may be, for the message that asks for context. Empty otherwise.
+    ambiguous_models: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,24 +99,52 @@ class _Row:
 class _Table:
     names: dict[str, tuple[_Row, ...]]
     instances: tuple[tuple[re.Pattern[str], _Row], ...]
+    # provider -> its instance rules, in table order (every instance rule is provider-scoped)
+    instances_by_provider: dict[str | None, tuple[tuple[re.Pattern[str], _Row], ...]]
     max_name_tokens: int
     known_memory_gb: dict[str, tuple[float, ...]]
     fixed_memory_gb: dict[str, float]
     fixed_form_factor: dict[str, str]
+    # (model, form factor or None) -> the one memory size the spec table knows for it
+    unique_spec_memory_gb: dict[tuple[str, str | None], float]
+    # model -> largest per-GPU memory the alias and spec tables know
+    largest_memory_gb: dict[str, float]
+    provider_name_keys: dict[str, tuple[str, ...]]  # provider -> keys of its own name rows
+    # ambiguous key -> the models it may be: its memory-conditioned rows plus every model
+    # named "<key> ..." ("rtx 4000" -> Quadro RTX 4000, RTX 4000 Ada, RTX 4000 SFF Ada)
+    ambiguous_models: dict[str, tuple[str, ...]]
+
+
+# normalize() runs on every name: its patterns are compiled once, applied in this order.
+_NORMALIZE_STEPS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), repl)
+    for pattern, repl in (
+        (r"[\s_\-/,.()+:;\[\]|\"']+", " "),
+        # Catalog ids glue the family to the number: "RTXA6000", "RTXPro6000", "H100NVL",
+        # "A100SXM4" ...
+        (r"\brtxa(?=\d)", "rtx a"),
+        (r"\brtx ?pro(?=\d)", "rtx pro "),
+        (r"\b([a-z]{1,3}\d{2,4})(nvl|sxm\d?|pcie)\b", r"\1 \2"),
+        # ... or the GPU count: "gpu-h100x8-640gb" (but "A100X" alone is a model of its own)
+        (r"\b([a-z]{1,3}\d{2,4})x(\d{1,2})\b", r"\1 x\2"),
+        (r"\b(rtx|gtx)(?=\d)", r"\1 "),
+        (r"\b(\d{3,4})(ada|ti|super|blackwell)\b", r"\1 \2"),
+        (r"\b(\d{4})s\b", r"\1 super"),
+        (r"\b(\d{4}) s\b", r"\1 super"),
+    )
+)
 
 
 def normalize(raw: str) -> str:
     """Lowercase, punctuation to single spaces, and a few glued spellings split apart.
 
     "RTX_4090" / "RTX4090" / "rtx-4090" -> "rtx 4090"; "RTX 4000Ada" -> "rtx 4000 ada";
-    "RTX 2080Ti" -> "rtx 2080 ti"; Vast's "RTX 4070S" / "GTX 1660 S" -> "... super".
+    "RTX 2080Ti" -> "rtx 2080 ti"; Vast's "RTX 4070S" / "GTX 1660 S" -> "... super";
+    "RTXA6000" -> "rtx a6000"; "RTXPro6000" -> "rtx pro 6000"; "H100NVL" -> "h100 nvl".
     """
     s = raw.lower().replace("™", " ").replace("®", " ")
-    s = re.sub(r"[\s_\-/,.()+:;\[\]|\"']+", " ", s)
-    s = re.sub(r"\b(rtx|gtx)(?=\d)", r"\1 ", s)
-    s = re.sub(r"\b(\d{3,4})(ada|ti|super)\b", r"\1 \2", s)
-    s = re.sub(r"\b(\d{4})s\b", r"\1 super", s)
-    s = re.sub(r"\b(\d{4}) s\b", r"\1 super", s)
+    for pattern, repl in _NORMALIZE_STEPS:
+        s = pattern.sub(repl, s)
     return " ".join(s.split())
 
 
@@ -149,14 +198,80 @@ def _table() -> _Table:
         if len(v) == 1 and None not in v and len(memory.get(m, ())) == 1
     }
     fixed_ff = {m: next(iter(v)) for m, v in model_ff_rows.items() if len(v) == 1 and None not in v}
+    spec = _spec_variants()
+    unique_spec = _unique_spec_memory(spec)
+    for model, rows in spec.items():
+        memory.setdefault(model, set()).update(m for _, m in rows)
     return _Table(
         names={k: tuple(v) for k, v in names.items()},
         instances=tuple(instances),
+        instances_by_provider={
+            p: tuple(i for i in instances if i[1].provider in (None, p))
+            for p in {row.provider for _, row in instances}
+        },
         max_name_tokens=max(len(k.split()) for k in names),
         known_memory_gb={m: tuple(sorted(v)) for m, v in memory.items()},
         fixed_memory_gb=fixed_memory,
         fixed_form_factor=fixed_ff,
+        unique_spec_memory_gb=unique_spec,
+        largest_memory_gb={m: max(v) for m, v in memory.items()},
+        provider_name_keys={
+            p: tuple(k for k, rows in names.items() if any(r.provider == p for r in rows))
+            for p in {r.provider for rows in names.values() for r in rows if r.provider}
+        },
+        ambiguous_models=_ambiguous_models(names),
     )
+
+
+def _ambiguous_models(names: dict[str, list[_Row]]) -> dict[str, tuple[str, ...]]:
+    models = {r.gpu_model for rows in names.values() for r in rows if r.gpu_model}
+    out: dict[str, tuple[str, ...]] = {}
+    for key, rows in names.items():
+        if not any(r.gpu_model is None and r.provider is None for r in rows):
+            continue
+        found = {r.gpu_model for r in rows if r.gpu_model and r.provider is None}
+        found |= {
+            m
+            for m in models
+            if normalize(m).startswith(key + " ") or normalize(m).endswith(" " + key)
+        }
+        out[key] = tuple(sorted(found))
+    return out
+
+
+def _spec_variants() -> dict[str, set[tuple[str | None, float]]]:
+    """model -> {(form factor or None, memory GB)} from the spec table.
+
+    Read straight from the CSV: the spec join lives downstream (pipelines.derive), and the
+    resolver must not import it.
+    """
+    variants: dict[str, set[tuple[str | None, float]]] = {}
+    with SPECS_CSV.open(newline="", encoding="utf-8") as f:
+        for rec in csv.DictReader(f):
+            mem = _float_or_none(rec.get("gpu_memory_gb") or "")
+            if mem is None:
+                continue
+            ff = (rec.get("gpu_form_factor") or "").strip() or None
+            variants.setdefault(rec["gpu_model"].strip(), set()).add((ff, mem))
+    return variants
+
+
+def _unique_spec_memory(
+    variants: dict[str, set[tuple[str | None, float]]],
+) -> dict[tuple[str, str | None], float]:
+    """(model, form factor) and (model, None) keys whose spec rows carry exactly one memory.
+
+    A spec row without a form factor (GH200, A10G) counts for every form factor of its model.
+    """
+    out: dict[tuple[str, str | None], float] = {}
+    for model, rows in variants.items():
+        for ff in (None, *FORM_FACTORS):
+            mems = {m for f, m in rows if ff is None or f is None or f == ff}
+            if ff is not None and not any(f == ff for f, _ in rows):
+                continue  # no spec row of that form factor: nothing to say
+            if len(mems) == 1:
+                out[(model, ff)] = next(iter(mems))
+    return out
 
 
 def _memory_matches(stated: float, wanted: float) -> bool:
@@ -173,7 +288,7 @@ def _pick(
     memory condition holds before an unconditional one; conditional rows need a memory.
     A row whose fixed memory contradicts the memory written in the name does not apply
     (GCP's 'Nvidia Tesla A100' row is the 40 GB GPU, not 'Nvidia Tesla A100 80GB')."""
-    best: tuple[int, _Row] | None = None
+    best: tuple[tuple[int, float], _Row] | None = None
     for row in rows:
         if row.provider is not None and row.provider != provider:
             continue
@@ -187,7 +302,14 @@ def _pick(
             memory_gb is None or not _memory_matches(memory_gb, row.when_memory_gb)
         ):
             continue
-        score = (2 if row.provider else 0) + (1 if row.when_memory_gb is not None else 0)
+        # Provider rows first, then conditional ones; of two conditions that both hold within
+        # the snap tolerance (B200 180 / 192 GB), the closer one.
+        score = (
+            (2 if row.provider else 0) + (1 if row.when_memory_gb is not None else 0),
+            -abs(memory_gb - row.when_memory_gb)
+            if memory_gb is not None and row.when_memory_gb is not None
+            else 0.0,
+        )
         if best is None or score > best[0]:
             best = (score, row)
     return best[1] if best else None
@@ -199,7 +321,8 @@ class _Partial:
     memory_gb: float | None = None
     form_factor: str | None = None
     how: str = "alias"
-    ambiguous: bool = False
+    ambiguous: tuple[str, ...] = ()
+    memory_source: str | None = None
 
     def use(self, how: str) -> None:
         if _HOW_ORDER[how] > _HOW_ORDER[self.how]:
@@ -227,6 +350,20 @@ def _find_names(key: str, provider: str | None, table: _Table) -> Iterator[_Hit]
         if len(models) > 1:
             return
         yield from found
+
+
+def _hits(key: str, provider: str | None, table: _Table) -> Iterable[_Hit]:
+    """`_find_names`, except that a row of the provider's own found in the name comes before
+    generic ones, even longer ones: GCP's "a100 80gb" row (the A2 Ultra SXM board) decides
+    "NVIDIA_A100_80GB" there, not the generic "nvidia a100 80gb" spelling. A provider row the
+    name contradicts is skipped later (`_pick`), so the generic rows still follow."""
+    hits = _find_names(key, provider, table)
+    own = table.provider_name_keys.get(provider) if provider is not None else None
+    if not own or not any(k in key for k in own):  # cheap test before the full scan
+        return hits
+    ordered = list(hits)
+    ordered.sort(key=lambda hit: not any(r.provider == provider for r in hit.rows))
+    return ordered
 
 
 @dataclass(frozen=True)
@@ -261,11 +398,12 @@ def _snap_memory(model: str, stated: float, table: _Table) -> float:
 def _instance_row(instance_type: str | None, provider: str | None, table: _Table) -> _Row | None:
     if not instance_type:
         return None
-    key = re.sub(r"[\s\-]+", "_", instance_type.strip().lower())
+    rules = table.instances_by_provider.get(provider)
+    if not rules:
+        return None
+    key = _INSTANCE_SEPARATORS.sub("_", instance_type.strip().lower())
     key = key.removeprefix("standard_")
-    for pattern, row in table.instances:
-        if row.provider is not None and row.provider != provider:
-            continue
+    for pattern, row in rules:
         if pattern.search(key):
             return row
     return None
@@ -278,7 +416,7 @@ def _from_name(
     if not key:
         return None
     name_ff = next((_FORM_FACTOR_TOKENS[t] for t in key.split() if t in _FORM_FACTOR_TOKENS), None)
-    for hit in _find_names(key, provider, table):
+    for hit in _hits(key, provider, table):
         # Memory and form factor written in the name itself ("A100-SXM4-80GB").
         name_memory = _name_memory(hit.after)
         lookup_memory = name_memory if name_memory is not None else memory_gb
@@ -287,18 +425,28 @@ def _from_name(
             continue  # e.g. a provider row contradicted by the name: try a shorter alias
         part = _Partial(how=hit.how)
         if row.gpu_model is None:
-            part.ambiguous = True
+            part.ambiguous = table.ambiguous_models.get(normalize(row.pattern), ())
             return part
-        if row.provider is not None:
-            part.use("context")
-        if row.when_memory_gb is not None and name_memory is None:
+        from_context = row.provider is not None or (
+            row.when_memory_gb is not None and name_memory is None
+        )
+        if from_context:
             part.use("context")
         part.model = row.gpu_model
         part.memory_gb = row.gpu_memory_gb
-        if part.memory_gb is None:
+        if part.memory_gb is not None:
+            part.memory_source = "provider" if from_context else "name"
+        else:
             part.memory_gb = table.fixed_memory_gb.get(row.gpu_model)
+            if part.memory_gb is not None:
+                part.memory_source = "unique_variant"
         if part.memory_gb is None and name_memory is not None:
-            part.memory_gb = _snap_memory(row.gpu_model, name_memory, table)
+            # A size above every known variant of the model is a total for several GPUs
+            # ("gpu-h100x8-640gb"), not the memory per GPU.
+            largest = table.largest_memory_gb.get(row.gpu_model)
+            if largest is None or name_memory <= largest * (1 + MEMORY_SNAP_FRACTION):
+                part.memory_gb = _snap_memory(row.gpu_model, name_memory, table)
+                part.memory_source = "name"
         part.form_factor = (
             row.gpu_form_factor or table.fixed_form_factor.get(row.gpu_model) or name_ff
         )
@@ -315,6 +463,16 @@ def resolve(
     hint: str | None = None,
 ) -> Resolution:
     """Resolve a provider's GPU spelling to (gpu_model, gpu_memory_gb, gpu_form_factor)."""
+    return _resolve_cached(raw, memory_gb, provider, instance_type, hint)
+
+
+def _resolve(
+    raw: str | None,
+    memory_gb: float | None,
+    provider: str | None,
+    instance_type: str | None,
+    hint: str | None,
+) -> Resolution:
     table = _table()
     if memory_gb is not None and not memory_gb > 0:
         memory_gb = None
@@ -325,20 +483,25 @@ def resolve(
         inst = _instance_row(raw, provider, table)
 
     if part is None or part.model is None:
+        ambiguous = part.ambiguous if part is not None else ()
         if inst is not None and inst.gpu_model:
             part = _Partial(inst.gpu_model, inst.gpu_memory_gb, inst.gpu_form_factor, "context")
+            part.memory_source = "provider" if inst.gpu_memory_gb is not None else None
         elif hint:
             hinted = _from_name(hint, memory_gb, provider, table)
             if hinted is None or hinted.model is None:
-                return Resolution(None, None, None, "unknown", raw)
+                return Resolution(None, None, None, "unknown", raw, None, ambiguous)
             part = hinted
             part.how = "hint"
+            if part.memory_source == "name":
+                part.memory_source = "provider"  # the provider's own table named it
         else:
-            return Resolution(None, None, None, "unknown", raw)
+            return Resolution(None, None, None, "unknown", raw, None, ambiguous)
     else:
         if inst is not None and inst.gpu_model == part.model:
             if part.memory_gb is None and inst.gpu_memory_gb is not None:
                 part.memory_gb = inst.gpu_memory_gb
+                part.memory_source = "provider"
                 part.use("context")
             if part.form_factor is None and inst.gpu_form_factor is not None:
                 part.form_factor = inst.gpu_form_factor
@@ -348,6 +511,7 @@ def resolve(
             if hinted is not None and hinted.model == part.model:
                 if part.memory_gb is None and hinted.memory_gb is not None:
                     part.memory_gb = hinted.memory_gb
+                    part.memory_source = "provider"
                     part.use("hint")
                 if part.form_factor is None and hinted.form_factor is not None:
                     part.form_factor = hinted.form_factor
@@ -355,7 +519,13 @@ def resolve(
 
     if part.memory_gb is None and memory_gb is not None and part.model is not None:
         part.memory_gb = _snap_memory(part.model, memory_gb, table)
+        part.memory_source = "provider"
         part.use("context")
+    if part.memory_gb is None and part.model is not None:
+        unique = table.unique_spec_memory_gb.get((part.model, part.form_factor))
+        if unique is not None:
+            part.memory_gb = unique
+            part.memory_source = "unique_variant"
     if part.form_factor is None and part.model is not None and part.memory_gb is not None:
         # Some sizes exist in one form factor only (H100 94 GB = NVL): a memory-conditioned
         # name row of the model says so.
@@ -363,7 +533,20 @@ def resolve(
         if cond is not None and cond.gpu_model == part.model and cond.gpu_form_factor:
             part.form_factor = cond.gpu_form_factor
             part.use("context" if memory_gb is not None else part.how)
-    return Resolution(part.model, part.memory_gb, part.form_factor, part.how, raw)
+    return Resolution(
+        part.model,
+        part.memory_gb,
+        part.form_factor,
+        part.how,
+        raw,
+        part.memory_source if part.memory_gb is not None else None,
+    )
+
+
+# Resolution is pure and runs on every normalized row, while a run repeats few distinct
+# (name, memory, provider, instance, hint) tuples (a marketplace snapshot: thousands of rows,
+# ~100 GPU names): memoize it.
+_resolve_cached = lru_cache(maxsize=1 << 16)(_resolve)
 
 
 def known_models() -> list[str]:

@@ -139,8 +139,9 @@ def test_gpus_show_json_one_result_per_name_in_order(app):
         "T4",
         16.0,
         "PCIe",
-        "rule",
+        "alias",  # a listed spelling (GCP accelerator type) in pipelines/data/gpu_aliases.csv
     )
+    assert rtx6000["ambiguous_models"] == ["Quadro RTX 6000", "RTX 6000 Ada", "RTX PRO 6000"]
     assert t4["spec"]["gpu_fp16_tflops"] == 65 and t4["spec"]["gpu_spec_source"].startswith(
         "https://"
     )
@@ -150,8 +151,10 @@ def test_gpus_show_json_one_result_per_name_in_order(app):
         "raw": "Foo 9000",
         "gpu_model": None,
         "gpu_memory_gb": None,
+        "memory_source": None,
         "gpu_form_factor": None,
         "how": "unknown",
+        "ambiguous_models": [],
         "spec": None,
         "spec_variants": [],
     }

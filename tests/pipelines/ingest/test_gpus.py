@@ -155,7 +155,7 @@ SPELLINGS = [
     ),
     ("Nvidia H100 80GB Mega", {"provider": "gcp"}, ("H100", 80.0, "SXM")),
     ("H200 141GB", {"provider": "gcp", "instance_type": "a3-ultragpu-8g"}, ("H200", 141.0, "SXM")),
-    ("A4 Nvidia B200 (1 gpu slice)", {"provider": "gcp"}, ("B200", None, "SXM")),
+    ("A4 Nvidia B200 (1 gpu slice)", {"provider": "gcp"}, ("B200", 180.0, "SXM")),
     ("RTX 6000 96GB", {"provider": "gcp"}, ("RTX PRO 6000", 96.0, "PCIe")),
     ("nvidia-tesla-k80", {"provider": "gcp"}, ("K80", 12.0, "PCIe")),
     ("nvidia-tesla-p4", {"provider": "gcp"}, ("P4", 8.0, "PCIe")),
@@ -280,7 +280,7 @@ SPELLINGS = [
     (
         "NVIDIA B200",
         {"provider": "aws", "instance_type": "p6-b200.48xlarge"},
-        ("B200", None, "SXM"),
+        ("B200", 180.0, "SXM"),
     ),
     (
         "AMD Radeon Pro V520",
@@ -354,7 +354,7 @@ SPELLINGS = [
     ("NVIDIA T4", {"provider": "colab"}, ("T4", 16.0, "PCIe")),
     ("A100-80GB", {}, ("A100", 80.0, None)),
     ("RTX_4090", {}, ("RTX 4090", 24.0, "PCIe")),
-    ("H100-SXM", {}, ("H100", None, "SXM")),
+    ("H100-SXM", {}, ("H100", 80.0, "SXM")),
     ("RTX4090", {}, ("RTX 4090", 24.0, "PCIe")),
     ("A10G", {}, ("A10G", 24.0, None)),
     ("MI250X", {}, ("MI250X", 64.0, None)),
@@ -441,7 +441,15 @@ def test_instance_family_decides_what_the_name_leaves_open():
 
 def test_rtx_6000_needs_memory_or_provider():
     res = resolve("RTX 6000")
-    assert res == Resolution(None, None, None, "unknown", "RTX 6000")
+    assert res == Resolution(
+        None,
+        None,
+        None,
+        "unknown",
+        "RTX 6000",
+        None,
+        ("Quadro RTX 6000", "RTX 6000 Ada", "RTX PRO 6000"),
+    )
     assert _fields(resolve("RTX 6000", memory_gb=24), 4) == (
         "Quadro RTX 6000",
         24.0,
