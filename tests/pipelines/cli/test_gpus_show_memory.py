@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -14,22 +13,21 @@ from pipelines.cli.gpus import register
 runner = CliRunner()
 
 
-@pytest.fixture
-def app() -> typer.Typer:
+def _invoke(*args: str):
     app = typer.Typer()
     register(app)
-    return app
+    return runner.invoke(app, ["gpus", "show", *args])
 
 
-def _show(app, *args: str) -> list[dict]:
-    res = runner.invoke(app, ["gpus", "show", *args, "--json"])
+def _show(*args: str) -> list[dict]:
+    res = _invoke(*args, "--json")
     assert res.exit_code == 0, res.output
     return json.loads(res.output)
 
 
-def test_memory_from_name_and_from_the_only_spec_variant(app):
+def test_memory_from_name_and_from_the_only_spec_variant():
     names = ["H100 SXM", "B200", "h100-sxm-80gb", "RTXA6000", "H100"]
-    out = _show(app, *names)
+    out = _show(*names)
     got = [(r["gpu_model"], r["gpu_memory_gb"], r["memory_source"]) for r in out]
     assert got == [
         ("H100", 80.0, "unique_variant"),
@@ -45,21 +43,21 @@ def test_memory_from_name_and_from_the_only_spec_variant(app):
     assert out[0]["spec"]["gpu_memory_type"] == "HBM3"
 
 
-def test_provider_decides_an_ambiguous_short_name(app):
-    [lambda_] = _show(app, "RTX6000", "--provider", "lambdalabs")
+def test_provider_decides_an_ambiguous_short_name():
+    [lambda_] = _show("RTX6000", "--provider", "lambdalabs")
     assert (lambda_["gpu_model"], lambda_["gpu_memory_gb"], lambda_["memory_source"]) == (
         "Quadro RTX 6000",
         24.0,
         "provider",
     )
     assert lambda_["spec"]["gpu_architecture"] == "Turing"
-    [bare] = _show(app, "RTX6000")
+    [bare] = _show("RTX6000")
     assert (bare["gpu_model"], bare["gpu_memory_gb"], bare["how"]) == (None, None, "unknown")
     assert bare["ambiguous_models"] == ["Quadro RTX 6000", "RTX 6000 Ada", "RTX PRO 6000"]
 
 
-def test_table_output_names_the_memory_source_and_the_candidates(app):
-    res = runner.invoke(app, ["gpus", "show", "H100 SXM", "RTX 4000"])
+def test_table_output_names_the_memory_source_and_the_candidates():
+    res = _invoke("H100 SXM", "RTX 4000")
     assert res.exit_code == 0, res.output
     text = " ".join(res.output.split())
     assert "80 (from the only spec variant)" in text
