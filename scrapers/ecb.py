@@ -33,6 +33,7 @@ from decimal import Decimal, InvalidOperation
 from xml.etree import ElementTree
 
 from scrapers.base import FetchContext, ParseError, Response
+from scrapers.errors import GpuPricesError
 
 NAME = "ecb"
 DEFAULT_BASE_URL = "https://www.ecb.europa.eu/stats/eurofxref"
@@ -50,7 +51,7 @@ USD = "USD"
 ZIP_MAGIC = b"PK\x03\x04"
 
 
-class FxError(LookupError):
+class FxError(GpuPricesError, LookupError):
     """No usable ECB rate for a currency on a date (missing, or older than 7 days)."""
 
 

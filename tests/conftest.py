@@ -26,3 +26,18 @@ def _no_real_env_secrets(monkeypatch):
         "SCW_SECRET_KEY",
     ):
         monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_operator_settings(monkeypatch):
+    # An operator's GPU_PRICES_* settings (SMTP host, paths, base URLs) must not change
+    # what a test sees; tests set the ones they need.
+    import os
+
+    from pipelines.config import CONFIG_ENV, ENV_KEYS, ROOT_ENV
+
+    for key in [*ENV_KEYS, CONFIG_ENV, ROOT_ENV]:
+        monkeypatch.delenv(key, raising=False)
+    for key in list(os.environ):
+        if key.startswith("GPU_PRICES_") and key.endswith("_BASE_URL"):
+            monkeypatch.delenv(key, raising=False)

@@ -24,10 +24,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from pipelines.cli.common import OneLineErrors
 from pipelines.config import Config
 from pipelines.ops.report import RunReport
 
 app = typer.Typer(
+    cls=OneLineErrors,
     add_completion=False,
     no_args_is_help=True,
     help="Cloud GPU prices: scrape, archive, publish a versioned Parquet history.",
@@ -41,12 +43,10 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def _config(datasets: Path | None, archive: Path | None) -> Config:
-    cfg = Config.load()
-    if datasets:
-        cfg.datasets_dir = datasets.resolve()
-        cfg.state_dir = cfg.datasets_dir / ".state"
-    if archive:
-        cfg.archive_dir = archive.resolve()
+    from scrapers.registry import PROVIDERS
+
+    cfg = Config.load().with_datasets(datasets, archive)
+    cfg.check_provider_names(PROVIDERS)
     return cfg
 
 

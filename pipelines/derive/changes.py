@@ -183,7 +183,8 @@ DEFAULT_VOLATILE_MIN_CHANGE_PCT = 5.0
 
 @dataclass(frozen=True)
 class NoiseRules:
-    """Configurable thresholds of the noise rules (module docstring)."""
+    """Configurable thresholds of the noise rules (module docstring); built from the
+    `[changes]` settings by pipelines/ops/events.py `noise_rules`."""
 
     removal_confirm_runs: int = DEFAULT_REMOVAL_CONFIRM_RUNS
     removal_confirm_after: timedelta | None = None
@@ -196,22 +197,6 @@ class NoiseRules:
         if is_marketplace:
             return self.marketplace_min_change_pct
         return float(self.min_change_pct.get(pricing_model, 0.0))
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> NoiseRules:
-        """GPU_PRICES_REMOVAL_CONFIRM_RUNS, GPU_PRICES_REMOVAL_CONFIRM_HOURS,
-        GPU_PRICES_SPOT_MIN_CHANGE_PCT, GPU_PRICES_MARKETPLACE_MIN_CHANGE_PCT."""
-        base = cls()
-        runs = env.get("GPU_PRICES_REMOVAL_CONFIRM_RUNS")
-        hours = env.get("GPU_PRICES_REMOVAL_CONFIRM_HOURS")
-        spot = env.get("GPU_PRICES_SPOT_MIN_CHANGE_PCT")
-        market = env.get("GPU_PRICES_MARKETPLACE_MIN_CHANGE_PCT")
-        return cls(
-            removal_confirm_runs=int(runs) if runs else base.removal_confirm_runs,
-            removal_confirm_after=timedelta(hours=float(hours)) if hours else None,
-            min_change_pct={"spot": float(spot)} if spot else dict(base.min_change_pct),
-            marketplace_min_change_pct=float(market) if market else base.marketplace_min_change_pct,
-        )
 
 
 # Columns of an offer kept in the baseline: what the comparisons and the events need.

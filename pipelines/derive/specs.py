@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from pipelines.errors import GpuPricesError
 from pipelines.schema import SPEC_FIELDS
 
 SPECS_CSV = Path(__file__).resolve().parents[1] / "data" / "gpu_specs.csv"
@@ -55,7 +56,7 @@ PRECISION_COLUMNS = {
 _FORM_FACTORS = {"SXM", "PCIe", "NVL"}
 
 
-class SpecTableError(ValueError):
+class SpecTableError(GpuPricesError, ValueError):
     """The spec CSV is malformed (duplicate variant, bad number, missing source)."""
 
 

@@ -445,6 +445,9 @@ def _process_batch(
             res.warnings.append(merge.skipped_reason)
     report.previous_dataset_version = pub.previous_version
     if pub.version is None:
+        # Nothing new to publish, but mail queued by an earlier run (SMTP down then) goes.
+        if post_steps and alerts and config.alerts.enabled:
+            _contained(report, "alert delivery", lambda: alerts_mod.deliver_pending(config))
         return
     report.dataset_version = pub.version
     merged = {n: df for n, df in passed.items() if not pub.merges[n].skipped_reason}
@@ -484,18 +487,22 @@ def _post_publish(
                 dataset_version=version,
                 detected_at=detected_at,
                 previous_dataset_version=previous_version,
-                env=config.settings,
+                config=config,
             ),
         ),
     ]
-    if alerts:
-        steps.append(("alert delivery", lambda: alerts_mod.deliver_pending(config=config)))
+    if alerts and config.alerts.enabled:
+        steps.append(("alert delivery", lambda: alerts_mod.deliver_pending(config)))
     for label, fn in steps:
-        try:
-            fn()
-        except Exception as exc:
-            log.exception("post-publish step %s failed", label)
-            report.notes.append(f"{label} failed: {_one_line(exc)}")
+        _contained(report, label, fn)
+
+
+def _contained(report: RunReport, label: str, fn: Callable[[], Any]) -> None:
+    try:
+        fn()
+    except Exception as exc:
+        log.exception("post-publish step %s failed", label)
+        report.notes.append(f"{label} failed: {_one_line(exc)}")
 
 
 # --- FX ---------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
+from pipelines.errors import GpuPricesError
+
 LOCKS_DIRNAME = "locks"
 # `is_locked` (used by `scrape status` and the scheduler's look-ahead) takes the lock for an
 # instant. A run starting in that instant must not mistake the probe for another run, so a
@@ -34,7 +36,7 @@ _POLL_SECONDS = 0.02
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
-class AlreadyRunning(RuntimeError):
+class AlreadyRunning(GpuPricesError, RuntimeError):
     """Another process (or thread) holds the lock for this provider."""
 
     def __init__(self, name: str, owner: dict[str, Any] | None = None):

@@ -291,22 +291,7 @@ def test_marketplace_rows_are_volatile():
     assert types(events) == ["spot_price_changed"] and events[0]["pricing_model"] == "on_demand"
 
 
-def test_noise_rules_from_env():
-    rules = NoiseRules.from_env(
-        {
-            "GPU_PRICES_REMOVAL_CONFIRM_RUNS": "3",
-            "GPU_PRICES_REMOVAL_CONFIRM_HOURS": "24",
-            "GPU_PRICES_SPOT_MIN_CHANGE_PCT": "10",
-        }
-    )
-    assert rules.removal_confirm_runs == 3
-    assert rules.removal_confirm_after == timedelta(hours=24)
-    assert rules.threshold_pct("spot", False) == 10.0
-    assert rules.threshold_pct("on_demand", False) == 0.0
-    assert rules.threshold_pct("on_demand", True) == 5.0
-
-
-def _process(tmp_path, observations, n, env=None):
+def _process(tmp_path, observations, n):
     return process_run(
         observations,
         datasets_dir=tmp_path / "datasets",
@@ -314,7 +299,6 @@ def _process(tmp_path, observations, n, env=None):
         dataset_version=f"v{n}",
         detected_at=T0 + timedelta(hours=n),
         previous_dataset_version=f"v{n - 1}" if n else None,
-        env=env or {},
     )
 
 
