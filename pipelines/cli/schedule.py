@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -52,12 +51,8 @@ DatasetsOption = Annotated[
 def _load_config(datasets: Path | None) -> Any:
     from pipelines.config import Config
 
-    cfg = Config.load()
-    if datasets:
-        # Same convention as `scrape run --datasets`: the state lives beside the datasets.
-        cfg.datasets_dir = datasets.resolve()
-        cfg.state_dir = cfg.datasets_dir / ".state"
-    return cfg
+    # Same convention as `scrape run --datasets`: the state lives beside the datasets.
+    return Config.load().with_datasets(datasets)
 
 
 def _make_job(config: Any, schedule: sched.ScheduleConfig) -> sched.JobFn:
@@ -74,14 +69,13 @@ def _fail(label: str, exc: BaseException, code: int) -> typer.Exit:
 
 
 def _schedule_path(option: Path | None, config: Any) -> Path | None:
-    """--schedule, else $GPU_PRICES_SCHEDULE, else <root>/schedules/schedule.toml if present."""
-    from pipelines.ops import schedule as sched
-
+    """--schedule, else the configured `schedule` ($GPU_PRICES_SCHEDULE; must exist), else
+    <project root>/schedules/schedule.toml if present (else the provider defaults)."""
     if option is not None:
         return option
-    if os.environ.get(SCHEDULE_ENV):
-        return Path(os.environ[SCHEDULE_ENV])
-    default = Path(getattr(config, "root", Path.cwd())) / sched.DEFAULT_SCHEDULE_FILE
+    if config.schedule_file is not None:
+        return config.schedule_file
+    default = config.default_schedule_file
     return default if default.is_file() else None
 
 
@@ -121,6 +115,13 @@ def register(app: typer.Typer) -> None:
         config = _load_config(datasets)
         schedule = _load_schedule(schedule_file, config)
         if list_:
+            # Say where the schedule came from: run from another directory, the built-in
+            # defaults are otherwise indistinguishable from the project's file.
+            typer.echo(
+                f"schedule: {schedule.source} (project root {config.root}; "
+                f"state {config.state_dir})",
+                err=True,
+            )
             _print_jobs(
                 sched.list_jobs(schedule, config.state_dir, datasets_dir=config.datasets_dir),
                 as_json,

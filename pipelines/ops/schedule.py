@@ -1,6 +1,7 @@
 """Scheduled, unattended runs: `scrape schedule`, `scrape schedule --list` and `--once`.
 
-Source: `schedules/schedule.toml` (cadence per provider; the default is each provider's
+The schedule file and cadences are read by pipelines/ops/schedule_file.py, the batching of
+due providers is pipelines/ops/batcher.py; this module runs them. Source: `schedules/schedule.toml` (cadence per provider; the default is each provider's
 `ProviderSpec.default_cadence` in scrapers/), the run log (pipelines/ops/runlog.py) and an
 APScheduler 3 job store. Output: calls of the run job (by default
 `pipelines.ops.run.run_providers(names, trigger="schedule")`, which archives, publishes once
@@ -31,25 +32,30 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-import re
 import secrets
 import signal
 import threading
-import time
-import tomllib
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from pipelines.ops import runlog
+from pipelines.ops.batcher import Batcher
 from pipelines.ops.report import FAILED, ProviderResult, RunReport
+from pipelines.ops.schedule_file import (
+    DEFAULT_BATCH_WINDOW_SECONDS,
+    DEFAULT_MISFIRE_GRACE_SECONDS,
+    DEFAULT_SCHEDULE_FILE,
+    DEFAULT_TIMEZONE,
+    Cadence,
+    JobSpec,
+    ScheduleConfig,
+    ScheduleError,
+    _zone,
+    load_schedule,
+)
 from pipelines.store import locks
 
 if TYPE_CHECKING:
@@ -58,398 +64,32 @@ if TYPE_CHECKING:
     # `scrape status`, nor every other `scrape` command that loads this module.
     from apscheduler.schedulers.background import BackgroundScheduler
 
+# The schedule file's names are part of this module's interface (`sched.load_schedule`).
+__all__ = [
+    "DEFAULT_BATCH_WINDOW_SECONDS",
+    "DEFAULT_MISFIRE_GRACE_SECONDS",
+    "DEFAULT_SCHEDULE_FILE",
+    "DEFAULT_TIMEZONE",
+    "Batcher",
+    "Cadence",
+    "JobSpec",
+    "ScheduleConfig",
+    "ScheduleError",
+    "load_schedule",
+    "serve",
+    "run_once",
+    "list_jobs",
+    "default_job",
+]
+
 log = logging.getLogger("pipelines.ops.schedule")
 
-DEFAULT_SCHEDULE_FILE = Path("schedules") / "schedule.toml"
 JOBSTORE_FILE = "scheduler.sqlite"
 SCHEDULER_LOCK = "scheduler"  # lock name: one `scrape schedule` per state dir
 TRIGGER = "schedule"  # RunReport.trigger for scheduled runs
 
-# Defaults, each overridable in schedule.toml. A catch-up run is worth doing however late
-# (a price observed now is never wrong), so the grace time is a day: with hourly or daily
-# cadences the latest missed run time is always within it.
-DEFAULT_MISFIRE_GRACE_SECONDS = 24 * 3600
-DEFAULT_BATCH_WINDOW_SECONDS = 30.0
-DEFAULT_TIMEZONE = "UTC"
-
 # A job: the provider names due together -> the run's report (or anything; only logged).
 JobFn = Callable[[list[str]], Any]
-
-_INTERVAL_RE = re.compile(r"^every\s+((?:\d+\s*[smhd]\s*)+)$", re.IGNORECASE)
-_INTERVAL_PART_RE = re.compile(r"(\d+)\s*([smhd])", re.IGNORECASE)
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_CRON_ALIASES = {
-    "@hourly": "0 * * * *",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@weekly": "0 0 * * 0",
-}
-
-
-class ScheduleError(ValueError):
-    """The schedule file or a provider's default cadence is invalid."""
-
-
-# --- cadences ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Cadence:
-    """A cron expression ("0 3 * * *", "@hourly") or an interval ("every 1h", "every 90m")."""
-
-    spec: str
-    trigger: BaseTrigger
-    interval: timedelta | None = None  # set for interval cadences
-
-    @classmethod
-    def parse(cls, spec: str, timezone: str = DEFAULT_TIMEZONE) -> Cadence:
-        text = " ".join(str(spec).split())
-        tz = _zone(timezone)
-        m = _INTERVAL_RE.match(text)
-        if m:
-            seconds = sum(
-                int(n) * _UNIT_SECONDS[u.lower()] for n, u in _INTERVAL_PART_RE.findall(m.group(1))
-            )
-            if seconds < 1:
-                raise ScheduleError(f"cadence {spec!r}: the interval must be at least 1 second")
-            return cls(
-                text, IntervalTrigger(seconds=seconds, timezone=tz), timedelta(seconds=seconds)
-            )
-        cron = _CRON_ALIASES.get(text.lower(), text)
-        if len(cron.split()) != 5:
-            raise ScheduleError(
-                f"cadence {spec!r}: expected a 5-field cron expression ('0 3 * * *'), "
-                f"@hourly/@daily/@weekly, or an interval ('every 1h', 'every 30m')"
-            )
-        minute, hour, day, month, dow = cron.split()
-        try:
-            trigger = CronTrigger(
-                minute=minute,
-                hour=hour,
-                day=day,
-                month=month,
-                day_of_week=_crontab_day_of_week(dow),
-                timezone=tz,
-            )
-        except ValueError as exc:
-            raise ScheduleError(f"cadence {spec!r}: invalid cron expression: {exc}") from None
-        cadence = cls(text, trigger)
-        if cadence.next_after(datetime.now(UTC)) is None:
-            raise ScheduleError(f"cadence {spec!r}: the cron expression never fires")
-        return cadence
-
-    def next_after(self, when: datetime) -> datetime:
-        """The first scheduled time strictly after `when` (UTC)."""
-        if self.interval is not None:
-            return when.astimezone(UTC) + self.interval
-        nxt = self.trigger.get_next_fire_time(None, when + timedelta(microseconds=1))
-        return nxt.astimezone(UTC) if nxt is not None else None  # type: ignore[return-value]
-
-    def period_at(self, when: datetime) -> timedelta:
-        """The gap between the two scheduled times that follow `when`."""
-        if self.interval is not None:
-            return self.interval
-        first = self.next_after(when)
-        return self.next_after(first) - first
-
-
-_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # crontab numbering: 0 = Sunday
-
-
-def _crontab_day_of_week(field_text: str) -> str:
-    """Crontab's day-of-week field in APScheduler 3 terms.
-
-    APScheduler 3 numbers weekdays from Monday = 0 while crontab has Sunday = 0 (and 7), so
-    "0 3 * * 1" would silently run on Tuesdays. Expand the field to day names instead.
-    """
-    if field_text == "*":
-        return "*"
-    days: set[int] = set()
-    for token in field_text.lower().split(","):
-        base, _, step_text = token.partition("/")
-        step = int(step_text) if step_text.isdigit() and int(step_text) > 0 else None
-        if step_text and step is None:
-            raise ValueError(f"bad step in day-of-week {token!r}")
-        if base == "*":
-            lo, hi = 0, 6
-        elif "-" in base:
-            a, b = base.split("-", 1)
-            lo, hi = _weekday(a), _weekday(b)
-            if hi == 0 and b.strip() in ("7", "sun"):
-                hi = 7  # "5-7" / "fri-sun": through Sunday
-        else:
-            lo = hi = _weekday(base)
-        if lo > hi:
-            raise ValueError(f"day-of-week range {base!r} runs backwards")
-        days.update(d % 7 for d in range(lo, hi + 1, step or 1))
-    return ",".join(_WEEKDAYS[d] for d in sorted(days))
-
-
-def _weekday(text: str) -> int:
-    text = text.strip()
-    if text.isdigit() and 0 <= int(text) <= 7:
-        return int(text) % 7
-    if text[:3] in _WEEKDAYS:
-        return _WEEKDAYS.index(text[:3])
-    raise ValueError(f"bad day of week {text!r}")
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ScheduleError(f"unknown timezone {name!r} (use an IANA name such as 'UTC')") from None
-
-
-# --- the schedule file ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    provider: str
-    cadence: Cadence
-    cadence_source: str  # "schedule.toml" or "provider default"
-    enabled: bool
-    misfire_grace_seconds: int
-
-    @property
-    def label(self) -> str:
-        # Stored as the APScheduler job name: a changed cadence or timezone is detected by
-        # comparing labels, so an unchanged job keeps its stored next run time.
-        return f"{self.provider} [{self.cadence.spec}; {self.cadence.trigger.timezone}]"
-
-
-@dataclass(frozen=True)
-class ScheduleConfig:
-    jobs: dict[str, JobSpec]
-    timezone: str = DEFAULT_TIMEZONE
-    misfire_grace_seconds: int = DEFAULT_MISFIRE_GRACE_SECONDS
-    coalesce: bool = True
-    stale_after_cadences: float = runlog.DEFAULT_STALE_AFTER_CADENCES
-    batch_window_seconds: float = DEFAULT_BATCH_WINDOW_SECONDS
-    alerts_enabled: bool = True
-    source: str = "built-in defaults"
-
-    @property
-    def enabled_jobs(self) -> dict[str, JobSpec]:
-        return {n: j for n, j in self.jobs.items() if j.enabled}
-
-    def cadences(self) -> dict[str, Cadence]:
-        return {n: j.cadence for n, j in self.enabled_jobs.items()}
-
-
-_SECTIONS: dict[str, dict[str, tuple[type, ...]]] = {
-    "scheduler": {
-        "timezone": (str,),
-        "misfire_grace_time_seconds": (int,),
-        "coalesce": (bool,),
-        "stale_after_cadences": (int, float),
-    },
-    "publish": {"batch_window_seconds": (int, float)},
-    "alerts": {"enabled": (bool,)},
-}
-_PROVIDER_KEYS: dict[str, tuple[type, ...]] = {
-    "cadence": (str,),
-    "enabled": (bool,),
-    "misfire_grace_time_seconds": (int,),
-}
-
-
-def load_schedule(path: Path | None, providers: Mapping[str, Any] | None = None) -> ScheduleConfig:
-    """Read `path` (None: provider defaults only) against the registered providers.
-
-    `providers` maps a name to something with a `default_cadence` (a ProviderSpec); it
-    defaults to `scrapers.registry.PROVIDERS`. Unknown providers, sections or keys, bad
-    cadences and bad values raise `ScheduleError` naming the file and the key.
-    """
-    if providers is None:
-        from scrapers.registry import PROVIDERS
-
-        providers = PROVIDERS
-    data: dict[str, Any] = {}
-    where = "built-in defaults"
-    if path is not None:
-        where = str(path)
-        try:
-            data = tomllib.loads(Path(path).read_text())
-        except FileNotFoundError:
-            raise ScheduleError(f"{where}: schedule file not found") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ScheduleError(f"{where}: not valid TOML: {exc}") from None
-
-    unknown_sections = set(data) - set(_SECTIONS) - {"providers"}
-    if unknown_sections:
-        raise ScheduleError(
-            f"{where}: unknown section(s) {', '.join(sorted(unknown_sections))}; "
-            f"expected {', '.join(sorted([*_SECTIONS, 'providers']))}"
-        )
-    values: dict[str, Any] = {}
-    for section, keys in _SECTIONS.items():
-        table = data.get(section, {})
-        _check_table(where, section, table, keys)
-        for key, value in table.items():
-            values[f"{section}.{key}"] = value
-
-    timezone = values.get("scheduler.timezone", DEFAULT_TIMEZONE)
-    _zone(timezone)
-    grace = values.get("scheduler.misfire_grace_time_seconds", DEFAULT_MISFIRE_GRACE_SECONDS)
-    stale_n = values.get("scheduler.stale_after_cadences", runlog.DEFAULT_STALE_AFTER_CADENCES)
-    window = values.get("publish.batch_window_seconds", DEFAULT_BATCH_WINDOW_SECONDS)
-    _positive(where, "scheduler.misfire_grace_time_seconds", grace)
-    _positive(where, "scheduler.stale_after_cadences", stale_n)
-    if window < 0:
-        raise ScheduleError(f"{where}: publish.batch_window_seconds must be >= 0, got {window}")
-
-    overrides = data.get("providers", {})
-    if not isinstance(overrides, dict):
-        raise ScheduleError(f"{where}: [providers] must be a table of [providers.<name>] tables")
-    unknown = sorted(set(overrides) - set(providers))
-    if unknown:
-        raise ScheduleError(
-            f"{where}: unknown provider(s) {', '.join(unknown)} in [providers]; "
-            f"registered: {', '.join(sorted(providers))}"
-        )
-    jobs: dict[str, JobSpec] = {}
-    for name in sorted(providers):
-        table = overrides.get(name, {})
-        _check_table(where, f"providers.{name}", table, _PROVIDER_KEYS)
-        if "cadence" in table:
-            spec, source, origin = (
-                table["cadence"],
-                "schedule.toml",
-                f"{where}: providers.{name}.cadence",
-            )
-        else:
-            spec = getattr(providers[name], "default_cadence", None)
-            source, origin = "provider default", f"scrapers/{name}.py default_cadence"
-            if not spec:
-                raise ScheduleError(
-                    f"{origin}: no cadence; set providers.{name}.cadence in {where}"
-                )
-        try:
-            cadence = Cadence.parse(spec, timezone)
-        except ScheduleError as exc:
-            raise ScheduleError(f"{origin}: {exc}") from None
-        job_grace = table.get("misfire_grace_time_seconds", grace)
-        _positive(where, f"providers.{name}.misfire_grace_time_seconds", job_grace)
-        jobs[name] = JobSpec(name, cadence, source, table.get("enabled", True), int(job_grace))
-    return ScheduleConfig(
-        jobs=jobs,
-        timezone=timezone,
-        misfire_grace_seconds=int(grace),
-        coalesce=values.get("scheduler.coalesce", True),
-        stale_after_cadences=float(stale_n),
-        batch_window_seconds=float(window),
-        alerts_enabled=values.get("alerts.enabled", True),
-        source=where,
-    )
-
-
-def _check_table(where: str, name: str, table: Any, keys: Mapping[str, tuple[type, ...]]) -> None:
-    if not isinstance(table, dict):
-        raise ScheduleError(f"{where}: [{name}] must be a table")
-    for key, value in table.items():
-        if key not in keys:
-            raise ScheduleError(
-                f"{where}: unknown key {name}.{key}; expected one of {', '.join(sorted(keys))}"
-            )
-        types = keys[key]
-        # bool is an int in Python: refuse `true` where a number is expected.
-        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            expected = " or ".join(t.__name__ for t in types)
-            raise ScheduleError(f"{where}: {name}.{key} must be {expected}, got {value!r}")
-
-
-def _positive(where: str, key: str, value: float) -> None:
-    if value <= 0:
-        raise ScheduleError(f"{where}: {key} must be > 0, got {value}")
-
-
-# --- batching ---------------------------------------------------------------------------
-
-
-@dataclass
-class _Ticket:
-    provider: str
-    fired_at: datetime
-    done: threading.Event = field(default_factory=threading.Event)
-    cancelled: bool = False
-
-    def wait(self) -> None:
-        self.done.wait()
-
-
-class Batcher:
-    """Collects providers that fall due close together and runs them in one call.
-
-    The first provider submitted opens a window of `window_seconds`; when it closes, every
-    provider submitted meanwhile runs in one `run_batch(names)` call. Batches run one at a
-    time on the batcher's own thread; providers submitted during a batch form the next.
-    """
-
-    def __init__(self, run_batch: Callable[[list[str]], None], window_seconds: float):
-        self._run_batch = run_batch
-        self._window_seconds = window_seconds
-        self._cond = threading.Condition()
-        self._pending: dict[str, _Ticket] = {}
-        self._opened_at: float | None = None
-        self._stopping = False
-        self._thread = threading.Thread(target=self._loop, name="schedule-batcher")
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def submit(self, provider: str) -> _Ticket:
-        with self._cond:
-            if self._stopping:
-                ticket = _Ticket(provider, datetime.now(UTC), cancelled=True)
-                ticket.done.set()
-                return ticket
-            ticket = self._pending.get(provider)
-            if ticket is None:
-                ticket = self._pending[provider] = _Ticket(provider, datetime.now(UTC))
-                if self._opened_at is None:
-                    self._opened_at = time.monotonic()
-                self._cond.notify_all()
-            return ticket
-
-    def stop(self) -> list[_Ticket]:
-        """Stop taking work; cancel batches not yet started. Returns the cancelled tickets."""
-        with self._cond:
-            self._stopping = True
-            cancelled = list(self._pending.values())
-            self._pending.clear()
-            for t in cancelled:
-                t.cancelled = True
-                t.done.set()
-            self._cond.notify_all()
-        return cancelled
-
-    def join(self, timeout: float | None = None) -> None:
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while True:
-            with self._cond:
-                while not self._pending and not self._stopping:
-                    self._cond.wait()
-                if self._stopping:
-                    return
-                assert self._opened_at is not None
-                deadline = self._opened_at + self._window_seconds
-                while not self._stopping and (remaining := deadline - time.monotonic()) > 0:
-                    self._cond.wait(remaining)
-                if self._stopping:
-                    return
-                batch, self._pending, self._opened_at = self._pending, {}, None
-            try:
-                self._run_batch(sorted(batch))
-            except BaseException:  # one bad batch must not end the scheduler
-                log.exception("scheduled run of %s failed", ", ".join(sorted(batch)))
-            finally:
-                for t in batch.values():
-                    t.done.set()
 
 
 # --- running a batch ------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 import scrapers.registry as registry
 from pipelines.cli import schedule as cli_schedule
+from pipelines.config import Config
 from pipelines.ops import runlog
 from pipelines.ops import schedule as sched
 from pipelines.ops.report import OK, ProviderResult, RunReport
@@ -31,11 +32,11 @@ FAKE = {
 }
 
 
-def fake_config(root: Path) -> SimpleNamespace:
-    return SimpleNamespace(root=root, datasets_dir=root / "datasets", state_dir=root / "state")
+def fake_config(root: Path) -> Config:
+    return Config.load(root=root, env={"GPU_PRICES_STATE_DIR": str(root / "state")})
 
 
-def recording_job(config: SimpleNamespace, calls: list[list[str]]):
+def recording_job(config: Config, calls: list[list[str]]):
     def job(names: list[str]) -> RunReport:
         calls.append(list(names))
         now = datetime.now(UTC)
@@ -78,7 +79,9 @@ def test_list_prints_each_job_with_cadence_and_next_run(cli) -> None:
     )
     result = cli.invoke("schedule", "--list", "--json")
     assert result.exit_code == 0, result.output
-    jobs = {j["provider"]: j for j in map(json.loads, result.output.splitlines())}
+    jobs = {j["provider"]: j for j in map(json.loads, result.stdout.splitlines())}
+    # Where the schedule came from, on stderr: defaults are never silent.
+    assert f"schedule: built-in defaults (project root {cli.config.root}" in result.stderr
     assert jobs["alpha"]["cadence"] == "every 1h" and jobs["beta"]["cadence"] == "0 3 * * *"
     nxt = datetime.fromisoformat(jobs["beta"]["next_run_at"])
     assert (nxt.hour, nxt.minute) == (3, 0) and nxt > now
@@ -118,7 +121,7 @@ def test_a_bad_schedule_file_is_a_clear_error(cli, tmp_path: Path) -> None:
     bad.write_text("[providers.gamma]\ncadence = '@daily'\n")
     result = cli.invoke("schedule", "--list", "--schedule", str(bad))
     assert result.exit_code == cli_schedule.EXIT_BAD_SCHEDULE
-    assert "unknown provider(s) gamma" in result.output
+    assert f"schedule error: {bad}: unknown provider 'providers.gamma'" in result.stderr
     assert cli.invoke("schedule", "--list", "--once").exit_code == cli_schedule.EXIT_BAD_SCHEDULE
 
 
@@ -265,3 +268,43 @@ def test_a_second_process_cannot_start_an_overlapping_run(tmp_path: Path) -> Non
     # The scheduled run did not start: no job call, the dataset untouched.
     assert not (tmp_path / "calls").exists()
     assert target.read_text() == "old\n"
+
+
+def test_finding_12_schedule_list_uses_the_project_from_another_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from a subdirectory, `schedule --list` finds the project (the directory holding
+    gpu-prices.toml) and its schedules/schedule.toml instead of silently using defaults."""
+    monkeypatch.setattr(registry, "PROVIDERS", FAKE)
+    for var in ("GPU_PRICES_ROOT", "GPU_PRICES_CONFIG", "GPU_PRICES_SCHEDULE"):
+        monkeypatch.delenv(var, raising=False)
+    (tmp_path / "gpu-prices.toml").write_text('state_dir = "state"\n')
+    (tmp_path / "schedules").mkdir()
+    (tmp_path / "schedules" / "schedule.toml").write_text(
+        '[providers.alpha]\ncadence = "every 15m"\n'
+    )
+    elsewhere = tmp_path / "deep" / "er"
+    elsewhere.mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
+    app = typer.Typer()
+    cli_schedule.register(app)
+    result = CliRunner().invoke(app, ["schedule", "--list", "--json"])
+    assert result.exit_code == 0, result.output
+    jobs = {j["provider"]: j for j in map(json.loads, result.stdout.splitlines())}
+    assert jobs["alpha"]["cadence"] == "every 15m"
+    assert jobs["alpha"]["cadence_source"] == "schedule.toml"
+    assert (tmp_path / "state" / "scheduler.sqlite").exists()
+    assert not (elsewhere / "datasets").exists()
+
+
+def test_a_schedule_named_in_the_settings_must_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registry, "PROVIDERS", FAKE)
+    monkeypatch.setenv("GPU_PRICES_ROOT", str(tmp_path))
+    monkeypatch.setenv("GPU_PRICES_SCHEDULE", "nope.toml")
+    app = typer.Typer()
+    cli_schedule.register(app)
+    result = CliRunner().invoke(app, ["schedule", "--list"])
+    assert result.exit_code == cli_schedule.EXIT_BAD_SCHEDULE
+    assert f"{tmp_path / 'nope.toml'}: schedule file not found" in result.stderr
