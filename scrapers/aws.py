@@ -1018,6 +1018,7 @@ def _parse_spot_feed(r: Response) -> ParseResult:
 PROVIDER = ProviderSpec(
     name=NAME,
     title="Amazon Web Services EC2",
+    pricing_page_url="https://aws.amazon.com/ec2/pricing/on-demand/",
     source_urls=(
         PRICING_BASE_URL + OFFER_INDEX_PATH,
         PRICING_BASE_URL + "/offers/v1.0/aws/AmazonEC2/current/region_index.json",

@@ -286,6 +286,7 @@ def parse(responses: Sequence[Response]) -> ParseResult:
 PROVIDER = ProviderSpec(
     name=NAME,
     title="Microsoft Azure",
+    pricing_page_url="https://azure.microsoft.com/en-us/pricing/details/virtual-machines/linux/",
     source_urls=(DEFAULT_BASE_URL + PRICES_PATH,),
     pricing_models=("on_demand", "spot", "reserved_1y", "reserved_3y"),
     validated_against=(

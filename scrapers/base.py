@@ -24,6 +24,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from scrapers.errors import GpuPricesError
+
 PRICING_MODELS = ("on_demand", "spot", "reserved_1y", "reserved_3y", "subscription", "free")
 
 # Units a price can be published in; the parser converts to per hour and records the
@@ -33,7 +35,7 @@ SECONDS_PER_HOUR = 3600.0
 MINUTES_PER_HOUR = 60.0
 
 
-class ProviderError(Exception):
+class ProviderError(GpuPricesError):
     """A source failed as a whole (fetch, layout change, unparseable field).
 
     The message always names the provider, the source (URL or file) and the field, so one
@@ -271,3 +273,6 @@ class ProviderSpec:
     # multi-hundred-MB file (AWS offer files) is neither downloaded nor parsed again.
     separable_parse: bool = False
     notes: str = ""
+    # The provider's pricing page for people (feed and mail links point here, never at an
+    # API URL, which may carry a redacted key and means nothing in a browser).
+    pricing_page_url: str | None = None

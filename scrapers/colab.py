@@ -303,6 +303,7 @@ def _plan_offers(resp: Response, html: str) -> list[Offer]:
 PROVIDER = ProviderSpec(
     name=NAME,
     title="Google Colab (Pay As You Go, Pro, Pro+, free tier)",
+    pricing_page_url="https://colab.research.google.com/signup",
     source_urls=(f"{DEFAULT_BASE_URL}/{SIGNUP_PATH}",),
     pricing_models=("on_demand", "subscription", "free"),
     validated_against="documented schema only",

@@ -317,6 +317,7 @@ def _number(value: Any) -> float | None:
 PROVIDER = ProviderSpec(
     name=NAME,
     title="DataCrunch (Verda)",
+    pricing_page_url="https://datacrunch.io/pricing",
     source_urls=(
         DEFAULT_BASE_URL + "/instance-types",
         DEFAULT_BASE_URL + "/instance-availability",

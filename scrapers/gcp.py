@@ -511,6 +511,7 @@ def _machine_offers(
 PROVIDER = ProviderSpec(
     name=NAME,
     title="Google Cloud (Compute Engine GPUs, GPU machines, TPUs)",
+    pricing_page_url="https://cloud.google.com/compute/gpus-pricing",
     source_urls=(f"{DEFAULT_BASE_URL}/{SKUS_PATH}",),
     pricing_models=("on_demand", "spot", "reserved_1y", "reserved_3y"),
     validated_against=(

@@ -182,6 +182,7 @@ def _offer(
 PROVIDER = ProviderSpec(
     name=NAME,
     title="Lambda",
+    pricing_page_url="https://lambda.ai/pricing",
     source_urls=("https://cloud.lambda.ai/api/v1/instance-types",),
     pricing_models=("on_demand",),
     validated_against="documented schema only",

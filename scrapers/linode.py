@@ -207,6 +207,7 @@ def _offers(resp: Response, item: dict[str, Any], gpus: int, result: ParseResult
 PROVIDER = ProviderSpec(
     name=NAME,
     title="Linode (Akamai Cloud)",
+    pricing_page_url="https://www.linode.com/pricing/",
     source_urls=("https://api.linode.com/v4/linode/types",),
     pricing_models=("on_demand",),
     validated_against="recorded response: linode-api-v4beta_linode-types_page1_2024-07_raw-body.json (2024-07-11)",

@@ -252,6 +252,7 @@ def _offers(resp: Response, item: dict[str, Any], result: ParseResult) -> list[O
 PROVIDER = ProviderSpec(
     name=NAME,
     title="Oracle Cloud Infrastructure",
+    pricing_page_url="https://www.oracle.com/cloud/price-list/",
     source_urls=("https://apexapps.oracle.com/pls/apex/cetools/api/v1/products?currencyCode=USD",),
     pricing_models=("on_demand", "spot"),
     validated_against="recorded response: oracle-cetools-products_currencyCode-USD_2024-01.json (2024-01-19)",

@@ -206,6 +206,7 @@ def parse(responses: Sequence[Response]) -> ParseResult:
 PROVIDER = ProviderSpec(
     name=NAME,
     title="OVHcloud",
+    pricing_page_url="https://www.ovhcloud.com/en/public-cloud/prices/",
     source_urls=(f"{DEFAULT_BASE_URL}/{CATALOG_PATH}?ovhSubsidiary={DEFAULT_SUBSIDIARY}",),
     pricing_models=("on_demand",),
     validated_against=(

@@ -289,6 +289,7 @@ def _storage_fee(resp: Response, tables: list[Table]) -> tuple[Decimal, float]:
 PROVIDER = ProviderSpec(
     name=NAME,
     title="Paperspace (DigitalOcean) machines",
+    pricing_page_url="https://www.paperspace.com/pricing",
     source_urls=(f"{DEFAULT_BASE_URL}/{PRICING_PATH}",),
     pricing_models=("on_demand",),
     validated_against="documented schema only",

@@ -211,6 +211,7 @@ def _jsonable(value: Any) -> Any:
 PROVIDER = ProviderSpec(
     name=NAME,
     title="RunPod (Secure Cloud + Community Cloud)",
+    pricing_page_url="https://www.runpod.io/pricing",
     source_urls=(DEFAULT_BASE_URL + "/" + GRAPHQL_PATH,),
     pricing_models=("on_demand", "spot"),
     validated_against="documented schema only",

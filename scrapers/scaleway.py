@@ -254,6 +254,7 @@ def _offer(
 PROVIDER = ProviderSpec(
     name=NAME,
     title="Scaleway",
+    pricing_page_url="https://www.scaleway.com/en/pricing/",
     source_urls=(DEFAULT_BASE_URL + "/" + CATALOG_PATH,),
     pricing_models=("on_demand",),
     validated_against=(

@@ -214,6 +214,7 @@ def parse(responses: Sequence[Response]) -> ParseResult:
 PROVIDER = ProviderSpec(
     name=NAME,
     title="TensorDock Marketplace",
+    pricing_page_url="https://marketplace.tensordock.com/deploy",
     source_urls=(DEFAULT_BASE_URL + "/" + HOSTNODES_PATH,),
     pricing_models=("on_demand",),
     validated_against=(

@@ -277,6 +277,7 @@ def parse(responses: Sequence[Response]) -> ParseResult:
 PROVIDER = ProviderSpec(
     name=NAME,
     title="Vast.ai (marketplace)",
+    pricing_page_url="https://vast.ai/pricing",
     source_urls=(DEFAULT_BASE_URL + "/" + BUNDLES_PATH,),
     pricing_models=("on_demand", "spot"),
     validated_against=(

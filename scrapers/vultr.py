@@ -261,6 +261,7 @@ def _offers(resp: Response, plan: dict[str, Any], gpu: dict[str, Any]) -> list[O
 PROVIDER = ProviderSpec(
     name=NAME,
     title="Vultr",
+    pricing_page_url="https://www.vultr.com/pricing/",
     source_urls=(
         "https://api.vultr.com/v2/plans?type=all&per_page=500",
         "https://api.vultr.com/v2/plans-metal?per_page=500",

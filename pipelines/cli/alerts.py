@@ -21,23 +21,18 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from pipelines.cli.common import OneLineErrors
+from pipelines.config import Config
 from pipelines.derive.changes import (
     DEFAULT_REMOVAL_CONFIRM_RUNS,
     DEFAULT_VOLATILE_MIN_CHANGE_PCT,
     ChangeDetector,
-    NoiseRules,
     describe,
     event_to_json,
     events_frame,
 )
-
-PRICING_MODELS = ("on_demand", "spot", "reserved_1y", "reserved_3y", "subscription", "free")
-
-
-def _config():
-    from pipelines.config import Config
-
-    return Config.load()
+from pipelines.errors import AlertsError, did_you_mean
+from scrapers.base import PRICING_MODELS
 
 
 def read_snapshot(path: Path) -> pd.DataFrame:
@@ -104,15 +99,16 @@ def diff(
 ) -> None:
     """Print the change events between consecutive observation snapshots."""
     from pipelines.ingest import gate
+    from pipelines.ops.events import noise_rules
     from scrapers.registry import PROVIDERS
 
     if fmt not in ("jsonl", "table"):
         raise typer.BadParameter("--format must be jsonl or table")
     if len(snapshots) < 2:
         raise typer.BadParameter("give at least two snapshots")
-    config = _config()
+    config = Config.load()
     # The same rules as a run: environment/config first, then what the options say.
-    rules = NoiseRules.from_env(config.settings)
+    rules = noise_rules(config.changes)
     rules = replace(
         rules,
         removal_confirm_runs=confirm_runs or rules.removal_confirm_runs,
@@ -174,7 +170,9 @@ def diff(
 
 
 alerts_app = typer.Typer(
-    help="Change-alert e-mail subscriptions and delivery.", no_args_is_help=True
+    help="Change-alert e-mail subscriptions and delivery.",
+    no_args_is_help=True,
+    cls=OneLineErrors,
 )
 
 StateDir = Annotated[
@@ -188,17 +186,12 @@ DbUrl = Annotated[
 ]
 
 
-def _settings() -> dict[str, str]:
-    """Environment plus the config file's [settings] (GPU_PRICES_SMTP_* may live there)."""
-    return _config().settings
-
-
-def _engine(state_dir: Path | None, db: str | None):
+def _engine(config: Config, state_dir: Path | None, db: str | None):
     from pipelines.notify import alerts
 
-    if state_dir is None and db is None:
-        state_dir = _config().state_dir
-    return alerts.make_engine(alerts.database_url(state_dir, db, _settings()))
+    return alerts.make_engine(
+        alerts.database_url(state_dir or config.state_dir, db or config.alerts.db_url)
+    )
 
 
 @alerts_app.command("subscribe")
@@ -221,26 +214,31 @@ def subscribe_cmd(
     db: DbUrl = None,
 ) -> None:
     """Subscribe an address (or update its filters)."""
+    from pipelines.ingest.gpus import known_models
     from pipelines.notify import alerts
+    from scrapers.registry import PROVIDERS
 
-    bad = [p for p in pricing or [] if p not in PRICING_MODELS]
-    if bad:
-        raise typer.BadParameter(
-            f"unknown pricing model(s) {bad}; one of {', '.join(PRICING_MODELS)}"
-        )
-    engine = _engine(state_dir, db)
+    for p in pricing or []:
+        if p not in PRICING_MODELS:
+            raise AlertsError(
+                f"unknown pricing model {p!r}"
+                + (did_you_mean(p, PRICING_MODELS) or f"; one of {', '.join(PRICING_MODELS)}")
+            )
+    providers, gpus = alerts.check_filters(
+        provider or [], gpu or [], known_providers=PROVIDERS, known_gpus=known_models()
+    )
+    config = Config.load()
+    engine = _engine(config, state_dir, db)
     try:
         sub = alerts.subscribe(
             engine,
             email,
-            providers=provider or [],
-            gpus=gpu or [],
+            providers=providers,
+            gpus=gpus,
             pricing_models=pricing or [],
             min_change_pct=min_change_pct,
+            smtputf8=config.smtp.smtputf8,
         )
-    except alerts.AlertsError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
     finally:
         engine.dispose()
     typer.echo(f"subscribed {sub.email} ({sub.filters_text()})")
@@ -251,12 +249,9 @@ def unsubscribe_cmd(email: str, state_dir: StateDir = None, db: DbUrl = None) ->
     """Remove an address and its queued mail."""
     from pipelines.notify import alerts
 
-    engine = _engine(state_dir, db)
+    engine = _engine(Config.load(), state_dir, db)
     try:
         removed = alerts.unsubscribe(engine, email)
-    except alerts.AlertsError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
     finally:
         engine.dispose()
     if not removed:
@@ -270,7 +265,7 @@ def unsubscribe_token_cmd(token: str, state_dir: StateDir = None, db: DbUrl = No
     """Unsubscribe the address holding TOKEN (the token in a mail's unsubscribe link)."""
     from pipelines.notify import alerts
 
-    engine = _engine(state_dir, db)
+    engine = _engine(Config.load(), state_dir, db)
     try:
         email = alerts.unsubscribe_token(engine, token)
     finally:
@@ -286,12 +281,16 @@ def list_cmd(state_dir: StateDir = None, db: DbUrl = None) -> None:
     """List subscribers (without tokens) and the outbox by status."""
     from pipelines.notify import alerts
 
-    engine = _engine(state_dir, db)
+    config = Config.load()
+    engine = _engine(config, state_dir, db)
     try:
         subs = alerts.list_subscribers(engine)
         counts = alerts.outbox_counts(engine)
+        where = engine.url.render_as_string(hide_password=True)
     finally:
         engine.dispose()
+    # Which database: run from another directory, an empty list is otherwise ambiguous.
+    typer.echo(f"alerts database: {where} (project root {config.root})", err=True)
     for sub in subs:
         typer.echo(f"{sub.email}\t{sub.filters_text()}")
     typer.echo(
@@ -311,27 +310,33 @@ def send_cmd(
         ),
     ] = None,
 ) -> None:
-    """Send queued digests over SMTP (GPU_PRICES_SMTP_* settings)."""
+    """Send every queued digest now over SMTP (the [smtp] settings); no run needed.
+
+    Exits 1 when mail is left behind (SMTP unreachable, or a connection lost mid-send)."""
     from pipelines.notify import alerts
 
-    engine = _engine(state_dir, db)
+    config = Config.load()
+    engine = _engine(config, state_dir, db)
     try:
         if requeue_stuck_minutes is not None:
             n = alerts.requeue_stuck(engine, timedelta(minutes=requeue_stuck_minutes))
             typer.echo(f"requeued {n} unconfirmed (subscriber, event) pair(s)")
-        env = _settings()
         report = alerts.deliver(
-            engine, alerts.SmtpSettings.from_env(env), public_url=env.get("GPU_PRICES_PUBLIC_URL")
+            engine, alerts.SmtpSettings.from_config(config.smtp), public_url=config.public_url
         )
-    except alerts.AlertsError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
     finally:
         engine.dispose()
     typer.echo(
         f"sent {report.messages_sent} digest(s) with {report.events_sent} event(s); "
-        f"{report.still_queued} still queued; {report.failed} refused"
+        f"{report.still_queued} still queued; {report.failed} refused; "
+        f"{report.unconfirmed} unconfirmed"
     )
+    if report.unconfirmed:
+        typer.echo(
+            f"{report.unconfirmed} (subscriber, event) pair(s) were claimed but not confirmed "
+            "sent; they are not resent unless you pass --requeue-stuck-minutes",
+            err=True,
+        )
     if report.error:
         typer.echo(report.error, err=True)
         raise typer.Exit(1)
@@ -347,10 +352,13 @@ def serve_cmd(
     """Serve the unsubscribe endpoint (/alerts/unsubscribe) for the links in the mails."""
     from pipelines.notify import alerts
 
-    engine = _engine(state_dir, db)
+    engine = _engine(Config.load(), state_dir, db)
     with alerts.make_unsubscribe_server(engine, host, port) as server:
         print(f"serving {alerts.UNSUBSCRIBE_PATH} on http://{host}:{port}", file=sys.stderr)
-        server.serve_forever()
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
 
 
 def register(app: typer.Typer) -> None:

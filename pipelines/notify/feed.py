@@ -3,20 +3,24 @@
 Input: the change events (datasets/gpu_price_changes.parquet, pipelines/derive/changes.py).
 Output: datasets/alerts.atom, rewritten atomically after every run. Entry ids are
 `urn:uuid:` ids derived from the event_id, so a reader never sees an event twice even when
-the feed is regenerated; the feed's own id is fixed. Links: each entry links to the source
-the price was read from; the feed links to itself when GPU_PRICES_PUBLIC_URL is set.
+the feed is regenerated; the feed's own id is fixed. Links: each entry links to its
+provider's pricing page for people (`ProviderSpec.pricing_page_url`; never the API URL the
+price was read from); the feed links to itself (`rel="self"`), at the public URL when one
+is set (`public_url` setting), else by its file name, relative to wherever it is served.
+Text never shows NaN (pipelines/notify/text.py).
 """
 
 from __future__ import annotations
 
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from pipelines.derive.changes import describe
+from pipelines.notify import text
 from pipelines.store.atomic import write_bytes_atomic
 
 FEED_NAME = "alerts.atom"
@@ -38,7 +42,9 @@ def render_feed(
     limit: int = FEED_ENTRIES,
     public_url: str | None = None,
     now: datetime | None = None,
+    pricing_pages: Mapping[str, str] | None = None,
 ) -> bytes:
+    pages = text.pricing_pages() if pricing_pages is None else pricing_pages
     ET.register_namespace("", ATOM_NS)
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -60,29 +66,21 @@ def render_feed(
     author = sub(feed, "author")
     sub(author, "name", "gpu-prices")
     sub(feed, "generator", "gpu-prices")
-    if public_url:
-        sub(
-            feed,
-            "link",
-            rel="self",
-            type="application/atom+xml",
-            href=f"{public_url.rstrip('/')}/{FEED_NAME}",
-        )
-    for ev in recent.to_dict("records"):
+    self_href = f"{public_url.rstrip('/')}/{FEED_NAME}" if public_url else FEED_NAME
+    sub(feed, "link", rel="self", type="application/atom+xml", href=self_href)
+    for ev in (text.for_people(r) for r in recent.to_dict("records")):
         entry = sub(feed, "entry")
         sub(entry, "id", f"urn:uuid:{uuid.uuid5(_ID_NAMESPACE, str(ev['event_id']))}")
-        sub(entry, "title", describe(ev))
+        sub(entry, "title", text.describe_for_people(ev))
         sub(entry, "updated", _iso(ev["detected_at"]))
-        url = ev.get("source_url")
-        has_link = isinstance(url, str) and url.startswith(("http://", "https://"))
+        url = text.safe_href(pages.get(str(ev["provider"])))
+        has_link = url is not None
         if has_link:
-            sub(entry, "link", rel="alternate", href=url)
+            sub(entry, "link", rel="alternate", type="text/html", href=url)
         sub(entry, "category", term=str(ev["event_type"]))
         sub(entry, "category", term=str(ev["provider"]))
         versions = f"{ev.get('from_version') or '-'} -> {ev.get('to_version')}"
-        summary = (
-            f"{describe(ev)}. Offer: {ev.get('offer_key') or '-'}. Dataset versions {versions}."
-        )
+        summary = f"{text.describe_for_people(ev)}. Offer: {ev.get('offer_key') or '-'}. Dataset versions {versions}."
         sub(entry, "summary", summary)
         if not has_link:
             # RFC 4287 4.1.2: an entry without an alternate link must carry content.
@@ -97,5 +95,9 @@ def write_feed(
     limit: int = FEED_ENTRIES,
     public_url: str | None = None,
     now: datetime | None = None,
+    pricing_pages: Mapping[str, str] | None = None,
 ) -> None:
-    write_bytes_atomic(render_feed(events, limit=limit, public_url=public_url, now=now), Path(path))
+    feed = render_feed(
+        events, limit=limit, public_url=public_url, now=now, pricing_pages=pricing_pages
+    )
+    write_bytes_atomic(feed, Path(path))

@@ -9,17 +9,29 @@ events appended to datasets/gpu_price_changes.parquet -> digests queued in the o
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 
+from pipelines.config import ChangesSection, Config
 from pipelines.derive.changes import CHANGES_NAME, NoiseRules, append_events, detect_run, save_state
 from pipelines.notify import alerts, feed
 
 log = logging.getLogger(__name__)
+
+
+def noise_rules(changes: ChangesSection) -> NoiseRules:
+    """The noise rules of change detection from the `[changes]` settings."""
+    return NoiseRules(
+        removal_confirm_runs=changes.removal_confirm_runs,
+        removal_confirm_after=timedelta(hours=changes.removal_confirm_hours)
+        if changes.removal_confirm_hours
+        else None,
+        min_change_pct={"spot": changes.spot_min_change_pct},
+        marketplace_min_change_pct=changes.marketplace_min_change_pct,
+    )
 
 
 def process_run(
@@ -30,24 +42,31 @@ def process_run(
     dataset_version: str,
     detected_at: datetime,
     previous_dataset_version: str | None,
+    config: Config | None = None,
     rules: NoiseRules | None = None,
     db_url: str | None = None,
-    env: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Detect, record, queue and publish the events of one run; returns this run's events
-    (EVENT_SCHEMA columns)."""
-    env = dict(os.environ if env is None else env)
+    (EVENT_SCHEMA columns). `config` gives the noise rules (unless `rules`), the alerts
+    database (unless `db_url`) and the public URL of the feed; None: the defaults."""
+    if config is None:
+        config = Config(
+            root=Path(datasets_dir).parent,
+            datasets_dir=datasets_dir,
+            archive_dir=Path(datasets_dir).parent / "archive",
+            state_dir=state_dir,
+        )
     new, states = detect_run(
         observations,
         state_dir=state_dir,
         dataset_version=dataset_version,
         detected_at=detected_at,
         previous_dataset_version=previous_dataset_version,
-        rules=rules or NoiseRules.from_env(env),
+        rules=rules or noise_rules(config.changes),
     )
     all_events = append_events(Path(datasets_dir) / CHANGES_NAME, new)
     if len(new):
-        engine = alerts.make_engine(alerts.database_url(state_dir, db_url, env))
+        engine = alerts.make_engine(alerts.database_url(state_dir, db_url or config.alerts.db_url))
         try:
             alerts.enqueue(engine, new)
         finally:
@@ -57,7 +76,7 @@ def process_run(
     feed.write_feed(
         all_events,
         Path(datasets_dir) / feed.FEED_NAME,
-        public_url=env.get("GPU_PRICES_PUBLIC_URL"),
+        public_url=config.public_url,
         now=detected_at if detected_at.tzinfo else detected_at.replace(tzinfo=UTC),
     )
     log.info(

@@ -239,7 +239,7 @@ def test_alerts_subscribe_list_unsubscribe(tmp_path, alerts_env):
 
     res = runner.invoke(app, ["alerts", "list", *alerts_env])
     assert res.exit_code == 0 and "ada@example.org\tprovider=aws gpu=H100" in res.stdout
-    engine = alerts.make_engine(alerts.database_url(tmp_path / "state", env={}))
+    engine = alerts.make_engine(alerts.database_url(tmp_path / "state"))
     token = alerts.list_subscribers(engine)[0].token
     assert token not in res.stdout  # tokens are never listed
 
@@ -268,3 +268,101 @@ def test_confirm_runs_option(tmp_path):
     assert result.exit_code == 0, result.output
     types = sorted(json.loads(line)["event_type"] for line in result.stdout.splitlines())
     assert types == ["gpu_model_removed", "offer_removed"]
+
+
+def test_finding_12_subscribe_refuses_unknown_provider_and_gpu_names(tmp_path, alerts_env):
+    app = make_app()
+    res = runner.invoke(
+        app, ["alerts", "subscribe", "a@example.org", "--provider", "awz", *alerts_env]
+    )
+    assert res.exit_code == 2
+    assert res.stderr.strip() == "unknown provider 'awz' (did you mean 'aws'?)"
+    res = runner.invoke(
+        app, ["alerts", "subscribe", "a@example.org", "--gpu", "H9000", *alerts_env]
+    )
+    assert res.exit_code == 2
+    assert res.stderr.startswith("unknown GPU model 'H9000'")
+    assert len(res.stderr.strip().splitlines()) == 1
+    res = runner.invoke(app, ["alerts", "subscribe", "a@example.org", "--gpu", "h100", *alerts_env])
+    assert res.exit_code == 0 and "gpu=H100" in res.stdout  # the canonical spelling is kept
+    res = runner.invoke(
+        app, ["alerts", "subscribe", "a@example.org", "--pricing", "spto", *alerts_env]
+    )
+    assert res.exit_code == 2 and "(did you mean 'spot'?)" in res.stderr
+
+
+def test_finding_8_alerts_send_flushes_the_queue_and_reports_what_is_left(
+    tmp_path, alerts_env, monkeypatch
+):
+    """`alerts send` delivers on its own (no run needed) and counts mail it could not
+    confirm instead of reporting it as gone."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    from pipelines.derive.changes import events_frame
+
+    class Sink:
+        async def handle_DATA(self, server, session, envelope):
+            return "250 OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("GPU_PRICES_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("GPU_PRICES_SMTP_PORT", str(port))
+    monkeypatch.setenv("GPU_PRICES_SMTP_FROM", "alerts@example.org")
+    engine = alerts.make_engine(alerts.database_url(tmp_path / "state"))
+    ada = alerts.subscribe(engine, "ada@example.org")
+    alerts.subscribe(engine, "bob@example.org")
+    ev = {"event_type": "offer_added", "provider": "aws", "pricing_model": "on_demand"}
+    events = events_frame(
+        [dict(ev, event_id=f"e{i}", detected_at=T0, to_version="v1") for i in (1, 2)]
+    )
+    alerts.enqueue(engine, events)
+    # Ada's rows were claimed by a sender that died: their outcome is unknown.
+    alerts._claim(engine, ada.id, T0)
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        res = runner.invoke(make_app(), ["alerts", "send", *alerts_env])
+    finally:
+        controller.stop()
+    engine.dispose()
+    assert res.exit_code == 0, res.output
+    assert "sent 1 digest(s) with 2 event(s); 0 still queued; 0 refused; 2 unconfirmed" in (
+        res.stdout
+    )
+    assert "--requeue-stuck-minutes" in res.stderr
+
+
+def test_a_typo_in_the_settings_file_is_one_line_and_exit_2(tmp_path, monkeypatch):
+    from pipelines.cli.main import app
+
+    (tmp_path / "gpu-prices.toml").write_text("[smtp]\nhots = 'mail.example.org'\n")
+    monkeypatch.setenv("GPU_PRICES_ROOT", str(tmp_path))
+    for args in (["alerts", "list"], ["versions"], ["schedule", "--list"]):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2, (args, res.output)
+        assert res.exception is None or isinstance(res.exception, SystemExit)
+        line = res.stderr.strip()
+        assert line.endswith("gpu-prices.toml: unknown key 'smtp.hots' (did you mean 'host'?)"), (
+            line
+        )
+        assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_finding_12_alerts_list_uses_the_project_from_another_directory(tmp_path, monkeypatch):
+    for var in ("GPU_PRICES_ROOT", "GPU_PRICES_CONFIG", "GPU_PRICES_ALERTS_DB"):
+        monkeypatch.delenv(var, raising=False)
+    (tmp_path / "gpu-prices.toml").write_text('state_dir = "var/state"\n')
+    engine = alerts.make_engine(alerts.database_url(tmp_path / "var" / "state"))
+    alerts.subscribe(engine, "ada@example.org")
+    engine.dispose()
+    elsewhere = tmp_path / "sub" / "dir"
+    elsewhere.mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
+    res = runner.invoke(make_app(), ["alerts", "list"])
+    assert res.exit_code == 0, res.output
+    assert "ada@example.org" in res.stdout and "1 subscriber(s)" in res.stdout
+    assert f"project root {tmp_path}" in res.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email
 import socket
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.policy import default as default_policy
 from io import BytesIO
@@ -18,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from aiosmtpd.controller import Controller
 
+from pipelines.config import Config
 from pipelines.derive.changes import events_frame
 from pipelines.ingest.normalize import frame_from_rows
 from pipelines.notify import alerts
@@ -56,6 +58,7 @@ def row(
 class Collector:
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], email.message.EmailMessage]] = []
+        self.raw: list[bytes] = []  # the DATA exactly as received
         self.refuse: set[str] = set()
         self.hang_up_after_data = False
 
@@ -69,6 +72,7 @@ class Collector:
         if self.hang_up_after_data:
             # The message arrived, but the client never hears "250": an unknown outcome.
             server.transport.close()
+        self.raw.append(envelope.original_content or envelope.content)
         msg = email.message_from_bytes(
             envelope.original_content or envelope.content, policy=default_policy
         )
@@ -82,14 +86,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def smtp():
+@contextmanager
+def smtp_server(**options):
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 collecting what it receives."""
     handler = Collector()
     port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
     controller.start()
-    yield handler, port
-    controller.stop()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp():
+    with smtp_server() as server:
+        yield server
 
 
 class Site:
@@ -103,8 +116,11 @@ class Site:
             "GPU_PRICES_SMTP_PORT": str(port),
             "GPU_PRICES_SMTP_FROM": FROM,
             "GPU_PRICES_PUBLIC_URL": PUBLIC_URL,
+            "GPU_PRICES_DATASETS_DIR": str(self.datasets),
+            "GPU_PRICES_STATE_DIR": str(self.state),
         }
-        self.engine = alerts.make_engine(alerts.database_url(self.state, env={}))
+        self.config = Config.load(root=tmp_path, env=self.env)
+        self.engine = alerts.make_engine(alerts.database_url(self.state))
 
     def run(self, n: int, *rows: dict):
         return process_run(
@@ -114,11 +130,16 @@ class Site:
             dataset_version=f"v{n}",
             detected_at=T0 + timedelta(hours=n),
             previous_dataset_version=None,
-            env=self.env,
+            config=self.config,
         )
 
     def deliver(self):
-        return alerts.deliver_pending(state_dir=self.state, env=self.env)
+        return alerts.deliver_pending(self.config)
+
+    def price_change(self):
+        """Two runs: p4d.24xlarge from 32.7726 to 21.96 USD/h (one price_changed event)."""
+        self.run(0, row())
+        self.run(1, row(price=21.96))
 
 
 def test_price_change_gives_exactly_one_digest_with_headers(tmp_path, smtp):
@@ -142,9 +163,11 @@ def test_price_change_gives_exactly_one_digest_with_headers(tmp_path, smtp):
     text = msg.get_body(("plain",)).get_content()
     html_part = msg.get_body(("html",)).get_content()
     assert "aws p4d.24xlarge us-east-1 on_demand [A100]: 32.7726 -> 21.96 USD/h -33.0%" in text
-    assert "source: https://pricing.us-east-1.amazonaws.com/" in text and unsub in text
+    # People get the provider's pricing page, not the API URL the price was read from.
+    assert "prices: https://aws.amazon.com/ec2/pricing/on-demand/" in text and unsub in text
+    assert "pricing.us-east-1.amazonaws.com" not in text
     assert "<td>32.7726 -&gt; 21.96 USD/h</td><td>-33.0%</td>" in html_part
-    assert 'href="https://pricing.us-east-1.amazonaws.com/' in html_part
+    assert 'href="https://aws.amazon.com/ec2/pricing/on-demand/"' in html_part
 
     # The run repeated (same observations): nothing new is queued or sent.
     site.run(1, row(price=21.96))
@@ -153,12 +176,14 @@ def test_price_change_gives_exactly_one_digest_with_headers(tmp_path, smtp):
     assert alerts.outbox_counts(site.engine) == {"sent": 1}
 
 
-def test_deliver_pending_takes_settings_from_config(tmp_path, smtp):
-    from pipelines.config import Config
-
+def test_deliver_pending_takes_settings_from_the_settings_file(tmp_path, smtp):
     handler, port = smtp
     site = Site(tmp_path, port)
-    config = Config.load(root=tmp_path, env={**site.env, "GPU_PRICES_STATE_DIR": str(site.state)})
+    (tmp_path / "gpu-prices.toml").write_text(
+        f'state_dir = "state"\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nfrom = "{FROM}"\n'
+    )
+    config = Config.load(root=tmp_path, env={})
+    assert config.state_dir == site.state
     alerts.subscribe(site.engine, "ada@example.org")
     site.run(0, row())
     site.run(1, row(price=21.96))
@@ -264,7 +289,7 @@ def test_one_click_post_on_a_real_server_and_no_token_in_logs(tmp_path, capfd):
     import threading
     import urllib.request
 
-    engine = alerts.make_engine(alerts.database_url(tmp_path, env={}))
+    engine = alerts.make_engine(alerts.database_url(tmp_path))
     sub = alerts.subscribe(engine, "ada@example.org")
     server = alerts.make_unsubscribe_server(engine, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -320,7 +345,7 @@ def test_recipient_refused_is_failed_not_retried(tmp_path, smtp):
 
 
 def test_addresses_validated_and_resubscribe_updates_filters(tmp_path):
-    engine = alerts.make_engine(alerts.database_url(tmp_path, env={}))
+    engine = alerts.make_engine(alerts.database_url(tmp_path))
     with pytest.raises(alerts.AlertsError):
         alerts.subscribe(engine, "not-an-address")
     with pytest.raises(alerts.AlertsError):
@@ -378,7 +403,7 @@ def test_provider_strings_cannot_inject_headers_or_html():
 
 
 def test_smtp_not_configured_keeps_mail_queued(tmp_path):
-    engine = alerts.make_engine(alerts.database_url(tmp_path, env={}))
+    engine = alerts.make_engine(alerts.database_url(tmp_path))
     alerts.subscribe(engine, "ada@example.org")
     ev = events_frame(
         [
@@ -396,14 +421,157 @@ def test_smtp_not_configured_keeps_mail_queued(tmp_path):
     assert alerts.enqueue(engine, ev) == 0
     report = alerts.deliver(engine, None)
     assert report.still_queued == 1 and "not configured" in report.error
-    assert alerts.SmtpSettings.from_env({}) is None
-    settings = alerts.SmtpSettings.from_env(
-        {
-            "GPU_PRICES_SMTP_HOST": "mail.example.org",
-            "GPU_PRICES_SMTP_STARTTLS": "true",
-            "GPU_PRICES_SMTP_USER": "u@example.org",
-            "GPU_PRICES_SMTP_PASSWORD": "s3cret",
-        }
-    )
+    assert alerts.SmtpSettings.from_config(Config.load(root=tmp_path, env={}).smtp) is None
+    env = {
+        "GPU_PRICES_SMTP_HOST": "mail.example.org",
+        "GPU_PRICES_SMTP_STARTTLS": "true",
+        "GPU_PRICES_SMTP_USER": "u@example.org",
+        "GPU_PRICES_SMTP_PASSWORD": "s3cret",
+    }
+    settings = alerts.SmtpSettings.from_config(Config.load(root=tmp_path, env=env).smtp)
     assert settings.port == 587 and settings.from_addr == "u@example.org"
     assert "s3cret" not in repr(settings)
+
+
+def test_finding_13_mail_text_never_shows_nan():
+    sub = alerts.Subscriber(1, "ada@example.org", "tok", [], [], [], None)
+    # An event payload as pandas hands it over: NaN for missing values, a float count.
+    ev = [
+        {
+            "event_id": "e1",
+            "event_type": "spot_price_changed",
+            "provider": "runpod",
+            "pricing_model": "spot",
+            "region": "global",
+            "instance_type": float("nan"),
+            "gpu_model": "A100",
+            "old_value": "1.19",
+            "new_value": "0.89",
+            "change_pct": float("nan"),
+            "currency": "USD",
+            "price_unit": "gpu_hour",
+            "offer_count": 1.0,
+            "detected_at": T0,
+            "to_version": "v1",
+            "source_url": "https://api.runpod.io/graphql?api_key=REDACTED",
+        }
+    ]
+    msg = alerts.build_digest(sub, ev, from_addr=FROM, public_url=PUBLIC_URL, now=T0)
+    raw = msg.as_bytes().decode()
+    plain = msg.get_body(("plain",)).get_content()
+    assert "- runpod global spot [A100]: 1.19 -> 0.89 USD/GPU-h\n" in plain
+    assert "nan" not in raw.lower() and "api_key" not in raw
+    assert "prices: https://www.runpod.io/pricing" in plain
+
+
+def test_finding_7_list_unsubscribe_headers_go_out_raw(tmp_path, smtp):
+    handler, port = smtp
+    site = Site(tmp_path, port)
+    sub = alerts.subscribe(site.engine, "ada@example.org")
+    site.price_change()
+    assert site.deliver().messages_sent == 1
+    raw = handler.raw[0]
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    # RFC 8058: clients read these headers as written; an RFC 2047 encoded-word
+    # (=?utf-8?q?=3Chttps...?=) is not a URL to them.
+    url = f"{PUBLIC_URL}/alerts/unsubscribe?token={sub.token}".encode()
+    assert b"\r\nList-Unsubscribe: <" + url + b">\r\n" in head
+    assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in head
+    assert b"=?" not in head
+
+
+def test_finding_8_address_the_server_cannot_take_is_refused_at_subscribe(tmp_path):
+    engine = alerts.make_engine(alerts.database_url(tmp_path))
+    with pytest.raises(alerts.AlertsError, match="SMTPUTF8"):
+        alerts.subscribe(engine, "jörg@example.org")
+    # An internationalized domain needs no SMTPUTF8: it is kept in its ASCII form.
+    assert alerts.subscribe(engine, "ada@bücher.example").email == "ada@xn--bcher-kva.example"
+    # Where the operator says the server offers SMTPUTF8, such an address may subscribe.
+    assert alerts.subscribe(engine, "jörg@example.org", smtputf8=True).email == "jörg@example.org"
+
+
+def test_finding_8_unsendable_mail_fails_with_a_reason_instead_of_staying_sending(tmp_path):
+    with smtp_server(enable_SMTPUTF8=False) as (handler, port):
+        site = Site(tmp_path, port)
+        alerts.subscribe(site.engine, "jörg@example.org", smtputf8=True)
+        alerts.subscribe(site.engine, "ada@example.org")
+        site.price_change()
+        report = site.deliver()
+    assert (report.messages_sent, report.failed, report.still_queued, report.unconfirmed) == (
+        1,
+        1,
+        0,
+        0,
+    )
+    assert alerts.outbox_counts(site.engine) == {"failed": 1, "sent": 1}
+    with site.engine.connect() as conn:
+        reasons = [r for (r,) in conn.exec_driver_sql("SELECT last_error FROM alert_outbox")]
+    assert any(r and "SMTPUTF8" in r for r in reasons)
+    assert [m[1] for m in handler.messages] == [["ada@example.org"]]
+
+
+def test_finding_8_smtputf8_server_gets_the_non_ascii_address(tmp_path):
+    with smtp_server(enable_SMTPUTF8=True) as (handler, port):
+        site = Site(tmp_path, port)
+        alerts.subscribe(site.engine, "jörg@example.org", smtputf8=True)
+        site.price_change()
+        assert site.deliver().messages_sent == 1
+    assert handler.messages[0][1] == ["jörg@example.org"]
+
+
+def _serve(engine):
+    import threading
+
+    server = alerts.make_unsubscribe_server(engine, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_finding_6_an_idle_socket_does_not_block_unsubscribe(tmp_path):
+    import urllib.request
+
+    engine = alerts.make_engine(alerts.database_url(tmp_path))
+    sub = alerts.subscribe(engine, "ada@example.org")
+    server = _serve(engine)
+    idle = socket.create_connection(("127.0.0.1", server.server_port))
+    try:
+        url = alerts.unsubscribe_url(f"http://127.0.0.1:{server.server_port}", sub.token)
+        req = urllib.request.Request(url, data=b"List-Unsubscribe=One-Click", method="POST")
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            assert resp.status == 200 and b"is unsubscribed" in resp.read()
+    finally:
+        idle.close()
+        server.shutdown()
+        server.server_close()
+    assert alerts.list_subscribers(engine) == []
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n",  # TLS to plain HTTP
+        b"GET /alerts/unsubscribe?token=a&token=b HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /alerts/unsubscribe?token=%zz%00 HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /alerts/unsubscribe?=&&token HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /alerts/unsubscribe?token=" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n",
+        b"GET /alerts/unsubscribe HTTP/1.1\r\nHost: x\r\n" + b"X: y\r\n" * 200 + b"\r\n",
+    ],
+)
+def test_finding_6_malformed_requests_get_400_and_no_traceback(tmp_path, capfd, request_bytes):
+    engine = alerts.make_engine(alerts.database_url(tmp_path))
+    alerts.subscribe(engine, "ada@example.org")
+    server = _serve(engine)
+    try:
+        with socket.create_connection(("127.0.0.1", server.server_port), timeout=5) as s:
+            s.sendall(request_bytes)
+            reply = b""
+            while chunk := s.recv(4096):
+                reply += chunk
+    finally:
+        server.shutdown()
+        server.server_close()
+    # 400, or the more precise 414 (URI too long) / 431 (headers too large).
+    assert reply.split(b"\r\n", 1)[0].split(b" ")[1] in (b"400", b"414", b"431")
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "garbage" not in err
+    assert len(alerts.list_subscribers(engine)) == 1

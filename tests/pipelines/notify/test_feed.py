@@ -66,7 +66,7 @@ def test_feed_is_valid_atom(tmp_path):
     newest = parsed.entries[0]
     assert "K80 -> 1x T4" in newest.title and newest.id.startswith("urn:uuid:")
     older = parsed.entries[1]
-    assert older.link.startswith("https://pricing.us-east-1.amazonaws.com/")
+    assert older.link == "https://aws.amazon.com/ec2/pricing/on-demand/"
     assert "32.7726 -> 21.96 USD/h (-33.0%)" in older.title
     assert "v0 -> v1" in older.summary
     assert parsed.feed.links[0].href == "https://prices.example.org/alerts.atom"
@@ -109,3 +109,50 @@ def test_feed_entries_carry_required_atom_elements():
             entry.find("a:link[@rel='alternate']", ns) is not None
             or entry.find("a:content", ns) is not None
         )
+
+
+def runpod_spot_summary(**kw):
+    """A spot summary as change detection builds it: no instance type (NaN once read back
+    from Parquet) and a float offer count."""
+    return event(
+        7,
+        event_type="spot_price_changed",
+        provider="runpod",
+        offer_key=None,
+        instance_type=None,
+        region="global",
+        pricing_model="spot",
+        old_value="1.19",
+        new_value="0.89",
+        old_price=1.19,
+        new_price=0.89,
+        change_pct=-25.2,
+        price_unit="gpu_hour",
+        offer_count=1.0,
+        source_url="https://api.runpod.io/graphql?api_key=REDACTED",
+        **kw,
+    )
+
+
+def test_finding_13_feed_text_never_shows_nan_and_links_to_the_pricing_page(tmp_path):
+    path = tmp_path / "alerts.atom"
+    events = events_frame([runpod_spot_summary(), event(8, provider="linode", offer_count=None)])
+    # As the events come back from Parquet through pandas: NaN for a missing text, and a
+    # float count in a column with missing values.
+    events["instance_type"] = (
+        events["instance_type"].astype(object).where(events["instance_type"].notna(), float("nan"))
+    )
+    events["offer_count"] = events["offer_count"].astype("float64")
+    write_feed(events[events["provider"] == "runpod"], path)
+    raw = path.read_bytes()
+    parsed = feedparser.parse(raw)
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    entry = parsed.entries[0]
+    assert entry.title == (
+        "runpod A100 global spot: cheapest 1.19 -> 0.89 USD/GPU-hour (-25.2%) over 1 offers"
+    )
+    assert b"nan" not in raw.lower() and b"api_key" not in raw and b"graphql" not in raw
+    # People get the provider's pricing page, never the API the price was read from.
+    assert entry.link == "https://www.runpod.io/pricing"
+    # A self link even without a public URL: the file name, relative to where it is served.
+    assert [(link.rel, link.href) for link in parsed.feed.links] == [("self", "alerts.atom")]
