@@ -186,12 +186,22 @@ DbUrl = Annotated[
 ]
 
 
-def _engine(config: Config, state_dir: Path | None, db: str | None):
+def _engine(config: Config, state_dir: Path | None, db: str | None, *, create: bool = False):
+    """The alerts database. Only `subscribe` creates one: run from the wrong directory, the
+    other commands would otherwise report an empty new database as if it were the real one."""
+    import sqlalchemy as sa
+
     from pipelines.notify import alerts
 
-    return alerts.make_engine(
-        alerts.database_url(state_dir or config.state_dir, db or config.alerts.db_url)
-    )
+    url = alerts.database_url(state_dir or config.state_dir, db or config.alerts.db_url)
+    parsed = sa.engine.make_url(url)
+    if not create and parsed.get_backend_name() == "sqlite" and parsed.database:
+        if parsed.database != ":memory:" and not Path(parsed.database).exists():
+            raise AlertsError(
+                f"no alerts database at {parsed.database} (project root {config.root}): "
+                "nobody has subscribed here; run from the project or set GPU_PRICES_ROOT"
+            )
+    return alerts.make_engine(url)
 
 
 @alerts_app.command("subscribe")
@@ -228,7 +238,7 @@ def subscribe_cmd(
         provider or [], gpu or [], known_providers=PROVIDERS, known_gpus=known_models()
     )
     config = Config.load()
-    engine = _engine(config, state_dir, db)
+    engine = _engine(config, state_dir, db, create=True)
     try:
         sub = alerts.subscribe(
             engine,

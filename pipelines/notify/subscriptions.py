@@ -83,14 +83,17 @@ def database_url(state_dir: Path | None, url: str | None = None) -> str:
         return url
     if state_dir is None:
         raise AlertsError("no alerts database: give a state dir or set GPU_PRICES_ALERTS_DB")
-    Path(state_dir).mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{Path(state_dir).resolve() / DB_FILE}"
 
 
 def make_engine(url: str) -> sa.Engine:
+    """An engine on `url` with the tables created (and a SQLite file's directory)."""
+    parsed = sa.engine.make_url(url)
+    db_file = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if db_file and db_file != ":memory:":
+        Path(db_file).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, future=True)
     metadata.create_all(engine)
-    db_file = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
     if db_file and db_file != ":memory:" and Path(db_file).exists():
         # Addresses and unsubscribe tokens: readable by the operator only.
         os.chmod(db_file, 0o600)

@@ -366,3 +366,12 @@ def test_finding_12_alerts_list_uses_the_project_from_another_directory(tmp_path
     assert res.exit_code == 0, res.output
     assert "ada@example.org" in res.stdout and "1 subscriber(s)" in res.stdout
     assert f"project root {tmp_path}" in res.stderr
+
+
+def test_finding_12_alerts_commands_refuse_a_missing_database(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for args in (["alerts", "list"], ["alerts", "send"], ["alerts", "unsubscribe", "a@b.org"]):
+        res = runner.invoke(make_app(), args)
+        assert res.exit_code == 2, (args, res.output)
+        assert res.stderr.startswith(f"no alerts database at {tmp_path}"), res.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing created where the command ran
