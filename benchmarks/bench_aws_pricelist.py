@@ -218,18 +218,18 @@ def run_stream(path: Path) -> list[tuple]:
 
 def run_baseline(path: Path) -> list[tuple]:
     """What most tools do: load the whole file, then walk it."""
-    from scrapers import aws
+    from scrapers.aws import offers
     from scrapers.base import ParseResult
 
     r = _response(path)
     with r.open() as fh:
         doc = json.load(fh)
-    src = aws._source(r)
+    src = offers.context(r)
     result = ParseResult()
     terms = doc.get("terms", {})
     for sku, product in doc["products"].items():
-        if aws._keep_product(product, src):
-            aws._offers_for_product(
+        if offers.keep_product(product, src):
+            offers.offers_for_product(
                 sku,
                 product,
                 terms.get("OnDemand", {}).get(sku, {}),

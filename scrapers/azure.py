@@ -23,16 +23,13 @@ Quirks handled here:
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
-from functools import lru_cache
-from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from scrapers import _toolkit as tk
 from scrapers.base import (
     FetchContext,
     Offer,
@@ -43,14 +40,12 @@ from scrapers.base import (
 )
 
 NAME = "azure"
-DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_BASE_URL = "https://prices.azure.com"
 PRICES_PATH = "/api/retail/prices"
 API_VERSION = "2023-01-01-preview"  # the version that also returns savingsPlan rates
 FAMILY_PREFIXES = ("Standard_NC", "Standard_ND", "Standard_NV", "Standard_NG")
 PAGE_SIZE = 100  # the API's page size; a full page with no NextPageLink means "more"
 MAX_PAGES = 2000  # a loop guard: the whole VM catalog is ~150 pages of 1000
-HOURS_PER_YEAR = Decimal(8760)  # 365 * 24: Azure bills reservations per 365-day year
 TERM_YEARS = {"1 Year": 1, "3 Years": 3}
 REQUIRED_ITEM_FIELDS = (
     "armSkuName",
@@ -64,11 +59,9 @@ REQUIRED_ITEM_FIELDS = (
 )
 
 
-@lru_cache(maxsize=1)
 def vm_sizes() -> dict[str, dict[str, str]]:
     """The maintained VM size -> GPU table (scrapers/data/azure_vm_sizes.csv)."""
-    text = (DATA_DIR / "azure_vm_sizes.csv").read_text()
-    return {row["arm_sku_name"]: row for row in csv.DictReader(text.splitlines())}
+    return tk.table_by("azure_vm_sizes.csv", "arm_sku_name")
 
 
 def _is_gpu_family(sku: str) -> bool:
@@ -119,11 +112,7 @@ async def fetch(ctx: FetchContext) -> list[Response]:
             seen.add(url)
             resp = await ctx.client.get(url, provider=NAME, kind="retail-prices-page")
             out.append(resp)
-            try:
-                doc = json.loads(resp.read())
-            except ValueError as exc:
-                raise ParseError(NAME, resp.url, f"invalid JSON ({exc})") from None
-            url = _next_url(ctx, url, doc)
+            url = _next_url(ctx, url, tk.load_json(resp, NAME))
         return out
 
     pages = await asyncio.gather(*(walk(p) for p in FAMILY_PREFIXES))
@@ -131,16 +120,6 @@ async def fetch(ctx: FetchContext) -> list[Response]:
 
 
 # --- parse ------------------------------------------------------------------------------
-
-
-def _load(resp: Response) -> dict:
-    try:
-        doc = json.loads(resp.read())
-    except ValueError as exc:
-        raise ParseError(NAME, resp.url, f"invalid JSON ({exc})") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("Items"), list):
-        raise ParseError(NAME, resp.url, "not a Retail Prices page", field="Items")
-    return doc
 
 
 def _pricing(item: dict) -> tuple[str, str | None] | None:
@@ -175,10 +154,12 @@ def _effective(item: dict, at: datetime) -> bool:
 
 def parse(responses: Sequence[Response]) -> ParseResult:
     result = ParseResult()
+    rows = tk.Rows(NAME, result)
     sizes = vm_sizes()
     chosen: dict[tuple, tuple[str, Offer]] = {}
     for resp in responses:
-        doc = _load(resp)
+        doc = tk.load_json(resp, NAME, keys={"Items": list})
+        src = tk.source(resp)
         for n, item in enumerate(doc["Items"]):
             sku = item.get("armSkuName") or ""
             if item.get("serviceName") not in (None, "Virtual Machines") or not _is_gpu_family(sku):
@@ -189,8 +170,11 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                     NAME, resp.url, f"item {n} ({sku}) lacks {missing}", field=missing[0]
                 )
             if item["unitOfMeasure"] != "1 Hour":
-                result.warnings.append(
-                    f"{resp.url}: {sku} item {n}: unit {item['unitOfMeasure']!r} skipped"
+                rows.skip(
+                    resp.url,
+                    f"{sku} item {n}",
+                    f"unit {item['unitOfMeasure']!r}",
+                    field="unitOfMeasure",
                 )
                 continue
             if float(item.get("tierMinimumUnits") or 0) > 0:
@@ -224,7 +208,8 @@ def parse(responses: Sequence[Response]) -> ParseResult:
             if pricing_model.startswith("reserved"):
                 years = TERM_YEARS[item["reservationTerm"]]
                 upfront = unit_price
-                hourly = unit_price / (HOURS_PER_YEAR * years)
+                # Azure bills reservations per 365-day year.
+                hourly = unit_price / (tk.HOURS_PER_YEAR * years)
                 unit = "term"
                 extra["term_price"] = str(unit_price)
                 extra["term_years"] = years
@@ -248,7 +233,7 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                         )
                     )
             for pmodel, pterm, price, punit, pup, pextra in offers:
-                offer = Offer(
+                offer = src.offer(
                     instance_type=sku,
                     region=item["armRegionName"],
                     pricing_model=pmodel,
@@ -263,9 +248,6 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                     gpu_memory_gb=float(size["gpu_memory_gb"]) if size["gpu_memory_gb"] else None,
                     vcpus=float(size["vcpus"]) if size["vcpus"] else None,
                     memory_gb=float(size["memory_gb"]) if size["memory_gb"] else None,
-                    source_url=resp.url,
-                    observed_at=resp.fetched_at,
-                    snapshot_sha256=resp.sha256,
                     extra=pextra,
                 )
                 key = (sku, offer.region, pmodel, pterm)

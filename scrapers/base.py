@@ -22,17 +22,19 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple, Protocol
 
 from scrapers.errors import GpuPricesError
 
 PRICING_MODELS = ("on_demand", "spot", "reserved_1y", "reserved_3y", "subscription", "free")
 
-# Units a price can be published in; the parser converts to per hour and records the
-# unit it saw in `Offer.price_unit_published`.
-HOURS_PER_MONTH = 730.0  # 365 * 24 / 12: the convention AWS, Azure and GCP use for monthly prices
-SECONDS_PER_HOUR = 3600.0
-MINUTES_PER_HOUR = 60.0
+# What `Offer.price_per_hour` covers (the parser converts units; see scrapers/_toolkit.py).
+PRICE_SCOPES = (
+    "instance",  # the whole machine with its CPU and RAM (the default)
+    "gpu_only",  # the accelerator part only; CPU/RAM/disk are billed on top
+    "marketplace_min",  # the cheapest host offer of a marketplace market (an aggregate)
+    "curated_min",  # the minimum of a third party's curated summary
+)
 
 
 class ProviderError(GpuPricesError):
@@ -60,43 +62,6 @@ class RowError(ValueError):
     def __init__(self, message: str, field: str):
         super().__init__(message)
         self.field = field
-
-
-class RowSkips:
-    """Skip-log-count for bad rows, and the rule that a source with no usable row fails.
-
-    `skip()` records a skipped row as a warning; `require_offers()` raises a ParseError
-    naming the first failing row's source and field (or `default_field`) when nothing was
-    usable, so a layout change fails loudly instead of publishing an empty provider.
-    """
-
-    def __init__(self, provider: str):
-        self.provider = provider
-        self.first: tuple[str, str] | None = None
-        self.count = 0
-
-    def skip(self, result: ParseResult, url: str, row: str, exc: RowError) -> None:
-        self.count += 1
-        self.first = self.first or (url, exc.field)
-        result.warnings.append(f"{self.provider}: {url}: {row}: skipped: {exc} (field {exc.field})")
-
-    def require_offers(
-        self,
-        result: ParseResult,
-        responses: Sequence[Response],
-        *,
-        default_field: str,
-        found_rows: int,
-        none_found: str,
-        all_failed: str,
-    ) -> None:
-        if result.offers:
-            return
-        source, fld = self.first or (
-            responses[0].url if responses else "no responses",
-            default_field,
-        )
-        raise ParseError(self.provider, source, all_failed if found_rows else none_found, field=fld)
 
 
 class SkipProvider(Exception):
@@ -129,6 +94,10 @@ class Response:
     # True when the server answered 304 / the source reported "unchanged": the body is
     # absent and the archive already holds the last version.
     not_modified: bool = False
+    # True when the body had neither Content-Length nor chunked framing: its end was the
+    # connection closing, so a cut connection would look complete. Parsers check that the
+    # document ends validly whatever this says; it is here to be reported.
+    close_delimited: bool = False
 
     def open(self) -> BinaryIO:
         if self.body is not None:
@@ -195,10 +164,16 @@ class Offer:
     market_price_p25_per_hour: float | None = None
     market_price_median_per_hour: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # What the price covers: one of PRICE_SCOPES ("instance", "gpu_only",
+    # "marketplace_min", "curated_min"), so rankings never compare a GPU-only rate or a
+    # marketplace minimum with a whole machine without saying so.
+    price_scope: str = "instance"
 
     def __post_init__(self) -> None:
         if self.pricing_model not in PRICING_MODELS:
             raise ValueError(f"unknown pricing_model {self.pricing_model!r}")
+        if self.price_scope not in PRICE_SCOPES:
+            raise ValueError(f"unknown price_scope {self.price_scope!r}")
 
 
 @dataclass
@@ -216,9 +191,40 @@ class ParseResult:
         self.unknown.extend(other.unknown)
 
 
+class ProviderClient(Protocol):
+    """The HTTP client as a provider's fetch sees it (`scrapers.http.HttpClient`).
+
+    `get` / `post` take the keyword options of `HttpClient.request` (provider, kind,
+    params, headers, json, secrets, conditional, to_file, max_body_bytes ...). `now()` is
+    the run's clock: fetch steps take times from it, never from `datetime.now`, so tests
+    with a fixed clock see fixed times.
+    """
+
+    async def get(self, url: str, **kw: Any) -> Response: ...
+
+    async def post(self, url: str, **kw: Any) -> Response: ...
+
+    def now(self) -> datetime: ...
+
+
+class Setting(NamedTuple):
+    """One setting a provider reads (environment variable or `[settings]` in the config).
+
+    The declaration drives everything: a provider's fetch sees only its own declared
+    settings; `secret` values are redacted from URLs, logs, errors and the archive and
+    cleared from the environment in tests; a missing `required` one skips the provider
+    (reported, not failed); `scrape list` and the README table show them with `help`.
+    """
+
+    name: str
+    secret: bool = False
+    required: bool = False
+    help: str = ""
+
+
 @dataclass
 class FetchContext:
-    """What a fetch step gets: the shared client, its base URL(s) and its secrets.
+    """What a fetch step gets: the shared client, its base URL(s) and its settings.
 
     `base_url` comes from configuration (env `GPU_PRICES_<NAME>_BASE_URL` or the config
     file), defaulting to the provider's public URL, so a mirror or a local test server can
@@ -227,8 +233,9 @@ class FetchContext:
     """
 
     provider: str
-    client: Any  # scrapers.http.HttpClient (typed loosely to keep this module import-light)
+    client: ProviderClient
     base_url: str
+    # Only the settings the provider declares (`ProviderSpec.settings`) that are set.
     settings: Mapping[str, str] = field(default_factory=dict)
     previous: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     workdir: Path | None = None  # scratch space for large streamed downloads
@@ -259,8 +266,9 @@ class ProviderSpec:
     parse: ParseFn
     # Named additional base URLs (e.g. AWS "spot" feed host), each overridable too.
     extra_base_urls: Mapping[str, str] = field(default_factory=dict)
-    # Environment variables the fetch needs; when one is missing the provider is skipped.
-    required_env: tuple[str, ...] = ()
+    # The settings the fetch reads (see `Setting`): what it sees, what is redacted, what
+    # must be set for the provider to run, and what `scrape list` / the README show.
+    settings: tuple[Setting, ...] = ()
     # Default cadence hint for schedules/ (cron or "every 1h").
     default_cadence: str = "0 3 * * *"
     # Fraction the row count may fall versus the last good run before the gate fails.
@@ -276,3 +284,11 @@ class ProviderSpec:
     # The provider's pricing page for people (feed and mail links point here, never at an
     # API URL, which may carry a redacted key and means nothing in a browser).
     pricing_page_url: str | None = None
+
+    @property
+    def required_settings(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.settings if s.required)
+
+    @property
+    def secret_settings(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.settings if s.secret)

@@ -31,17 +31,16 @@ Output:
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
 
+from scrapers import _toolkit as tk
 from scrapers.base import (
     FetchContext,
     Offer,
@@ -49,6 +48,7 @@ from scrapers.base import (
     ParseResult,
     ProviderSpec,
     Response,
+    Setting,
 )
 
 NAME = "colab"
@@ -57,8 +57,7 @@ SIGNUP_PATH = "signup"
 PROBE_SETTING = "COLAB_FREE_TIER_PROBE_URL"
 REGION = "global"  # Colab does not let users pick a region
 CURRENCY = "USD"  # the page is fetched with Accept-Language en-US and shows "$"
-MIB_PER_GB = Decimal(1024)
-RATE_TABLE = Path(__file__).parent / "data" / "colab_gpu_rates.csv"
+RATE_TABLE = "colab_gpu_rates.csv"
 
 
 @dataclass(frozen=True)
@@ -99,19 +98,18 @@ class GpuRate:
 
 @cache
 def gpu_rates() -> tuple[GpuRate, ...]:
-    with RATE_TABLE.open(newline="") as fh:
-        return tuple(
-            GpuRate(
-                row["gpu_key"],
-                row["gpu_name_raw"],
-                row["gpu_model_hint"],
-                float(row["gpu_memory_gb"]),
-                Decimal(row["compute_units_per_hour"]),
-                row["observed_on"],
-                row["source"],
-            )
-            for row in csv.DictReader(fh)
+    return tuple(
+        GpuRate(
+            row["gpu_key"],
+            row["gpu_name_raw"],
+            row["gpu_model_hint"],
+            float(row["gpu_memory_gb"]),
+            Decimal(row["compute_units_per_hour"]),
+            row["observed_on"],
+            row["source"],
         )
+        for row in tk.table(RATE_TABLE)
+    )
 
 
 async def fetch(ctx: FetchContext) -> list[Response]:
@@ -157,7 +155,8 @@ def _free_offer(resp: Response, text: str) -> Offer:
         raise ParseError(
             NAME, resp.url, f"unparseable nvidia-smi row {rows[0]!r}", field="memory.total"
         )
-    return Offer(
+    return tk.offer(
+        resp,
         instance_type="free",
         region=REGION,
         pricing_model="free",
@@ -166,10 +165,7 @@ def _free_offer(resp: Response, text: str) -> Offer:
         # One runtime gets one GPU; a multi-GPU answer would be a different product.
         gpu_count=1.0,
         gpu_name_raw=m.group("name"),
-        gpu_memory_gb=float(Decimal(m.group("mib")) / MIB_PER_GB),
-        source_url=resp.url,
-        observed_at=resp.fetched_at,
-        snapshot_sha256=resp.sha256,
+        gpu_memory_gb=float(Decimal(m.group("mib")) / tk.MIB_PER_GIB),
         price_unit_published="hour",
         extra={
             "gpu_source": "nvidia-smi in a free-tier runtime",
@@ -211,6 +207,7 @@ def _plan_offers(resp: Response, html: str) -> list[Offer]:
     for node in tree.css("script,style,noscript"):
         node.decompose()
     offers: list[Offer] = []
+    src = tk.source(resp)
     for plan in PLANS:
         text = _plan_text(tree, plan, resp.url)
         if FOREIGN_CURRENCY_RE.search(text):
@@ -274,7 +271,7 @@ def _plan_offers(resp: Response, html: str) -> list[Offer]:
         )
         for rate in gpu_rates():
             offers.append(
-                Offer(
+                src.offer(
                     instance_type=f"{plan.key}:{rate.gpu_key}",
                     region=REGION,
                     pricing_model=plan.pricing_model,
@@ -285,9 +282,6 @@ def _plan_offers(resp: Response, html: str) -> list[Offer]:
                     gpu_name_raw=rate.gpu_name_raw,
                     gpu_model_hint=rate.gpu_model_hint,
                     gpu_memory_gb=rate.gpu_memory_gb,
-                    source_url=resp.url,
-                    observed_at=resp.fetched_at,
-                    snapshot_sha256=resp.sha256,
                     price_unit_published="compute_unit",
                     extra={
                         **extra,
@@ -311,6 +305,12 @@ PROVIDER = ProviderSpec(
     fetch=fetch,
     parse=parse,
     default_cadence="0 4 * * *",
+    settings=(
+        Setting(
+            PROBE_SETTING,
+            help="URL of nvidia-smi output from a free-tier runtime (enables the free-tier row)",
+        ),
+    ),
     notes=(
         "Per-GPU-hour prices = plan price per compute unit x compute units/hour from "
         "scrapers/data/colab_gpu_rates.csv; the free tier's GPU comes from an nvidia-smi probe "

@@ -29,20 +29,19 @@ The OAuth token response is never returned from `fetch`, so it never reaches the
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from scrapers import _toolkit as tk
 from scrapers.base import (
     FetchContext,
-    Offer,
     ParseError,
     ParseResult,
     ProviderSpec,
     Response,
+    Setting,
     SkipProvider,
 )
 
@@ -85,8 +84,8 @@ async def fetch(ctx: FetchContext) -> list[Response]:
         secrets=secrets,
     )
     try:
-        access_token = json.loads(token_response.read())["access_token"]
-    except (ValueError, KeyError, TypeError):
+        access_token = tk.peek_json(token_response)["access_token"]  # type: ignore[index]
+    except (KeyError, TypeError):
         raise ParseError(
             NAME, token_response.url, "token response has no access_token", field="access_token"
         ) from None
@@ -135,15 +134,7 @@ def _kind_of(response: Response) -> str | None:
 
 
 def _load_list(response: Response, field: str) -> list[Any]:
-    try:
-        data = json.loads(response.read())
-    except ValueError as exc:
-        raise ParseError(NAME, response.url, f"body is not JSON: {exc}", field=field) from None
-    if not isinstance(data, list):
-        raise ParseError(
-            NAME, response.url, f"expected a JSON list, got {type(data).__name__}", field=field
-        )
-    return data
+    return tk.load_json(response, NAME, expect=list, field=field)
 
 
 def _availability(response: Response) -> dict[str, list[str]]:
@@ -168,21 +159,9 @@ def _availability(response: Response) -> dict[str, list[str]]:
     return by_type
 
 
-def _price(value: Any) -> Decimal | None:
-    """A published price as an exact Decimal; None when absent, zero or unparseable."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        price = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    if not price.is_finite() or price <= 0:
-        return None
-    return price
-
-
 def parse(responses: Sequence[Response]) -> ParseResult:
     result = ParseResult()
+    rows = tk.Rows(NAME, result)
     by_kind: dict[str, Response] = {}
     for response in responses:
         kind = _kind_of(response)
@@ -224,21 +203,24 @@ def parse(responses: Sequence[Response]) -> ParseResult:
             f"no instance type carries all of {', '.join(required)}: layout changed",
             field="price_per_hour",
         )
+    src = tk.source(types_response)
+    url = types_response.url
     gpu_types = 0
-    for item in items:
+    for i, item in enumerate(items):
         instance_type = item.get("instance_type") if isinstance(item, dict) else None
         if not isinstance(instance_type, str) or not instance_type:
-            result.warnings.append(f"{NAME}: skipped an instance type without instance_type")
+            rows.skip(url, f"item {i}", "no instance_type", field="instance_type")
             continue
         gpu = item.get("gpu") if isinstance(item.get("gpu"), dict) else {}
         try:
             gpu_count = int(gpu.get("number_of_gpus") or 0)
         except (TypeError, ValueError):
-            result.warnings.append(f"{NAME}: {instance_type}: bad gpu.number_of_gpus, skipped")
+            rows.skip(url, instance_type, "bad gpu.number_of_gpus", field="gpu.number_of_gpus")
             continue
         if gpu_count <= 0:
             continue  # CPU node: not a GPU offer
         gpu_types += 1
+        rows.found()
         description = str(gpu.get("description") or "")
         match = _GPU_DESCRIPTION_RE.match(description)
         gpu_name_raw = match.group(2) if match else (description or item.get("name") or None)
@@ -257,11 +239,14 @@ def parse(responses: Sequence[Response]) -> ParseResult:
         memory = item.get("memory") or {}
         prices = {"on_demand": item.get("price_per_hour"), "spot": item.get("spot_price")}
         for model, raw_price in prices.items():
-            price = _price(raw_price)
+            price = tk.positive_decimal(raw_price)
             if price is None:
                 if model == "on_demand":
-                    result.warnings.append(
-                        f"{NAME}: {instance_type}: price_per_hour {raw_price!r} unusable, skipped"
+                    rows.skip(
+                        url,
+                        instance_type,
+                        f"price_per_hour {raw_price!r} unusable",
+                        field="price_per_hour",
                     )
                 continue
             avail = availability[model]
@@ -269,7 +254,7 @@ def parse(responses: Sequence[Response]) -> ParseResult:
             for region in codes or [GLOBAL_REGION]:
                 loc = locations.get(region, {})
                 result.offers.append(
-                    Offer(
+                    src.offer(
                         instance_type=instance_type,
                         region=region,
                         pricing_model=model,
@@ -278,11 +263,8 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                         gpu_count=float(gpu_count),
                         gpu_name_raw=gpu_name_raw,
                         gpu_memory_gb=gpu_memory_gb,
-                        vcpus=_number(cpu.get("number_of_cores")),
-                        memory_gb=_number(memory.get("size_in_gigabytes")),
-                        source_url=types_response.url,
-                        observed_at=types_response.fetched_at,
-                        snapshot_sha256=types_response.sha256,
+                        vcpus=tk.to_float(cpu.get("number_of_cores"), strings=False),
+                        memory_gb=tk.to_float(memory.get("size_in_gigabytes"), strings=False),
                         price_unit_published="hour",
                         extra={
                             "price_published": str(raw_price),
@@ -310,10 +292,6 @@ def parse(responses: Sequence[Response]) -> ParseResult:
     return result
 
 
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
 PROVIDER = ProviderSpec(
     name=NAME,
     title="DataCrunch (Verda)",
@@ -332,7 +310,10 @@ PROVIDER = ProviderSpec(
     default_base_url=DEFAULT_BASE_URL,
     fetch=fetch,
     parse=parse,
-    required_env=(ENV_CLIENT_ID, ENV_CLIENT_SECRET),
+    settings=(
+        Setting(ENV_CLIENT_ID, secret=True, required=True, help="DataCrunch API client id"),
+        Setting(ENV_CLIENT_SECRET, secret=True, required=True, help="DataCrunch API client secret"),
+    ),
     default_cadence="0 */6 * * *",
     notes="Prices are global; rows per location follow the availability lists (see module docstring).",
 )

@@ -31,16 +31,14 @@ are kept in `extra["tiered_rates"]`.
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from pathlib import Path
 from typing import Any
 
+from scrapers import _toolkit as tk
 from scrapers.base import (
     FetchContext,
     Offer,
@@ -49,6 +47,7 @@ from scrapers.base import (
     ProviderError,
     ProviderSpec,
     Response,
+    Setting,
     SkipProvider,
 )
 
@@ -59,12 +58,11 @@ SKUS_PATH = f"v1/services/{COMPUTE_ENGINE_SERVICE_ID}/skus"
 API_KEY_SETTING = "GOOGLE_API_KEY"
 PAGE_SIZE = 5000  # the API's maximum pageSize
 MAX_PAGES = 200  # Compute Engine has a few tens of thousands of SKUs; a token loop must end
-NANOS_PER_UNIT = Decimal(1_000_000_000)
 HOUR_UNIT = "h"  # usageUnit of GPU, TPU and vCPU SKUs
 GIB_HOUR_UNIT = "GiBy.h"  # usageUnit of RAM SKUs
 
-ACCELERATOR_TABLE = Path(__file__).parent / "data" / "gcp_accelerators.csv"
-MACHINE_TABLE = Path(__file__).parent / "data" / "gcp_machine_shapes.csv"
+ACCELERATOR_TABLE = "gcp_accelerators.csv"
+MACHINE_TABLE = "gcp_machine_shapes.csv"
 
 USAGE_TYPES = {
     "OnDemand": "on_demand",
@@ -128,29 +126,27 @@ class MachineShape:
 @cache
 def accelerator_table() -> dict[str, Accelerator]:
     """SKU GPU name (lower case) -> accelerator type, hint and memory."""
-    with ACCELERATOR_TABLE.open(newline="") as fh:
-        return {
-            row["sku_gpu_name"].lower(): Accelerator(
-                row["accelerator_type"], row["gpu_model_hint"], float(row["gpu_memory_gb"])
-            )
-            for row in csv.DictReader(fh)
-        }
+    return {
+        row["sku_gpu_name"].lower(): Accelerator(
+            row["accelerator_type"], row["gpu_model_hint"], float(row["gpu_memory_gb"])
+        )
+        for row in tk.table(ACCELERATOR_TABLE)
+    }
 
 
 @cache
 def machine_shapes() -> tuple[MachineShape, ...]:
-    with MACHINE_TABLE.open(newline="") as fh:
-        return tuple(
-            MachineShape(
-                row["machine_type"],
-                row["sku_family"].upper(),
-                Decimal(row["vcpus"]),
-                Decimal(row["memory_gb"]),
-                int(row["gpu_count"]),
-                row["accelerator_type"],
-            )
-            for row in csv.DictReader(fh)
+    return tuple(
+        MachineShape(
+            row["machine_type"],
+            row["sku_family"].upper(),
+            Decimal(row["vcpus"]),
+            Decimal(row["memory_gb"]),
+            int(row["gpu_count"]),
+            row["accelerator_type"],
         )
+        for row in tk.table(MACHINE_TABLE)
+    )
 
 
 async def fetch(ctx: FetchContext) -> list[Response]:
@@ -183,10 +179,7 @@ async def fetch(ctx: FetchContext) -> list[Response]:
 
 
 def _next_page_token(resp: Response) -> str:
-    try:
-        doc = json.loads(resp.read())
-    except ValueError as exc:
-        raise ParseError(NAME, resp.url, f"page is not JSON ({exc})", field="body") from None
+    doc = tk.load_json(resp, NAME, expect=(dict, list))
     token = doc.get("nextPageToken") if isinstance(doc, dict) else None
     return token if isinstance(token, str) else ""
 
@@ -205,11 +198,12 @@ class Rate:
     price: Decimal  # per usage unit
     usage_unit: str
     extra: dict[str, Any]
-    response: Response
+    source: tk.Source
 
 
 def parse(responses: Sequence[Response]) -> ParseResult:
     result = ParseResult()
+    rows = tk.Rows(NAME, result)
     gpu_rates: dict[tuple[str, str, str], tuple[Rate, Accelerator, str]] = {}
     cpu_ram: dict[tuple[str, str, str, str], Rate] = {}  # (family, Core|Ram, region, model)
     tpu_rates: list[tuple[Rate, str]] = []
@@ -218,6 +212,7 @@ def parse(responses: Sequence[Response]) -> ParseResult:
     for resp in responses:
         if resp.not_modified:
             continue
+        src = tk.source(resp)
         for sku in _skus(resp):
             category = sku.get("category") or {}
             group = category.get("resourceGroup")
@@ -237,7 +232,7 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                 continue
             if group in ("GPU", "TPU") and VARIANT_RE.search(description):
                 continue
-            rates = _rates(sku, resp, model, result)
+            rates = _rates(sku, src, model, rows)
             if group == "GPU":
                 _collect_gpu(rates, description, gpu_rates, result)
             elif group == "TPU":
@@ -286,31 +281,20 @@ def parse(responses: Sequence[Response]) -> ParseResult:
 
 
 def _skus(resp: Response) -> Iterator[dict[str, Any]]:
-    try:
-        doc = json.loads(resp.read())
-    except ValueError as exc:
-        raise ParseError(NAME, resp.url, f"body is not JSON ({exc})", field="body") from None
-    skus = doc.get("skus") if isinstance(doc, dict) else None
-    if not isinstance(skus, list):
-        raise ParseError(NAME, resp.url, "no 'skus' list in the page", field="skus")
+    doc = tk.load_json(resp, NAME, expect=(dict, list))
+    skus = tk.envelope(doc, resp, NAME, keys={"skus": list}, field="skus")["skus"]
     for sku in skus:
         if isinstance(sku, dict):
             yield sku
 
 
-def _money(unit_price: dict[str, Any]) -> Decimal:
-    # proto3 JSON omits zero fields, so a missing `units` or `nanos` means 0.
-    units = Decimal(int(str(unit_price.get("units", "0") or "0")))
-    nanos = Decimal(int(unit_price.get("nanos", 0) or 0))
-    return units + nanos / NANOS_PER_UNIT
-
-
-def _rates(sku: dict[str, Any], resp: Response, model: str, result: ParseResult) -> list[Rate]:
-    """The SKU's current list price for each of its regions; [] (and a warning) if unusable."""
+def _rates(sku: dict[str, Any], resp: tk.Source, model: str, rows: tk.Rows) -> list[Rate]:
+    """The SKU's current list price for each of its regions; [] (and a skip) if unusable."""
     sku_id = sku.get("skuId", "?")
+    row = f"SKU {sku_id}"
     infos = sku.get("pricingInfo")
     if not isinstance(infos, list) or not infos:
-        result.warnings.append(f"{NAME}: SKU {sku_id}: no pricingInfo; skipped")
+        rows.skip(resp.url, row, "no pricingInfo", field="pricingInfo")
         return []
     # Without a time range the API returns only the current price; if several come back,
     # the last one is the newest.
@@ -318,24 +302,24 @@ def _rates(sku: dict[str, Any], resp: Response, model: str, result: ParseResult)
     expr = info.get("pricingExpression") or {}
     tiers = expr.get("tieredRates")
     if not isinstance(tiers, list) or not tiers:
-        result.warnings.append(f"{NAME}: SKU {sku_id}: no tieredRates; skipped")
+        rows.skip(resp.url, row, "no tieredRates", field="pricingExpression.tieredRates")
         return []
     try:
         priced = [
             (
                 Decimal(str(t.get("startUsageAmount", 0) or 0)),
-                _money(t["unitPrice"]),
+                tk.units_nanos(t["unitPrice"]),
                 str(t["unitPrice"].get("currencyCode", "")),
             )
             for t in tiers
         ]
     except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:
-        result.warnings.append(f"{NAME}: SKU {sku_id}: unparseable unitPrice ({exc!r}); skipped")
+        rows.skip(resp.url, row, f"unparseable unitPrice ({exc!r})", field="unitPrice")
         return []
     base = [p for p in priced if p[0] == 0]
     if not base or not base[0][2]:
-        result.warnings.append(
-            f"{NAME}: SKU {sku_id}: no tier starting at 0 with a currency; skipped"
+        rows.skip(
+            resp.url, row, "no tier starting at 0 with a currency", field="unitPrice.currencyCode"
         )
         return []
     _, price, currency = base[0]
@@ -359,7 +343,7 @@ def _rates(sku: dict[str, Any], resp: Response, model: str, result: ParseResult)
             if isinstance(r, str) and r
         ]
     if not regions:
-        result.warnings.append(f"{NAME}: SKU {sku_id}: no serviceRegions; skipped")
+        rows.skip(resp.url, row, "no serviceRegions", field="serviceRegions")
         return []
     return [
         Rate(sku, region, model, currency, price, str(expr.get("usageUnit", "")), extra, resp)
@@ -415,15 +399,12 @@ def _common(rate: Rate) -> dict[str, Any]:
         "region": rate.region,
         "pricing_model": rate.pricing_model,
         "currency": rate.currency,
-        "source_url": rate.response.url,
-        "observed_at": rate.response.fetched_at,
-        "snapshot_sha256": rate.response.sha256,
         "term": COMMITMENT_TERM if rate.pricing_model.startswith("reserved") else None,
     }
 
 
 def _gpu_offer(rate: Rate, acc: Accelerator, raw_name: str) -> Offer:
-    return Offer(
+    return rate.source.offer(
         instance_type=acc.accelerator_type,
         price_per_hour=float(rate.price),
         gpu_count=1.0,
@@ -431,6 +412,7 @@ def _gpu_offer(rate: Rate, acc: Accelerator, raw_name: str) -> Offer:
         gpu_model_hint=acc.gpu_model_hint or None,
         gpu_memory_gb=acc.gpu_memory_gb or None,
         price_unit_published="gpu_hour",
+        price_scope="gpu_only",
         extra={
             **rate.extra,
             "price_scope": "GPU only; the VM's vCPUs, RAM and disk are billed separately",
@@ -440,13 +422,14 @@ def _gpu_offer(rate: Rate, acc: Accelerator, raw_name: str) -> Offer:
 
 
 def _tpu_offer(rate: Rate, version: str) -> Offer:
-    return Offer(
+    return rate.source.offer(
         instance_type=f"tpu-{version}",
         price_per_hour=float(rate.price),
         gpu_count=1.0,
         gpu_name_raw=f"TPU {version}",
         gpu_model_hint=f"TPU {version}",
         price_unit_published="chip_hour",
+        price_scope="gpu_only",  # the accelerator alone, like the per-GPU rows
         extra={**rate.extra, "price_scope": "one TPU chip; host VM and disk excluded"},
         **_common(rate),
     )
@@ -473,7 +456,7 @@ def _machine_offers(
             total = (
                 shape.vcpus * core.price + shape.memory_gb * ram.price + shape.gpu_count * gpu.price
             )
-            yield Offer(
+            yield gpu.source.offer(
                 instance_type=shape.machine_type,
                 price_per_hour=float(total),
                 gpu_count=float(shape.gpu_count),
@@ -521,7 +504,14 @@ PROVIDER = ProviderSpec(
     default_base_url=DEFAULT_BASE_URL,
     fetch=fetch,
     parse=parse,
-    required_env=(API_KEY_SETTING,),
+    settings=(
+        Setting(
+            API_KEY_SETTING,
+            secret=True,
+            required=True,
+            help="Google Cloud API key with the Cloud Billing API enabled",
+        ),
+    ),
     default_cadence="0 3 * * *",
     notes=(
         "Per-GPU rows are the GPU SKU alone (VM billed on top); a2/a3/a4/g2 machine rows sum "

@@ -36,6 +36,10 @@ DEFAULT_BACKOFF_BASE_S = 1.0
 DEFAULT_MAX_BACKOFF_S = 60.0
 DEFAULT_PER_HOST_LIMIT = 4
 DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024  # in-memory bodies; streamed files get their own cap
+# Overall wall-clock budget of one request, retries and backoff included. httpx timeouts
+# apply per read, so a server dripping one byte per read timeout would otherwise hold a
+# request open indefinitely; huge downloads (AWS offer files) pass a larger deadline_s.
+DEFAULT_DEADLINE_S = 600.0
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 # Query parameters whose value is a secret. Matched case-insensitively on the name.
@@ -154,10 +158,11 @@ class Redactor:
 
 
 class HttpClient:
-    """Async client shared by all providers of a run.
+    """Async client shared by all providers of a run (`scrapers.base.ProviderClient`).
 
     `transport` is httpx's seam for tests (respx, or a real server on 127.0.0.1 through the
-    base-URL override); `sleep` is injectable so backoff tests don't wait.
+    base-URL override); `sleep` is injectable so backoff tests don't wait; `clock` is the
+    run's clock, given to fetch steps as `now()`.
     """
 
     def __init__(
@@ -170,6 +175,7 @@ class HttpClient:
         max_backoff_s: float = DEFAULT_MAX_BACKOFF_S,
         per_host_limit: int = DEFAULT_PER_HOST_LIMIT,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        deadline_s: float = DEFAULT_DEADLINE_S,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -179,6 +185,7 @@ class HttpClient:
         self.max_backoff_s = max_backoff_s
         self.per_host_limit = per_host_limit
         self.max_body_bytes = max_body_bytes
+        self.deadline_s = deadline_s
         self._sleep = sleep
         self._clock = clock
         self._hosts: dict[str, asyncio.Semaphore] = {}
@@ -212,6 +219,10 @@ class HttpClient:
             0.5 + random.random() / 2
         )
 
+    def now(self) -> datetime:
+        """The run's clock (UTC): fetch steps take times from here, never datetime.now."""
+        return self._clock()
+
     async def get(self, url: str, **kw: Any) -> Response:
         return await self.request("GET", url, **kw)
 
@@ -234,13 +245,15 @@ class HttpClient:
         to_file: Path | None = None,
         max_body_bytes: int | None = None,
         ok_statuses: Iterable[int] = (200,),
+        deadline_s: float | None = None,
     ) -> Response:
         """Fetch one URL with retries; return the verbatim body as a `Response`.
 
         `conditional` is the previous manifest entry of this URL (its `etag` /
         `last_modified`): when given, the request is conditional and a 304 answer comes
         back as `Response(not_modified=True)`. `to_file` streams the body (gzip-compressed)
-        to disk instead of memory, for files of hundreds of MB.
+        to disk instead of memory, for files of hundreds of MB. `deadline_s` (default: the
+        client's) bounds the whole request, retries and backoff included.
         """
         self.redactor.add(*secrets)
         req_headers = dict(headers or {})
@@ -259,11 +272,14 @@ class HttpClient:
         shown = redact_url(full_url)
         cap = max_body_bytes or self.max_body_bytes
         ok = set(ok_statuses)
+        budget = self.deadline_s if deadline_s is None else deadline_s
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget
         last_error = "no attempt made"
         for attempt in range(self.max_retries + 1):
             wait: float | None = None
             try:
-                async with self._sem(full_url):
+                async with asyncio.timeout_at(deadline), self._sem(full_url):
                     self.requests_made += 1
                     async with self._client.stream(
                         method, full_url, headers=req_headers, json=json, content=content
@@ -299,6 +315,13 @@ class HttpClient:
                             return await self._read(resp, shown, provider, kind, cap, to_file)
             except FetchError:
                 raise
+            except TimeoutError:
+                raise FetchError(
+                    provider,
+                    shown,
+                    f"no complete answer within the {budget:g} s request deadline "
+                    f"({attempt + 1} attempt(s); last error: {last_error})",
+                ) from None
             except httpx.TransportError as exc:
                 # Connection refused/reset, timeouts, truncated bodies (RemoteProtocolError).
                 last_error = f"{type(exc).__name__}: {self.redactor(str(exc)) or 'transport error'}"
@@ -308,6 +331,12 @@ class HttpClient:
                     ) from None
             delay = wait if wait is not None else self._backoff(attempt)
             delay = min(delay, self.max_backoff_s)
+            if loop.time() + delay >= deadline:
+                raise FetchError(
+                    provider,
+                    shown,
+                    f"{last_error}; the {budget:g} s request deadline leaves no time to retry",
+                )
             log.warning(
                 "%s: %s on %s; retry %d/%d in %.1fs",
                 provider,
@@ -334,6 +363,13 @@ class HttpClient:
         h = hashlib.sha256()
         size = 0
         fetched_at = self._clock()
+        # Without Content-Length or chunked framing the server marks the end of the body
+        # only by closing the connection, so a connection closed mid-body looks complete:
+        # the response says so (`close_delimited`) and parsers must find a valid end of
+        # document (the toolkit's JSON decoding and the AWS scanner do).
+        close_delimited = "content-length" not in resp.headers and "chunked" not in (
+            resp.headers.get("transfer-encoding", "").lower()
+        )
         if to_file is not None:
             to_file.parent.mkdir(parents=True, exist_ok=True)
             with gzip.open(to_file, "wb", compresslevel=1) as out:
@@ -345,6 +381,7 @@ class HttpClient:
                         )
                     h.update(chunk)
                     out.write(chunk)
+            _check_length(resp, shown, close_delimited, size)
             return Response(
                 url=shown,
                 fetched_at=fetched_at,
@@ -354,6 +391,7 @@ class HttpClient:
                 body_path_gzip=True,
                 sha256_hex=h.hexdigest(),
                 kind=kind,
+                close_delimited=close_delimited,
             )
         chunks: list[bytes] = []
         async for chunk in resp.aiter_bytes():
@@ -362,6 +400,7 @@ class HttpClient:
                 raise FetchError(provider, shown, f"response larger than the {cap} byte cap")
             chunks.append(chunk)
         body = b"".join(chunks)
+        _check_length(resp, shown, close_delimited, size)
         return Response(
             url=shown,
             fetched_at=fetched_at,
@@ -370,7 +409,23 @@ class HttpClient:
             body=body,
             sha256_hex=hashlib.sha256(body).hexdigest(),
             kind=kind,
+            close_delimited=close_delimited,
         )
+
+
+def _check_length(resp: httpx.Response, shown: str, close_delimited: bool, size: int) -> None:
+    """A body shorter than its Content-Length is a failed transfer (retried).
+
+    httpcore refuses short bodies on real connections; this also covers transports that
+    do not. Content-Length counts the bytes on the wire, so the check applies to bodies
+    without a Content-Encoding (for gzip bodies the decoded size differs by design)."""
+    if close_delimited:
+        log.info("%s: body delimited by connection close (no Content-Length)", shown)
+        return
+    announced = resp.headers.get("content-length", "")
+    identity = resp.headers.get("content-encoding", "identity").lower() in ("", "identity")
+    if identity and announced.isdigit() and size < int(announced):
+        raise httpx.RemoteProtocolError(f"body truncated: {size} of {announced} bytes")
 
 
 def _kept(headers: httpx.Headers) -> dict[str, str]:

@@ -20,12 +20,11 @@ documented schema only.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from scrapers import _toolkit as tk
 from scrapers.base import (
     FetchContext,
     Offer,
@@ -34,7 +33,7 @@ from scrapers.base import (
     ProviderSpec,
     Response,
     RowError,
-    RowSkips,
+    Setting,
     SkipProvider,
 )
 
@@ -43,7 +42,6 @@ DEFAULT_BASE_URL = "https://cloud.lambda.ai"
 INSTANCE_TYPES_PATH = "api/v1/instance-types"
 API_KEY_ENV = "LAMBDA_API_KEY"
 REGION = "global"
-CENTS_PER_DOLLAR = Decimal(100)
 GPU_MEMORY_RE = re.compile(r"(\d+(?:\.\d+)?)\s*GB\b", re.IGNORECASE)
 COUNT_PREFIX_RE = re.compile(r"^\s*\d+\s*x\s*", re.IGNORECASE)  # "8x A100 (...)" -> "A100 (...)"
 
@@ -67,11 +65,9 @@ async def fetch(ctx: FetchContext) -> list[Response]:
 
 def parse(responses: Sequence[Response]) -> ParseResult:
     result = ParseResult()
-    gpu_types = 0
-    skips = RowSkips(NAME)
-    for resp in responses:
-        if resp.not_modified:
-            continue
+    rows = tk.Rows(NAME, result)
+    for resp in tk.fresh(responses):
+        src = tk.source(resp)
         for key, entry in _types(resp).items():
             if not isinstance(entry, dict) or not isinstance(entry.get("instance_type"), dict):
                 raise ParseError(
@@ -91,16 +87,12 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                 )
             if not specs["gpus"]:
                 continue  # CPU-only type
-            gpu_types += 1
-            try:
-                result.offers.append(_offer(resp, str(key), entry, itype, specs))
-            except RowError as exc:
-                skips.skip(result, resp.url, f"type {key}", exc)
-    skips.require_offers(
-        result,
+            rows.found()
+            with rows.guard(resp.url, f"type {key}"):
+                result.offers.append(_offer(src, str(key), entry, itype, specs))
+    rows.require_offers(
         responses,
         default_field="data.*.instance_type.specs.gpus",
-        found_rows=gpu_types,
         none_found="no GPU instance type found",
         all_failed="every GPU instance type failed to parse",
     )
@@ -108,38 +100,20 @@ def parse(responses: Sequence[Response]) -> ParseResult:
 
 
 def _types(resp: Response) -> dict[str, Any]:
-    try:
-        doc = json.loads(resp.read())
-    except ValueError as exc:
-        raise ParseError(NAME, resp.url, f"body is not JSON ({exc})", field="body") from None
-    if isinstance(doc, dict) and isinstance(doc.get("error"), dict):
+    doc = tk.load_json(resp, NAME)
+    if isinstance(doc.get("error"), dict):
         code = doc["error"].get("code", "unknown")  # the message may echo input; the code does not
         raise ParseError(NAME, resp.url, f"API error {code!r} instead of data", field="data")
-    if not isinstance(doc, dict) or not isinstance(doc.get("data"), dict):
-        raise ParseError(NAME, resp.url, "no 'data' object in the body", field="data")
-    return doc["data"]
+    return tk.envelope(doc, resp, NAME, keys={"data": dict})["data"]
 
 
 def _offer(
-    resp: Response, key: str, entry: dict[str, Any], itype: dict[str, Any], specs: dict[str, Any]
+    src: tk.Source, key: str, entry: dict[str, Any], itype: dict[str, Any], specs: dict[str, Any]
 ) -> Offer:
-    cents = itype.get("price_cents_per_hour")
     # The schema says integer; accept a numeric string too (the published spec example once
     # used one) but never a float-rounded guess.
-    try:
-        price_cents = Decimal(str(cents))
-    except InvalidOperation:
-        raise RowError(
-            f"price_cents_per_hour {cents!r} is not a number", "price_cents_per_hour"
-        ) from None
-    if cents is None or isinstance(cents, bool) or not price_cents.is_finite() or price_cents <= 0:
-        raise RowError(
-            f"price_cents_per_hour {cents!r} is not a positive number", "price_cents_per_hour"
-        )
-    try:
-        gpu_count = Decimal(str(specs["gpus"]))
-    except InvalidOperation:
-        raise RowError(f"specs.gpus {specs['gpus']!r} is not a number", "specs.gpus") from None
+    price_cents = tk.require_decimal(itype.get("price_cents_per_hour"), "price_cents_per_hour")
+    gpu_count = tk.require_decimal(specs["gpus"], "specs.gpus", minimum="any")
     gpu_desc = itype.get("gpu_description") or COUNT_PREFIX_RE.sub(
         "", str(itype.get("description") or "")
     )
@@ -150,12 +124,12 @@ def _offer(
     region_names = sorted(
         str(r.get("name")) for r in regions if isinstance(r, dict) and r.get("name")
     )
-    return Offer(
+    return src.offer(
         instance_type=str(itype.get("name") or key),
         region=REGION,
         pricing_model="on_demand",
         currency="USD",  # Lambda prices in US cents
-        price_per_hour=float(price_cents / CENTS_PER_DOLLAR),
+        price_per_hour=float(price_cents / tk.CENTS_PER_UNIT),
         gpu_count=float(gpu_count),
         gpu_name_raw=gpu_desc.strip(),
         gpu_memory_gb=float(memory.group(1)) if memory else None,
@@ -163,9 +137,6 @@ def _offer(
         # memory_gib kept as the number Lambda states; the dataset's memory_gb follows the
         # clouds' loose GB-for-GiB convention throughout.
         memory_gb=float(specs["memory_gib"]) if specs.get("memory_gib") is not None else None,
-        source_url=resp.url,
-        observed_at=resp.fetched_at,
-        snapshot_sha256=resp.sha256,
         price_unit_published="hour",
         extra={
             "description": itype.get("description"),
@@ -189,7 +160,7 @@ PROVIDER = ProviderSpec(
     default_base_url=DEFAULT_BASE_URL,
     fetch=fetch,
     parse=parse,
-    required_env=(API_KEY_ENV,),
+    settings=(Setting(API_KEY_ENV, secret=True, required=True, help="Lambda Cloud API key"),),
     notes=(
         "Schema: Lambda Cloud API OpenAPI v1.10.0 (https://cloud.lambda.ai/api/v1/openapi.json, "
         "listInstanceTypes). One offer per type in region 'global'; capacity regions in extra."

@@ -13,15 +13,12 @@ the raw name is Linode's own, taken from the label ("Dedicated 32GB + RTX6000 GP
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
-from functools import cache
-from pathlib import Path
+from decimal import Decimal
 from typing import Any
 
+from scrapers import _toolkit as tk
 from scrapers.base import (
     FetchContext,
     Offer,
@@ -31,7 +28,6 @@ from scrapers.base import (
     ProviderSpec,
     Response,
     RowError,
-    RowSkips,
 )
 
 NAME = "linode"
@@ -40,15 +36,12 @@ TYPES_PATH = "linode/types"
 PAGE_SIZE = 500  # the documented maximum page_size
 MAX_PAGES = 50
 DEFAULT_REGION = "global"  # the default price: every region without a region_prices entry
-MB_PER_GB = Decimal(1024)  # `memory` is in MB (MiB)
-GPU_TABLE = Path(__file__).parent / "data" / "linode_gpu_types.csv"
+GPU_TABLE = "linode_gpu_types.csv"
 LABEL_GPU_RE = re.compile(r"\+\s*(.+?)\s+GPU\b")
 
 
-@cache
 def gpu_table() -> dict[str, dict[str, str]]:
-    with GPU_TABLE.open(newline="") as fh:
-        return {row["type_id_prefix"]: row for row in csv.DictReader(fh)}
+    return tk.table_by(GPU_TABLE, "type_id_prefix")
 
 
 async def fetch(ctx: FetchContext) -> list[Response]:
@@ -69,21 +62,19 @@ async def fetch(ctx: FetchContext) -> list[Response]:
 
 
 def _pages(resp: Response, default: int) -> int:
+    doc = tk.peek_json(resp)
     try:
-        return int(json.loads(resp.read())["pages"])
+        return int(doc["pages"])  # type: ignore[index]
     except (ValueError, KeyError, TypeError):
         return default  # parse reports the broken page with the right field
 
 
 def parse(responses: Sequence[Response]) -> ParseResult:
     result = ParseResult()
-    gpu_rows = 0
-    skips = RowSkips(NAME)
-    for resp in responses:
-        if resp.not_modified:
-            continue
-        types = _types(resp)
-        for item in types:
+    rows = tk.Rows(NAME, result)
+    for resp in tk.fresh(responses):
+        src = tk.source(resp)
+        for item in tk.load_json(resp, NAME, keys={"data": list}, exact=True)["data"]:
             if not isinstance(item, dict) or "id" not in item:
                 raise ParseError(NAME, resp.url, "type without an id", field="data[].id")
             if "gpus" not in item:
@@ -101,40 +92,20 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                 ) from None
             if gpus <= 0:
                 continue
-            gpu_rows += 1
-            try:
-                result.offers.extend(_offers(resp, item, gpus, result))
-            except RowError as exc:
-                skips.skip(result, resp.url, f"type {item['id']}", exc)
-    skips.require_offers(
-        result,
+            rows.found()
+            with rows.guard(resp.url, f"type {item['id']}"):
+                result.offers.extend(_offers(src, item, gpus, result))
+    rows.require_offers(
         responses,
         default_field="gpus",
-        found_rows=gpu_rows,
         none_found="no GPU type (gpus > 0) found",
         all_failed="every GPU type failed to parse",
     )
     return result
 
 
-def _types(resp: Response) -> list[Any]:
-    try:
-        doc = json.loads(resp.read(), parse_float=Decimal)
-    except ValueError as exc:
-        raise ParseError(NAME, resp.url, f"body is not JSON ({exc})", field="body") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
-        raise ParseError(NAME, resp.url, "no 'data' array in the body", field="data")
-    return doc["data"]
-
-
 def _price(value: Any, field: str) -> Decimal:
-    try:
-        price = Decimal(str(value))
-    except InvalidOperation:
-        raise RowError(f"price {value!r} is not a number", field) from None
-    if not price.is_finite() or price <= 0:
-        raise RowError(f"price {value!r} is not positive", field)
-    return price
+    return tk.require_decimal(value, field)
 
 
 def _gpu(item: dict[str, Any], result: ParseResult) -> tuple[str, dict[str, str] | None]:
@@ -142,12 +113,12 @@ def _gpu(item: dict[str, Any], result: ParseResult) -> tuple[str, dict[str, str]
     row = next((r for prefix, r in gpu_table().items() if type_id.startswith(prefix)), None)
     label_match = LABEL_GPU_RE.search(str(item.get("label", "")))
     if row is None:
-        result.unknown.append(f"{NAME}: GPU type {type_id!r} not in {GPU_TABLE.name}")
+        result.unknown.append(f"{NAME}: GPU type {type_id!r} not in {GPU_TABLE}")
     raw = label_match.group(1) if label_match else (row["gpu_name"] if row else type_id)
     return raw, row
 
 
-def _offers(resp: Response, item: dict[str, Any], gpus: int, result: ParseResult) -> list[Offer]:
+def _offers(src: tk.Source, item: dict[str, Any], gpus: int, result: ParseResult) -> list[Offer]:
     price = item.get("price")
     if not isinstance(price, dict) or "hourly" not in price:
         raise RowError("no price.hourly", "price.hourly")
@@ -173,7 +144,7 @@ def _offers(resp: Response, item: dict[str, Any], gpus: int, result: ParseResult
     offers = []
     for region, hourly, monthly, scope in prices:
         offers.append(
-            Offer(
+            src.offer(
                 instance_type=str(item["id"]),
                 region=region,
                 pricing_model="on_demand",
@@ -184,12 +155,10 @@ def _offers(resp: Response, item: dict[str, Any], gpus: int, result: ParseResult
                 gpu_model_hint=row["gpu_model_hint"] if row else None,
                 gpu_memory_gb=float(row["gpu_memory_gb"]) if row else None,
                 vcpus=float(item["vcpus"]) if item.get("vcpus") is not None else None,
-                memory_gb=float(Decimal(str(memory_mb)) / MB_PER_GB)
+                # `memory` is in MB that are MiB.
+                memory_gb=float(Decimal(str(memory_mb)) / tk.MIB_PER_GIB)
                 if memory_mb is not None
                 else None,
-                source_url=resp.url,
-                observed_at=resp.fetched_at,
-                snapshot_sha256=resp.sha256,
                 price_unit_published="hour",
                 extra={
                     "label": item.get("label"),

@@ -22,14 +22,12 @@ fetch follows the next links.
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cache
-from pathlib import Path
 from typing import Any
 
+from scrapers import _toolkit as tk
 from scrapers.base import (
     FetchContext,
     Offer,
@@ -39,7 +37,6 @@ from scrapers.base import (
     ProviderSpec,
     Response,
     RowError,
-    RowSkips,
 )
 
 NAME = "oracle"
@@ -54,15 +51,14 @@ REGION = "global"
 # pricing notes); "Always 50% off your on-demand instance rates":
 PREEMPTIBLE_PRICE_FRACTION = Decimal("0.5")
 PREEMPTIBLE_SOURCE = "https://blogs.oracle.com/cloud-infrastructure/announcing-ga-of-oracle-preemptible-instances-vm-shapes"
-SHAPE_TABLE = Path(__file__).parent / "data" / "oracle_gpu_shapes.csv"
+SHAPE_TABLE = "oracle_gpu_shapes.csv"
 
 
 @cache
 def shapes_by_part() -> dict[str, list[dict[str, str]]]:
     table: dict[str, list[dict[str, str]]] = {}
-    with SHAPE_TABLE.open(newline="") as fh:
-        for row in csv.DictReader(fh):
-            table.setdefault(row["part_number"], []).append(row)
+    for row in tk.table(SHAPE_TABLE):
+        table.setdefault(row["part_number"], []).append(row)
     return table
 
 
@@ -85,10 +81,7 @@ async def fetch(ctx: FetchContext) -> list[Response]:
 
 
 def _next_link(resp: Response) -> str | None:
-    try:
-        doc = json.loads(resp.read())
-    except ValueError:
-        return None  # parse reports the broken body
+    doc = tk.peek_json(resp)  # parse reports a broken body
     if not isinstance(doc, dict) or not doc.get("hasMore"):
         return None
     for link in doc.get("links") or []:
@@ -99,13 +92,11 @@ def _next_link(resp: Response) -> str | None:
 
 def parse(responses: Sequence[Response]) -> ParseResult:
     result = ParseResult()
-    gpu_products = 0
-    skips = RowSkips(NAME)
+    rows = tk.Rows(NAME, result)
     seen_parts: set[str] = set()
-    for resp in responses:
-        if resp.not_modified:
-            continue
-        for item in _items(resp):
+    for resp in tk.fresh(responses):
+        src = tk.source(resp)
+        for item in tk.load_json(resp, NAME, keys={"items": list}, exact=True)["items"]:
             if not isinstance(item, dict) or "partNumber" not in item or "metricName" not in item:
                 raise ParseError(
                     NAME,
@@ -115,36 +106,22 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                 )
             if item["metricName"] != GPU_METRIC:
                 continue
-            gpu_products += 1
+            rows.found()
             seen_parts.add(str(item["partNumber"]))
-            try:
-                result.offers.extend(_offers(resp, item, result))
-            except RowError as exc:
-                skips.skip(result, resp.url, f"product {item['partNumber']}", exc)
-    skips.require_offers(
-        result,
+            with rows.guard(resp.url, f"product {item['partNumber']}"):
+                result.offers.extend(_offers(src, item, result))
+    rows.require_offers(
         responses,
         default_field="metricName",
-        found_rows=gpu_products,
         none_found=f"no product with metricName {GPU_METRIC!r}",
         all_failed="every GPU product failed to parse",
     )
     for part in sorted(set(shapes_by_part()) - seen_parts):
         shapes = ", ".join(r["shape"] for r in shapes_by_part()[part])
         result.warnings.append(
-            f"{NAME}: part {part} ({shapes}) is in {SHAPE_TABLE.name} but not in the price list"
+            f"{NAME}: part {part} ({shapes}) is in {SHAPE_TABLE} but not in the price list"
         )
     return result
-
-
-def _items(resp: Response) -> list[Any]:
-    try:
-        doc = json.loads(resp.read(), parse_float=Decimal)
-    except ValueError as exc:
-        raise ParseError(NAME, resp.url, f"body is not JSON ({exc})", field="body") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
-        raise ParseError(NAME, resp.url, "no 'items' array in the body", field="items")
-    return doc["items"]
 
 
 def _price(item: dict[str, Any]) -> tuple[str, Decimal]:
@@ -161,21 +138,11 @@ def _price(item: dict[str, Any]) -> tuple[str, Decimal]:
     ]
     if not prices:
         raise RowError(f"no {PAY_AS_YOU_GO} price", "currencyCodeLocalizations[].prices[].model")
-    try:
-        value = Decimal(str(prices[0]["value"]))
-    except (KeyError, InvalidOperation):
-        raise RowError(
-            f"price {prices[0].get('value')!r} is not a number",
-            "currencyCodeLocalizations[].prices[].value",
-        ) from None
-    if not value.is_finite() or value <= 0:
-        raise RowError(
-            f"price {value} is not positive", "currencyCodeLocalizations[].prices[].value"
-        )
+    value = tk.require_decimal(prices[0].get("value"), "currencyCodeLocalizations[].prices[].value")
     return str(loc.get("currencyCode") or CURRENCY), value
 
 
-def _offers(resp: Response, item: dict[str, Any], result: ParseResult) -> list[Offer]:
+def _offers(src: tk.Source, item: dict[str, Any], result: ParseResult) -> list[Offer]:
     currency, per_gpu_hour = _price(item)
     part = str(item["partNumber"])
     product = " ".join(str(item.get("displayName", "")).split())  # the API has double spaces
@@ -186,20 +153,13 @@ def _offers(resp: Response, item: dict[str, Any], result: ParseResult) -> list[O
         "service_category": item.get("serviceCategory"),
     }
     rows = shapes_by_part().get(part)
-    common = dict(
-        region=REGION,
-        currency=currency,
-        source_url=resp.url,
-        observed_at=resp.fetched_at,
-        snapshot_sha256=resp.sha256,
-        price_unit_published="gpu_hour",
-    )
+    common = dict(region=REGION, currency=currency, price_unit_published="gpu_hour")
     if not rows:
         result.unknown.append(
-            f"{NAME}: GPU product {part} {product!r} has no shape in {SHAPE_TABLE.name}"
+            f"{NAME}: GPU product {part} {product!r} has no shape in {SHAPE_TABLE}"
         )
         return [
-            Offer(
+            src.offer(
                 instance_type=part,
                 pricing_model="on_demand",
                 price_per_hour=float(per_gpu_hour),
@@ -223,7 +183,7 @@ def _offers(resp: Response, item: dict[str, Any], result: ParseResult) -> list[O
             memory_gb=float(row["memory_gb"]),
         )
         offers.append(
-            Offer(
+            src.offer(
                 pricing_model="on_demand",
                 price_per_hour=float(on_demand),
                 extra=dict(base_extra),
@@ -233,7 +193,7 @@ def _offers(resp: Response, item: dict[str, Any], result: ParseResult) -> list[O
         )
         if row["preemptible_supported"] == "true":
             offers.append(
-                Offer(
+                src.offer(
                     pricing_model="spot",
                     price_per_hour=float(on_demand * PREEMPTIBLE_PRICE_FRACTION),
                     extra={

@@ -25,12 +25,12 @@ Output: one on_demand `Offer` per GPU flavor.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from scrapers.base import FetchContext, Offer, ParseError, ParseResult, ProviderSpec, Response
+from scrapers import _toolkit as tk
+from scrapers.base import FetchContext, ParseError, ParseResult, ProviderSpec, Response, Setting
 
 NAME = "ovhcloud"
 DEFAULT_BASE_URL = "https://eu.api.ovh.com/1.0"
@@ -38,15 +38,13 @@ CATALOG_PATH = "order/catalog/public/cloud"
 ENV_SUBSIDIARY = "OVH_SUBSIDIARY"
 DEFAULT_SUBSIDIARY = "FR"
 GLOBAL_REGION = "global"
-# OVH catalog prices are integers in 10^-8 of the currency ("microcents").
-PRICE_UNITS_PER_CURRENCY_UNIT = Decimal(10**8)
 HOURLY_MARKER = ".consumption"
 MONTHLY_MARKER = ".monthly"
 WINDOWS_PREFIX = "win-"
 
 
 async def fetch(ctx: FetchContext) -> list[Response]:
-    subsidiary = (ctx.settings or {}).get(ENV_SUBSIDIARY) or DEFAULT_SUBSIDIARY
+    subsidiary = ctx.settings.get(ENV_SUBSIDIARY) or DEFAULT_SUBSIDIARY
     url = ctx.url(CATALOG_PATH)
     return [
         await ctx.client.get(
@@ -77,19 +75,17 @@ def _price_of(addon: dict[str, Any], pricing_type: str) -> Decimal | None:
         if isinstance(pricing, dict) and pricing.get("type") == pricing_type:
             price = pricing.get("price")
             if isinstance(price, int) and not isinstance(price, bool):
-                return Decimal(price) / PRICE_UNITS_PER_CURRENCY_UNIT
+                # OVH catalog prices are integers in 10^-8 of the currency.
+                return Decimal(price) / tk.UNITS_1E8_PER_UNIT
             return None
     return None
 
 
-def _parse_one(response: Response, result: ParseResult) -> tuple[int, int]:
-    """Append the offers of one catalog; return (GPU hourly addons seen, offers made)."""
-    try:
-        catalog = json.loads(response.read())
-    except ValueError as exc:
-        raise ParseError(NAME, response.url, f"body is not JSON: {exc}", field="addons") from None
-    if not isinstance(catalog, dict) or not isinstance(catalog.get("addons"), list):
-        raise ParseError(NAME, response.url, "no 'addons' list: layout changed", field="addons")
+def _parse_one(response: Response, rows: tk.Rows) -> None:
+    """Append the offers of one catalog."""
+    result = rows.result
+    catalog = tk.load_json(response, NAME, keys={"addons": list})
+    src = tk.source(response)
     locale = catalog.get("locale") or {}
     currency = locale.get("currencyCode")
     if not isinstance(currency, str) or not currency:
@@ -105,21 +101,23 @@ def _parse_one(response: Response, result: ParseResult) -> tuple[int, int]:
             if price is not None:
                 monthly[_flavor(addon)] = (code, price)
 
-    seen = made = 0
     for addon in addons:
         code = addon["planCode"]
         gpu = _gpu(addon)
         if gpu is None or HOURLY_MARKER not in code or code.startswith(WINDOWS_PREFIX):
             continue
-        seen += 1
+        rows.found()
         price = _price_of(addon, "consumption")
         if price is None:
-            result.warnings.append(
-                f"{NAME}: {code}: no integer 'consumption' price in pricings, skipped"
+            rows.skip(
+                response.url,
+                code,
+                "no integer 'consumption' price in pricings",
+                field="pricings.price",
             )
             continue
         if price <= 0:
-            result.warnings.append(f"{NAME}: {code}: price {price} not positive, skipped")
+            rows.skip(response.url, code, f"price {price} not positive", field="pricings.price")
             continue
         flavor = _flavor(addon)
         # A suffix after ".consumption" (none in the recorded catalog) marks a variant of
@@ -135,7 +133,7 @@ def _parse_one(response: Response, result: ParseResult) -> tuple[int, int]:
         )
         month = monthly.get(flavor)
         result.offers.append(
-            Offer(
+            src.offer(
                 instance_type=flavor + suffix,
                 region=GLOBAL_REGION,
                 pricing_model="on_demand",
@@ -147,11 +145,8 @@ def _parse_one(response: Response, result: ParseResult) -> tuple[int, int]:
                 gpu_memory_gb=float(gpu_memory_gb)
                 if isinstance(gpu_memory_gb, int | float)
                 else None,
-                vcpus=_number((technical.get("cpu") or {}).get("cores")),
-                memory_gb=_number((technical.get("memory") or {}).get("size")),
-                source_url=response.url,
-                observed_at=response.fetched_at,
-                snapshot_sha256=response.sha256,
+                vcpus=tk.to_float((technical.get("cpu") or {}).get("cores"), strings=False),
+                memory_gb=tk.to_float((technical.get("memory") or {}).get("size"), strings=False),
                 extra={
                     "plan_code": code,
                     "invoice_name": addon.get("invoiceName"),
@@ -172,34 +167,19 @@ def _parse_one(response: Response, result: ParseResult) -> tuple[int, int]:
                 },
             )
         )
-        made += 1
-    return seen, made
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def parse(responses: Sequence[Response]) -> ParseResult:
     result = ParseResult()
-    seen = made = 0
-    for response in responses:
-        if response.not_modified:
-            continue
-        s, m = _parse_one(response, result)
-        seen, made = seen + s, made + m
-    source = responses[0].url if responses else f"{DEFAULT_BASE_URL}/{CATALOG_PATH}"
-    if seen == 0:
-        raise ParseError(
-            NAME, source, "no hourly GPU flavor in the catalog", field="blobs.technical.gpu"
-        )
-    if made == 0:
-        raise ParseError(
-            NAME,
-            source,
-            "no GPU flavor has an integer consumption price: layout changed",
-            field="pricings.price",
-        )
+    rows = tk.Rows(NAME, result)
+    for response in tk.fresh(responses):
+        _parse_one(response, rows)
+    rows.require_offers(
+        responses,
+        default_field="blobs.technical.gpu",
+        none_found="no hourly GPU flavor in the catalog",
+        all_failed="no GPU flavor has an integer consumption price: layout changed",
+    )
     return result
 
 
@@ -217,5 +197,11 @@ PROVIDER = ProviderSpec(
     fetch=fetch,
     parse=parse,
     default_cadence="0 3 * * *",
+    settings=(
+        Setting(
+            ENV_SUBSIDIARY,
+            help=f"OVHcloud subsidiary whose catalog (and currency) to read; default {DEFAULT_SUBSIDIARY}",
+        ),
+    ),
     notes="EUR (FR subsidiary); prices in 1e-8 units; one 'global' row per flavor.",
 )

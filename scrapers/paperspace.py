@@ -25,17 +25,15 @@ price for all its regions), gpu_count from a "GPUs" column or an "x8" suffix (A1
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cache
-from pathlib import Path
 
+from scrapers import _toolkit as tk
 from scrapers.base import (
     FetchContext,
-    Offer,
     ParseError,
     ParseResult,
     ProviderSpec,
@@ -47,7 +45,7 @@ DEFAULT_BASE_URL = "https://docs.digitalocean.com"
 PRICING_PATH = "products/paperspace/pricing/index.html.md"
 REGION = "global"
 CURRENCY = "USD"
-MACHINE_TABLE = Path(__file__).parent / "data" / "paperspace_machine_types.csv"
+MACHINE_TABLE = "paperspace_machine_types.csv"
 GB_PER_TB = Decimal(1000)  # storage sizes are sold in decimal GB/TB
 
 MACHINE_COL_RE = re.compile(r"^(machine( type)?|instance( type)?|gpu)$", re.IGNORECASE)
@@ -77,13 +75,10 @@ class MachineType:
 
 @cache
 def machine_types() -> dict[str, MachineType]:
-    with MACHINE_TABLE.open(newline="") as fh:
-        return {
-            row["machine_type"].upper(): MachineType(
-                row["gpu_model_hint"], float(row["gpu_memory_gb"])
-            )
-            for row in csv.DictReader(fh)
-        }
+    return {
+        row["machine_type"].upper(): MachineType(row["gpu_model_hint"], float(row["gpu_memory_gb"]))
+        for row in tk.table(MACHINE_TABLE)
+    }
 
 
 async def fetch(ctx: FetchContext) -> list[Response]:
@@ -131,12 +126,7 @@ def _col(header: list[str], rx: re.Pattern[str]) -> int | None:
 
 def _price(cell: str) -> Decimal | None:
     m = PRICE_RE.match(cell.strip())
-    if not m:
-        return None
-    try:
-        return Decimal(m.group(1).replace(",", ""))
-    except InvalidOperation:
-        return None
+    return tk.to_decimal(m.group(1).replace(",", "")) if m else None
 
 
 def parse(responses: Sequence[Response]) -> ParseResult:
@@ -156,6 +146,8 @@ def parse(responses: Sequence[Response]) -> ParseResult:
 
 def _parse_page(resp: Response) -> ParseResult:
     result = ParseResult()
+    rows = tk.Rows(NAME, result)
+    src = tk.source(resp)
     text = resp.read().decode("utf-8", errors="replace")
     tables = pipe_tables(text)
     machine = next(
@@ -198,7 +190,7 @@ def _parse_page(resp: Response) -> ParseResult:
         price = _price(cell)
         if price is None:
             if cell.strip().lower() in NOT_PRICED:
-                result.warnings.append(f"{NAME}: {name}: hourly price {cell!r}; skipped")
+                rows.skip(resp.url, name, f"hourly price {cell!r}", field=machine.header[hour_col])
                 continue
             raise ParseError(
                 NAME,
@@ -227,7 +219,7 @@ def _parse_page(resp: Response) -> ParseResult:
             if monthly is not None:
                 extra["monthly_subscription_price"] = str(monthly)
         result.offers.append(
-            Offer(
+            src.offer(
                 instance_type=name,
                 region=REGION,
                 pricing_model="on_demand",
@@ -242,9 +234,6 @@ def _parse_page(resp: Response) -> ParseResult:
                 vcpus=_number(row[cpu_col]) if cpu_col is not None else None,
                 memory_gb=_number(row[ram_col]) if ram_col is not None else None,
                 storage_per_month=float(storage_fee),
-                source_url=resp.url,
-                observed_at=resp.fetched_at,
-                snapshot_sha256=resp.sha256,
                 price_unit_published="hour",
                 extra=extra,
             )
@@ -257,8 +246,9 @@ def _parse_page(resp: Response) -> ParseResult:
 
 
 def _number(cell: str) -> float | None:
+    """The first number in a text cell ("16 GB" -> 16.0)."""
     m = NUMBER_RE.search(cell)
-    return float(m.group(1)) if m else None
+    return tk.to_float(m.group(1)) if m else None
 
 
 def _storage_fee(resp: Response, tables: list[Table]) -> tuple[Decimal, float]:

@@ -25,18 +25,17 @@ go to `extra`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from scrapers import _toolkit as tk
 from scrapers.base import (
     FetchContext,
-    Offer,
     ParseError,
     ParseResult,
     ProviderSpec,
     Response,
+    Setting,
     SkipProvider,
 )
 
@@ -103,23 +102,8 @@ async def fetch(ctx: FetchContext) -> list[Response]:
     return [resp]
 
 
-def _price(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        d = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return d if d.is_finite() and d > 0 else None
-
-
 def _gpu_types(resp: Response) -> list[Any]:
-    try:
-        doc = json.loads(resp.read(), parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ParseError(NAME, resp.url, f"response is not JSON: {exc}", field="data") from None
-    if not isinstance(doc, dict):
-        raise ParseError(NAME, resp.url, "expected a GraphQL answer object", field="data")
+    doc = tk.load_json(resp, NAME, field="data", exact=True)
     if doc.get("errors"):
         first = (
             doc["errors"][0] if isinstance(doc["errors"], list) and doc["errors"] else doc["errors"]
@@ -135,11 +119,11 @@ def _gpu_types(resp: Response) -> list[Any]:
 
 def parse(responses: Sequence[Response]) -> ParseResult:
     result = ParseResult()
+    rows = tk.Rows(NAME, result)
     type_count = 0
     priced_fields_seen = False
-    for resp in responses:
-        if resp.not_modified:
-            continue
+    for resp in tk.fresh(responses):
+        src = tk.source(resp)
         for i, gpu in enumerate(_gpu_types(resp)):
             type_count += 1
             if (
@@ -147,27 +131,29 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                 or not isinstance(gpu.get("id"), str)
                 or not gpu["id"].strip()
             ):
-                result.warnings.append(f"{NAME}: {resp.url} gpuTypes[{i}]: no 'id'; skipped")
+                rows.skip(resp.url, f"gpuTypes[{i}]", "no 'id'", field="id")
                 continue
             gpu_id = gpu["id"].strip()
             if any(field in gpu for _, _, field, _ in CLOUDS):
                 priced_fields_seen = True
-            memory = _price(gpu.get("memoryInGb"))
+            memory = tk.positive_decimal(gpu.get("memoryInGb"))
             extra_common = {k: gpu[k] for k in EXTRA_FIELDS if gpu.get(k) is not None}
             for cloud, flag, od_field, spot_field in CLOUDS:
                 if gpu.get(flag) is False:
                     continue  # this cloud does not offer the GPU type
                 for pricing_model, field in (("on_demand", od_field), ("spot", spot_field)):
-                    price = _price(gpu.get(field))
+                    price = tk.positive_decimal(gpu.get(field))
                     if price is None:
                         if pricing_model == "on_demand" and gpu.get(flag) is True:
-                            result.warnings.append(
-                                f"{NAME}: {gpu_id}: {cloud} cloud listed but {field!r} is "
-                                f"{gpu.get(field)!r}; skipped"
+                            rows.skip(
+                                resp.url,
+                                gpu_id,
+                                f"{cloud} cloud listed but {field!r} is {gpu.get(field)!r}",
+                                field=field,
                             )
                         continue
                     result.offers.append(
-                        Offer(
+                        src.offer(
                             instance_type=f"{cloud} {GPU_COUNT}x {gpu_id}",
                             region=REGION,
                             pricing_model=pricing_model,
@@ -176,11 +162,10 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                             gpu_count=float(GPU_COUNT),
                             gpu_name_raw=gpu_id,
                             gpu_memory_gb=float(memory) if memory is not None else None,
-                            source_url=resp.url,
-                            observed_at=resp.fetched_at,
-                            snapshot_sha256=resp.sha256,
                             price_unit_published="gpu_hour",
-                            extra=_jsonable({"cloud": cloud, "price_field": field, **extra_common}),
+                            extra=tk.jsonable(
+                                {"cloud": cloud, "price_field": field, **extra_common}
+                            ),
                         )
                     )
     url = responses[0].url if responses else NAME
@@ -197,17 +182,6 @@ def parse(responses: Sequence[Response]) -> ParseResult:
     return result
 
 
-def _jsonable(value: Any) -> Any:
-    """Decimals from the exact JSON parse become floats for `extra_json`."""
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 PROVIDER = ProviderSpec(
     name=NAME,
     title="RunPod (Secure Cloud + Community Cloud)",
@@ -218,7 +192,7 @@ PROVIDER = ProviderSpec(
     default_base_url=DEFAULT_BASE_URL,
     fetch=fetch,
     parse=parse,
-    required_env=(API_KEY_ENV,),
+    settings=(Setting(API_KEY_ENV, secret=True, required=True, help="RunPod API key"),),
     # Availability and community prices change during the day (dstack#1118, gpuhunt#72).
     default_cadence="15 * * * *",
     notes=(

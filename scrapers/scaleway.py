@@ -26,16 +26,13 @@ its number ("fr-par-2" -> "fr-par"). Scaleway sells no spot GPU Instances.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from scrapers import _toolkit as tk
 from scrapers.base import (
-    HOURS_PER_MONTH,
-    MINUTES_PER_HOUR,
-    SECONDS_PER_HOUR,
     FetchContext,
     Offer,
     ParseError,
@@ -43,6 +40,7 @@ from scrapers.base import (
     ProviderError,
     ProviderSpec,
     Response,
+    Setting,
 )
 
 NAME = "scaleway"
@@ -57,22 +55,12 @@ MAX_PAGES = 50  # ~5000 products per zone; more means the paging loop is broken
 # Statuses of products one can order (the same filter the Scaleway CLI sends).
 ORDERABLE_STATUSES = ("public_beta", "preview", "general_availability", "end_of_new_features")
 
-NANOS_PER_UNIT = Decimal(10**9)
-BYTES_PER_GIB = 2**30
-# Published unit -> (multiply, divide) turning a price per that unit into a price per
-# hour; kept as a fraction so the Decimal result stays exact.
-PER_HOUR_FACTOR = {
-    "second": (Decimal(int(SECONDS_PER_HOUR)), Decimal(1)),
-    "minute": (Decimal(int(MINUTES_PER_HOUR)), Decimal(1)),
-    "hour": (Decimal(1), Decimal(1)),
-    "month": (Decimal(1), Decimal(int(HOURS_PER_MONTH))),
-}
 # "L4-1-24G", "H100-SXM-2-80G": <gpu count>-<GB per GPU>G at the end of the name.
 _GPU_SIZE_IN_NAME = re.compile(r"-(\d+)-(\d+)G$")
 
 
-def zones(settings: Any) -> list[str]:
-    raw = (settings or {}).get(ENV_ZONES) or ""
+def zones(settings: Mapping[str, str]) -> list[str]:
+    raw = settings.get(ENV_ZONES) or ""
     chosen = [z.strip() for z in raw.split(",") if z.strip()]
     return chosen or list(DEFAULT_ZONES)
 
@@ -93,9 +81,9 @@ async def fetch(ctx: FetchContext) -> list[Response]:
             response = await ctx.client.get(url, provider=NAME, kind="catalog-page", params=params)
             responses.append(response)
             try:
-                body = json.loads(response.read())
-                products = body["products"]
-                total = int(body["total_count"])
+                body = tk.peek_json(response)
+                products = body["products"]  # type: ignore[index]
+                total = int(body["total_count"])  # type: ignore[index]
             except (ValueError, KeyError, TypeError):
                 raise ParseError(
                     NAME,
@@ -118,33 +106,13 @@ def _region_of(zone: str) -> str:
     return head if head and tail.isdigit() else zone
 
 
-def _price_per_unit(retail: dict[str, Any]) -> Decimal:
-    units = retail["units"]
-    nanos = retail.get("nanos", 0)
-    if isinstance(units, bool) or isinstance(nanos, bool):
-        raise TypeError("boolean price")
-    # units may come as a string (int64 in JSON); nanos is an int32.
-    return Decimal(int(units)) + Decimal(int(nanos)) / NANOS_PER_UNIT
-
-
-def _load(response: Response) -> list[Any]:
-    try:
-        body = json.loads(response.read())
-    except ValueError as exc:
-        raise ParseError(NAME, response.url, f"body is not JSON: {exc}", field="products") from None
-    if not isinstance(body, dict) or not isinstance(body.get("products"), list):
-        raise ParseError(NAME, response.url, "no 'products' list: layout changed", field="products")
-    return body["products"]
-
-
 def parse(responses: Sequence[Response]) -> ParseResult:
     result = ParseResult()
+    rows = tk.Rows(NAME, result)
     seen: set[tuple[str, str]] = set()
-    gpu_rows = 0
-    for response in responses:
-        if response.not_modified:
-            continue
-        products = _load(response)
+    for response in tk.fresh(responses):
+        products = tk.load_json(response, NAME, keys={"products": list})["products"]
+        src = tk.source(response)
         if products and not any(
             isinstance(p, dict) and "price" in p and "unit_of_measure" in p for p in products
         ):
@@ -161,8 +129,8 @@ def parse(responses: Sequence[Response]) -> ParseResult:
             gpu = (properties.get("hardware") or {}).get("gpu")
             if not isinstance(gpu, dict) or not gpu.get("count"):
                 continue  # not a GPU type
-            gpu_rows += 1
-            offer = _offer(product, gpu, response, result)
+            rows.found()
+            offer = _offer(product, gpu, src, rows)
             if offer is None:
                 continue
             key = (offer.instance_type, offer.zone or "")
@@ -172,46 +140,49 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                 continue
             seen.add(key)
             result.offers.append(offer)
-    if gpu_rows == 0:
-        source = responses[0].url if responses else DEFAULT_BASE_URL + "/" + CATALOG_PATH
-        raise ParseError(
-            NAME, source, "no GPU product in the catalog", field="properties.hardware.gpu"
-        )
+    rows.require_offers(
+        responses,
+        default_field="properties.hardware.gpu",
+        none_found="no GPU product in the catalog",
+        all_failed="no GPU product has a usable price",
+    )
     return result
 
 
 def _offer(
-    product: dict[str, Any], gpu: dict[str, Any], response: Response, result: ParseResult
+    product: dict[str, Any], gpu: dict[str, Any], src: tk.Source, rows: tk.Rows
 ) -> Offer | None:
     properties = product.get("properties") or {}
     offer_id = (properties.get("instance") or {}).get("offer_id") or product.get("product")
     label = offer_id or product.get("sku") or "?"
     zone = (product.get("locality") or {}).get("zone")
     if not offer_id or not zone:
-        result.warnings.append(f"{NAME}: {label}: no offer_id or locality.zone, skipped")
+        rows.skip(src.url, label, "no offer_id or locality.zone", field="locality.zone")
         return None
     retail = (product.get("price") or {}).get("retail_price") or {}
     measure = product.get("unit_of_measure") or {}
     unit = measure.get("unit")
+    row = f"{label} in {zone}"
     try:
-        price = _price_per_unit(retail)
+        price = tk.units_nanos(retail) if "units" in retail else None
         size = Decimal(int(measure.get("size") or 1))
         currency = retail["currency_code"]
     except (KeyError, TypeError, ValueError, ArithmeticError):
-        result.warnings.append(f"{NAME}: {label} in {zone}: unreadable retail_price, skipped")
+        price = None
+    if price is None:
+        rows.skip(src.url, row, "unreadable retail_price", field="price.retail_price")
         return None
-    if unit not in PER_HOUR_FACTOR or size <= 0:
-        result.warnings.append(f"{NAME}: {label} in {zone}: unknown unit {unit!r}, skipped")
+    if unit not in tk.PRICE_UNITS or size <= 0:
+        rows.skip(src.url, row, f"unknown unit {unit!r}", field="unit_of_measure")
         return None
     if price <= 0:
-        result.warnings.append(f"{NAME}: {label} in {zone}: price {price} not positive, skipped")
+        rows.skip(src.url, row, f"price {price} not positive", field="price.retail_price")
         return None
-    multiply, divide = PER_HOUR_FACTOR[unit]
-    price_per_hour = price * multiply / (divide * size)
+    price_per_hour = tk.per_hour(price, unit, size)
     try:
         gpu_count = int(gpu["count"])
     except (TypeError, ValueError):
-        result.warnings.append(f"{NAME}: {label} in {zone}: bad gpu.count, skipped")
+        rows.skip(src.url, row, "bad gpu.count", field="properties.hardware.gpu.count")
         return None
     gpu_memory_gb = None
     sized = _GPU_SIZE_IN_NAME.search(offer_id)
@@ -222,7 +193,7 @@ def _offer(
     ram = hardware.get("ram") or {}
     vcpus = (cpu.get("virtual") or {}).get("count") or cpu.get("threads")
     ram_bytes = ram.get("size")
-    return Offer(
+    return src.offer(
         instance_type=offer_id,
         region=_region_of(zone),
         zone=zone,
@@ -234,10 +205,9 @@ def _offer(
         gpu_name_raw=gpu.get("type") or gpu.get("description") or None,
         gpu_memory_gb=gpu_memory_gb,
         vcpus=float(vcpus) if isinstance(vcpus, int | float) else None,
-        memory_gb=ram_bytes / BYTES_PER_GIB if isinstance(ram_bytes, int | float) else None,
-        source_url=response.url,
-        observed_at=response.fetched_at,
-        snapshot_sha256=response.sha256,
+        memory_gb=ram_bytes / float(tk.BYTES_PER_GIB)
+        if isinstance(ram_bytes, int | float)
+        else None,
         extra={
             "sku": product.get("sku"),
             "price_published": str(price),
@@ -265,5 +235,11 @@ PROVIDER = ProviderSpec(
     fetch=fetch,
     parse=parse,
     default_cadence="0 3 * * *",
+    settings=(
+        Setting(
+            ENV_ZONES,
+            help="comma-separated zones to read (default: " + ",".join(DEFAULT_ZONES) + ")",
+        ),
+    ),
     notes="EUR; GPU types priced per minute in the catalog, normalised to per hour.",
 )

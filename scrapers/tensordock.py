@@ -21,15 +21,14 @@ GPU counts: 1, 2, 4 and 8, as far as the host has that many free (`amount`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from scrapers import _toolkit as tk
 from scrapers.base import (
     FetchContext,
-    Offer,
     ParseError,
     ParseResult,
     ProviderSpec,
@@ -64,34 +63,17 @@ class _HostOffer:
     price_per_gpu_hour: Decimal
     specs: dict[str, Any]
     location: dict[str, Any]
-    response: Response
+    source: tk.Source
 
     @property
     def price_per_hour(self) -> Decimal:
         return self.price_per_gpu_hour * self.gpu_count
 
 
-def _number(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        d = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return d if d.is_finite() else None
-
-
 def _hostnodes(resp: Response) -> dict[str, Any]:
-    try:
-        doc = json.loads(resp.read(), parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ParseError(
-            NAME, resp.url, f"response is not JSON: {exc}", field="hostnodes"
-        ) from None
-    nodes = doc.get("hostnodes") if isinstance(doc, dict) else None
-    if not isinstance(nodes, dict):
-        raise ParseError(NAME, resp.url, "no 'hostnodes' object in the answer", field="hostnodes")
-    return nodes
+    return tk.load_json(resp, NAME, keys={"hostnodes": dict}, field="hostnodes", exact=True)[
+        "hostnodes"
+    ]
 
 
 def _region(location: Any) -> str:
@@ -106,23 +88,21 @@ def _region(location: Any) -> str:
 
 def _unit_price(specs: dict[str, Any], resource: str) -> float | None:
     part = specs.get(resource)
-    price = _number(part.get("price")) if isinstance(part, dict) else None
+    price = tk.to_decimal(part.get("price")) if isinstance(part, dict) else None
     return float(price) if price is not None else None
 
 
 def parse(responses: Sequence[Response]) -> ParseResult:
     result = ParseResult()
+    rows = tk.Rows(NAME, result)
     hosts: list[_HostOffer] = []
     node_count = 0
-    missing: dict[str, int] = {}
 
     def skip(node_id: str, url: str, field: str, why: str) -> None:
-        missing[field] = missing.get(field, 0) + 1
-        result.warnings.append(f"{NAME}: {url} hostnode {node_id}: {why}; skipped")
+        rows.skip(url, f"hostnode {node_id}", why, field=field)
 
-    for resp in responses:
-        if resp.not_modified:
-            continue
+    for resp in tk.fresh(responses):
+        src = tk.source(resp)
         for node_id, node in _hostnodes(resp).items():
             node_count += 1
             specs = node.get("specs") if isinstance(node, dict) else None
@@ -135,8 +115,8 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                 if not isinstance(gpu, dict):
                     skip(node_id, resp.url, "specs.gpu", f"GPU {gpu_name!r} is not an object")
                     continue
-                price = _number(gpu.get("price"))
-                amount = _number(gpu.get("amount"))
+                price = tk.to_decimal(gpu.get("price"))
+                amount = tk.to_decimal(gpu.get("amount"))
                 if price is None or price <= 0:
                     skip(node_id, resp.url, "price", f"GPU {gpu_name!r} has no positive 'price'")
                     continue
@@ -151,12 +131,12 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                             hostnode_id=str(node_id),
                             gpu_name=gpu_name,
                             gpu_count=count,
-                            vram_gb=_number(gpu.get("vram")),
+                            vram_gb=tk.to_decimal(gpu.get("vram")),
                             region=_region(location),
                             price_per_gpu_hour=price,
                             specs=specs,
                             location=location,
-                            response=resp,
+                            source=src,
                         )
                     )
     url = responses[0].url if responses else NAME
@@ -164,12 +144,13 @@ def parse(responses: Sequence[Response]) -> ParseResult:
         return result
     if node_count == 0:
         raise ParseError(NAME, url, "the hostnodes object is empty", field="hostnodes")
-    if not hosts and missing:
-        field = max(missing, key=lambda f: missing[f])
-        raise ParseError(NAME, url, f"no usable GPU on any of {node_count} host nodes", field=field)
-
-    # Hash each response once, not once per market (bodies can be megabytes).
-    shas = {id(r): r.sha256 for r in responses if not r.not_modified}
+    if not hosts and rows.skipped:
+        raise ParseError(
+            NAME,
+            url,
+            f"no usable GPU on any of {node_count} host nodes",
+            field=rows.most_common_field,
+        )
     groups = aggregate(
         hosts,
         key=lambda h: (h.gpu_name, h.gpu_count, h.region),
@@ -180,7 +161,7 @@ def parse(responses: Sequence[Response]) -> ParseResult:
         cheapest = group.cheapest
         vrams = [h.vram_gb for h in group.members if h.vram_gb is not None]
         result.offers.append(
-            Offer(
+            cheapest.source.offer(
                 instance_type=f"{format_count(count)}x {gpu_name}",
                 region=region,
                 pricing_model="on_demand",
@@ -189,10 +170,10 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                 gpu_count=float(count),
                 gpu_name_raw=gpu_name,
                 gpu_memory_gb=float(max(vrams)) if vrams else None,
-                source_url=cheapest.response.url,
-                observed_at=cheapest.response.fetched_at,
-                snapshot_sha256=shas[id(cheapest.response)],
                 price_unit_published="gpu_hour",
+                # GPU part only (CPU/RAM/storage are priced per unit on top); it is also a
+                # marketplace minimum, which market_offer_count says.
+                price_scope="gpu_only",
                 market_offer_count=group.offer_count,
                 market_price_p25_per_hour=float(group.p25_price),
                 market_price_median_per_hour=float(group.median_price),

@@ -32,16 +32,17 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from scrapers import _toolkit as tk
 from scrapers.base import (
     FetchContext,
-    Offer,
     ParseError,
     ParseResult,
     ProviderSpec,
     Response,
+    Setting,
 )
 from scrapers.market import aggregate, format_count
 
@@ -52,7 +53,6 @@ BUNDLES_PATH = "api/v0/bundles/"
 RESULT_LIMIT = 3000
 # (min, max) num_gpus per request; None = no upper bound.
 GPU_COUNT_BANDS: tuple[tuple[int, int | None], ...] = ((1, 1), (2, 2), (3, 4), (5, 8), (9, None))
-MIB_PER_GIB = Decimal(1024)
 UNKNOWN_REGION = "unknown"
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 REQUIRED_FIELDS = ("id", "gpu_name", "num_gpus", "gpu_ram", "dph_total")
@@ -106,7 +106,7 @@ class _HostOffer:
     pricing_model: str
     price_per_hour: Decimal
     raw: dict[str, Any]
-    response: Response
+    source: tk.Source
 
     @property
     def market_key(self) -> tuple[str, int, int, str, str]:
@@ -114,34 +114,11 @@ class _HostOffer:
 
 
 def _offers_list(resp: Response) -> list[Any]:
-    try:
-        # Plain floats: Decimal(str(x)) of a float is its shortest repr, i.e. the number as
-        # written by the (Python) API, and parsing every float field as Decimal is 2x slower.
-        doc = json.loads(resp.read())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ParseError(NAME, resp.url, f"response is not JSON: {exc}", field="offers") from None
-    if isinstance(doc, dict):
-        offers = doc.get("offers")
-        if not isinstance(offers, list):
-            raise ParseError(
-                NAME, resp.url, "no 'offers' list in the search answer", field="offers"
-            )
-        return offers
-    if isinstance(doc, list):  # `vastai search offers --raw` output: the offers list alone
-        return doc
-    raise ParseError(
-        NAME, resp.url, f"expected an object or a list, got {type(doc).__name__}", field="offers"
-    )
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        d = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return d if d.is_finite() else None
+    # Plain floats: Decimal(str(x)) of a float is its shortest repr, i.e. the number as
+    # written by the (Python) API, and parsing every float field as Decimal is 2x slower.
+    # A bare list is `vastai search offers --raw` output: the offers list alone.
+    doc = tk.load_json(resp, NAME, expect=(dict, list), keys={"offers": list}, field="offers")
+    return doc["offers"] if isinstance(doc, dict) else doc
 
 
 def region_of(geolocation: Any) -> str:
@@ -152,15 +129,15 @@ def region_of(geolocation: Any) -> str:
     return code if COUNTRY_RE.match(code) else UNKNOWN_REGION
 
 
-def _host_offers(raw: dict[str, Any], resp: Response) -> tuple[list[_HostOffer], str | None]:
+def _host_offers(raw: dict[str, Any], src: tk.Source) -> tuple[list[_HostOffer], str | None]:
     """The on-demand and spot host offers of one raw offer, or a reason to skip it."""
     missing = [f for f in REQUIRED_FIELDS if raw.get(f) is None]
     if missing:
         return [], f"missing {missing[0]!r}"
     gpu_name = raw["gpu_name"]
-    num_gpus = _decimal(raw["num_gpus"])
-    gpu_ram = _decimal(raw["gpu_ram"])
-    dph_total = _decimal(raw["dph_total"])
+    num_gpus = tk.to_decimal(raw["num_gpus"])
+    gpu_ram = tk.to_decimal(raw["gpu_ram"])
+    dph_total = tk.to_decimal(raw["dph_total"])
     if not isinstance(gpu_name, str) or not gpu_name.strip():
         return [], "empty 'gpu_name'"
     if num_gpus is None or num_gpus <= 0 or num_gpus != num_gpus.to_integral_value():
@@ -174,15 +151,15 @@ def _host_offers(raw: dict[str, Any], resp: Response) -> tuple[list[_HostOffer],
         gpu_name=gpu_name.strip(),
         num_gpus=int(num_gpus),
         gpu_ram_mib=gpu_ram,
-        memory_gb=int((gpu_ram / MIB_PER_GIB).to_integral_value()),
+        memory_gb=int((gpu_ram / tk.MIB_PER_GIB).to_integral_value()),
         region=region_of(raw.get("geolocation")),
         raw=raw,
-        response=resp,
+        source=src,
     )
     out = [_HostOffer(pricing_model="on_demand", price_per_hour=dph_total, **common)]
-    min_bid = _decimal(raw.get("min_bid"))
+    min_bid = tk.to_decimal(raw.get("min_bid"))
     if min_bid is not None and min_bid > 0:
-        storage = _decimal(raw.get("storage_total_cost")) or Decimal(0)
+        storage = tk.to_decimal(raw.get("storage_total_cost")) or Decimal(0)
         out.append(_HostOffer(pricing_model="spot", price_per_hour=min_bid + storage, **common))
     return out, None
 
@@ -194,28 +171,27 @@ def _is_available(raw: dict[str, Any]) -> bool:
 
 def parse(responses: Sequence[Response]) -> ParseResult:
     result = ParseResult()
+    rows = tk.Rows(NAME, result)
     hosts: list[_HostOffer] = []
     seen_ids: set[Any] = set()
     raw_count = 0
     skip_reasons: dict[str, int] = {}
-    for resp in responses:
-        if resp.not_modified:
-            continue
+    for resp in tk.fresh(responses):
+        src = tk.source(resp)
         for i, raw in enumerate(_offers_list(resp)):
             raw_count += 1
             if not isinstance(raw, dict):
-                result.warnings.append(f"{NAME}: {resp.url} offer #{i}: not an object; skipped")
+                rows.skip(resp.url, f"offer #{i}", "not an object", field="offers[]")
                 continue
             if not _is_available(raw):
                 continue
             if raw.get("id") in seen_ids:
                 continue  # the same offer in two bands' answers
-            offers, reason = _host_offers(raw, resp)
+            offers, reason = _host_offers(raw, src)
             if reason:
                 skip_reasons[reason] = skip_reasons.get(reason, 0) + 1
-                result.warnings.append(
-                    f"{NAME}: {resp.url} offer {raw.get('id', f'#{i}')}: {reason}; skipped"
-                )
+                field = reason.split("'")[1] if "'" in reason else "offers"
+                rows.skip(resp.url, f"offer {raw.get('id', f'#{i}')}", reason, field=field)
                 continue
             seen_ids.add(raw["id"])
             hosts.extend(offers)
@@ -232,14 +208,12 @@ def parse(responses: Sequence[Response]) -> ParseResult:
     if not hosts:
         raise ParseError(NAME, url, f"none of {raw_count} offers is rentable now", field="rentable")
 
-    # Hash each response once, not once per market (bodies can be megabytes).
-    shas = {id(r): r.sha256 for r in responses if not r.not_modified}
     for group in aggregate(hosts, key=lambda h: h.market_key, price=lambda h: h.price_per_hour):
         gpu_name, memory_gb, num_gpus, region, pricing_model = group.key
         cheapest = group.cheapest
         rams = [h.gpu_ram_mib for h in group.members]
         result.offers.append(
-            Offer(
+            cheapest.source.offer(
                 instance_type=f"{format_count(num_gpus)}x {gpu_name} {memory_gb}GB",
                 region=region,
                 pricing_model=pricing_model,
@@ -248,10 +222,8 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                 gpu_count=float(num_gpus),
                 gpu_name_raw=gpu_name,
                 gpu_memory_gb=float(memory_gb),
-                source_url=cheapest.response.url,
-                observed_at=cheapest.response.fetched_at,
-                snapshot_sha256=shas[id(cheapest.response)],
                 price_unit_published="hour",
+                price_scope="marketplace_min",
                 market_offer_count=group.offer_count,
                 market_price_p25_per_hour=float(group.p25_price),
                 market_price_median_per_hour=float(group.median_price),
@@ -288,6 +260,13 @@ PROVIDER = ProviderSpec(
     parse=parse,
     # Marketplace prices move within the day (gpuhunt moved to hourly for this reason).
     default_cadence="15 * * * *",
+    settings=(
+        Setting(
+            "VAST_API_KEY",
+            secret=True,
+            help="optional Vast.ai API key (the offer search answers without one)",
+        ),
+    ),
     # The number of distinct markets swings with host availability.
     max_row_drop_fraction=0.7,
     notes="Aggregated per (GPU, memory, count, country, pricing model): min, p25, median, count.",

@@ -18,15 +18,12 @@ slice size is kept in `extra["gpu_vram_gb"]`.
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 from collections.abc import Callable, Sequence
-from decimal import Decimal, InvalidOperation
-from functools import cache
-from pathlib import Path
+from decimal import Decimal
 from typing import Any
 
+from scrapers import _toolkit as tk
 from scrapers.base import (
     FetchContext,
     Offer,
@@ -36,7 +33,6 @@ from scrapers.base import (
     ProviderSpec,
     Response,
     RowError,
-    RowSkips,
 )
 
 NAME = "vultr"
@@ -45,16 +41,13 @@ PLANS_PATH = "plans"
 METAL_PATH = "plans-metal"
 PER_PAGE = 500  # the documented maximum page size
 MAX_PAGES = 50  # a runaway cursor loop fails the provider instead of hanging the run
-MB_PER_GB = Decimal(1024)  # `ram` is in MB (MiB), as the API documents
-GPU_TABLE = Path(__file__).parent / "data" / "vultr_gpu_types.csv"
+GPU_TABLE = "vultr_gpu_types.csv"
 # Bare-metal GPU plans name the GPU only in the id: "...-<count>-<gpu>-gpu".
 METAL_GPU_RE = re.compile(r"-(\d+)-([a-z0-9]+)-gpu$")
 
 
-@cache
 def gpu_table() -> dict[str, dict[str, str]]:
-    with GPU_TABLE.open(newline="") as fh:
-        return {row["gpu_key"]: row for row in csv.DictReader(fh)}
+    return tk.table_by(GPU_TABLE, "gpu_key")
 
 
 async def fetch(ctx: FetchContext) -> list[Response]:
@@ -84,38 +77,29 @@ async def fetch(ctx: FetchContext) -> list[Response]:
 
 def _next_cursor(resp: Response) -> str:
     try:
-        meta = json.loads(resp.read()).get("meta") or {}
+        meta = tk.peek_json(resp).get("meta") or {}  # type: ignore[union-attr]
         return str((meta.get("links") or {}).get("next") or "")
-    except (ValueError, AttributeError):
+    except AttributeError:
         return ""  # parse reports the broken body with the right field name
 
 
 def parse(responses: Sequence[Response]) -> ParseResult:
     result = ParseResult()
-    skips = RowSkips(NAME)
-    for resp in responses:
-        if resp.not_modified:
-            continue
-        try:
-            doc = json.loads(resp.read(), parse_float=Decimal)
-        except ValueError as exc:
-            raise ParseError(NAME, resp.url, f"body is not JSON ({exc})", field="body") from None
-        if not isinstance(doc, dict):
-            raise ParseError(NAME, resp.url, "body is not a JSON object", field="plans")
+    rows = tk.Rows(NAME, result)
+    for resp in tk.fresh(responses):
+        doc = tk.load_json(resp, NAME, exact=True)
         if "plans" in doc:
-            _parse_list(resp, doc["plans"], "plans", _vm_gpu, result, skips)
+            _parse_list(resp, doc["plans"], "plans", _vm_gpu, result, rows)
         elif "plans_metal" in doc:
-            _parse_list(resp, doc["plans_metal"], "plans_metal", _metal_gpu, result, skips)
+            _parse_list(resp, doc["plans_metal"], "plans_metal", _metal_gpu, result, rows)
         else:
             raise ParseError(
                 NAME, resp.url, "neither 'plans' nor 'plans_metal' in the body", field="plans"
             )
     # Every GPU plan failing means the layout changed, not one row.
-    skips.require_offers(
-        result,
+    rows.require_offers(
         responses,
         default_field="gpu_type",
-        found_rows=skips.count,
         none_found="no GPU plan found in any plan list",
         all_failed="every GPU plan failed to parse",
     )
@@ -128,31 +112,24 @@ def _parse_list(
     list_key: str,
     gpu_of: Callable[[dict[str, Any], ParseResult], dict[str, Any] | None],
     result: ParseResult,
-    skips: RowSkips,
+    rows: tk.Rows,
 ) -> None:
     if not isinstance(plans, list):
         raise ParseError(NAME, resp.url, "plan list is not an array", field=list_key)
+    src = tk.source(resp)
     for plan in plans:
         if not isinstance(plan, dict) or "id" not in plan:
             raise ParseError(NAME, resp.url, "plan without an id", field=f"{list_key}[].id")
-        try:
+        with rows.guard(resp.url, f"plan {plan['id']}"):
             gpu = gpu_of(plan, result)
             if gpu is None:
                 continue  # a CPU-only plan
-            result.offers.extend(_offers(resp, plan, gpu))
-        except RowError as exc:
-            skips.skip(result, resp.url, f"plan {plan['id']}", exc)
+            rows.found()
+            result.offers.extend(_offers(src, plan, gpu))
 
 
 def _decimal(plan: dict[str, Any], field: str) -> Decimal:
-    value = plan.get(field)
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise RowError(f"{field} {value!r} is not a number", field) from None
-    if value is None or isinstance(value, bool) or not number.is_finite() or number < 0:
-        raise RowError(f"{field} {value!r} is not a non-negative number", field)
-    return number
+    return tk.require_decimal(plan.get(field), field, minimum="non_negative")
 
 
 def _vm_gpu(plan: dict[str, Any], result: ParseResult) -> dict[str, Any] | None:
@@ -168,7 +145,7 @@ def _vm_gpu(plan: dict[str, Any], result: ParseResult) -> dict[str, Any] | None:
         # Unknown board: the slice size is known but not the whole GPU, so count it as one
         # GPU of that memory and report it; the table needs a row.
         result.unknown.append(
-            f"{NAME}: gpu_type {gpu_type!r} (plan {plan['id']}) not in {GPU_TABLE.name}"
+            f"{NAME}: gpu_type {gpu_type!r} (plan {plan['id']}) not in {GPU_TABLE}"
         )
         extra["gpu_count_assumed"] = True
         return {
@@ -198,7 +175,7 @@ def _metal_gpu(plan: dict[str, Any], result: ParseResult) -> dict[str, Any] | No
     extra: dict[str, Any] = {"gpu_from_plan_id": True, "disk_type": plan.get("type")}
     if row is None:
         result.unknown.append(
-            f"{NAME}: bare-metal GPU {token!r} (plan {plan['id']}) not in {GPU_TABLE.name}"
+            f"{NAME}: bare-metal GPU {token!r} (plan {plan['id']}) not in {GPU_TABLE}"
         )
         return {"name": token, "hint": None, "count": count, "memory_gb": None, "extra": extra}
     return {
@@ -210,7 +187,7 @@ def _metal_gpu(plan: dict[str, Any], result: ParseResult) -> dict[str, Any] | No
     }
 
 
-def _offers(resp: Response, plan: dict[str, Any], gpu: dict[str, Any]) -> list[Offer]:
+def _offers(src: tk.Source, plan: dict[str, Any], gpu: dict[str, Any]) -> list[Offer]:
     locations = plan.get("locations")
     if not isinstance(locations, list):
         raise RowError("locations is not a list", "locations")
@@ -225,7 +202,8 @@ def _offers(resp: Response, plan: dict[str, Any], gpu: dict[str, Any]) -> list[O
         )
     vcpus = plan.get("vcpu_count", plan.get("cpu_threads"))
     memory_gb = (
-        float(Decimal(str(plan["ram"])) / MB_PER_GB) if plan.get("ram") is not None else None
+        # `ram` is in MB that are MiB, as the API documents.
+        float(Decimal(str(plan["ram"])) / tk.MIB_PER_GIB) if plan.get("ram") is not None else None
     )
     offers = []
     for pricing_model, hourly, monthly in prices:
@@ -233,7 +211,7 @@ def _offers(resp: Response, plan: dict[str, Any], gpu: dict[str, Any]) -> list[O
             raise RowError(f"{pricing_model} price {hourly} is not positive", "hourly_cost")
         for location in locations:
             offers.append(
-                Offer(
+                src.offer(
                     instance_type=str(plan["id"]),
                     region=str(location),
                     pricing_model=pricing_model,
@@ -245,9 +223,6 @@ def _offers(resp: Response, plan: dict[str, Any], gpu: dict[str, Any]) -> list[O
                     gpu_memory_gb=float(gpu["memory_gb"]) if gpu["memory_gb"] is not None else None,
                     vcpus=float(vcpus) if vcpus is not None else None,
                     memory_gb=memory_gb,
-                    source_url=resp.url,
-                    observed_at=resp.fetched_at,
-                    snapshot_sha256=resp.sha256,
                     price_unit_published="hour",
                     extra={
                         **gpu["extra"],

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from scrapers import _toolkit as tk
 from scrapers import aws
+from scrapers.aws import offer_file, offers
 from scrapers.base import FetchContext, ParseError, Response
 from scrapers.http import HttpClient
 from tests.support.server import ProviderServer, conditional
@@ -122,9 +124,9 @@ def _offer_rows(result):
 def test_fast_scan_matches_ijson_scan(tmp_path):
     path = _write(_offer_file_with_reserved(), tmp_path / "offer.json")
     r = file_response(path)
-    fast, slow = aws._source(r), aws._source(r)
-    a = aws._scan_offer_file(r, fast)
-    b = aws._scan_offer_file_ijson(r, slow)
+    fast, slow = offers.context(r), offers.context(r)
+    a = offer_file._scan_offer_file(r, fast)
+    b = offer_file._scan_offer_file_ijson(r, slow)
     assert a.products.keys() == b.products.keys() == {P4D_SKU}
     assert a.on_demand == b.on_demand and a.reserved == b.reserved
     assert (fast.offer_version, fast.publication_date) == (
@@ -149,26 +151,40 @@ def test_fast_scan_across_small_windows_matches_ijson(tmp_path, monkeypatch):
     monkeypatch.setattr(bench, "RESERVED_SAMPLE", M5_ITEM)
     path = tmp_path / "offer.json"
     bench.generate(path, 1.5, gpu_every=7)
-    monkeypatch.setattr(aws, "_WINDOW_CHARS", 40_000)
-    monkeypatch.setattr(aws, "_ITEM_MARGIN_CHARS", 3_000)
-    monkeypatch.setattr(aws, "_BACK_CHARS", 4_000)
+    monkeypatch.setattr(offer_file, "_WINDOW_CHARS", 40_000)
+    monkeypatch.setattr(offer_file, "_ITEM_MARGIN_CHARS", 3_000)
+    monkeypatch.setattr(offer_file, "_BACK_CHARS", 4_000)
     r = file_response(path)
-    fast = aws._scan_offer_file(r, aws._source(r))
-    slow = aws._scan_offer_file_ijson(r, aws._source(r))
+    fast = offer_file._scan_offer_file(r, offers.context(r))
+    slow = offer_file._scan_offer_file_ijson(r, offers.context(r))
     assert len(fast.products) >= 5
     assert fast.products == slow.products
     assert fast.on_demand == slow.on_demand and fast.reserved == slow.reserved
     assert all(len(terms) == 12 for terms in fast.reserved.values())
 
 
-def test_unexpected_layout_falls_back_to_ijson(tmp_path):
-    # attributes before sku in every product: the fast scan cannot find a product from
-    # its accelerator marker and must hand over to the ijson path, not drop rows
+def test_member_order_inside_products_does_not_matter(tmp_path):
+    # attributes before sku in every product (a serializer that sorts keys): the fast scan
+    # finds each product from its accelerator marker all the same
     doc = _offer_file_with_reserved()
     doc["products"] = {
         k: {"attributes": v["attributes"], "productFamily": v["productFamily"], "sku": v["sku"]}
         for k, v in doc["products"].items()
     }
+    path = _write(doc, tmp_path / "offer.json")
+    result = aws.parse([file_response(path)])
+    assert not any("used ijson" in w for w in result.warnings)
+    assert len(result.offers) == 3
+
+
+def test_unexpected_layout_falls_back_to_ijson(tmp_path):
+    # terms without their "sku" member: the fast scan cannot find the kept SKUs' terms
+    # and must hand over to the ijson path, not drop rows
+    doc = _offer_file_with_reserved()
+    for section in doc["terms"].values():
+        for block in section.values():
+            for term in block.values():
+                del term["sku"]
     path = _write(doc, tmp_path / "offer.json")
     result = aws.parse([file_response(path)])
     assert any("used ijson" in w for w in result.warnings)
@@ -232,10 +248,10 @@ def test_reserved_amortization_on_real_m5_terms():
     got = {}
     for term in item["terms"]["Reserved"].values():
         ta = term["termAttributes"]
-        hourly, upfront, _ = aws._hourly_usd(term)
-        years = aws.LEASE_YEARS[ta["LeaseContractLength"]]
+        hourly, upfront, _ = offers.hourly_usd(term)
+        years = offers.LEASE_YEARS[ta["LeaseContractLength"]]
         got[(ta["LeaseContractLength"], ta["OfferingClass"], ta["PurchaseOption"])] = (
-            hourly + upfront / (aws.HOURS_PER_YEAR * years)
+            hourly + upfront / (tk.HOURS_PER_YEAR * years)
         )
     assert got[("1yr", "convertible", "Partial Upfront")] == Decimal("0.034") + Decimal(294) / 8760
     assert got[("3yr", "standard", "All Upfront")] == Decimal(949) / 26280
@@ -265,7 +281,7 @@ def test_spot_2026_json_with_scientific_notation_and_na():
     inf = offers[("inf1.24xlarge", "af-south-1", "spot", None)]
     assert inf.gpu_model_hint == "Inferentia" and inf.gpu_count == 16
     # the non-GPU t3.nano "9.0E-4" row is not an accelerator: nothing parsed from it
-    assert aws._decimal("9.0E-4") == Decimal("0.0009")
+    assert tk.to_decimal("9.0E-4") == Decimal("0.0009")
 
 
 def test_spot_price_in_scientific_notation(tmp_path):
@@ -423,3 +439,76 @@ def test_fetch_unknown_region_setting_fails(tmp_path):
 
     with pytest.raises(ParseError, match="mars-1"):
         asyncio.run(go())
+
+
+# --------------------------------------------------------------------------- hardening
+
+
+def _generated_offer_file(tmp_path, monkeypatch) -> Path:
+    bench = _load_bench()
+    monkeypatch.setattr(bench, "OFFER_SAMPLE", OFFER_FILE)
+    monkeypatch.setattr(bench, "RESERVED_SAMPLE", M5_ITEM)
+    path = tmp_path / "generated.json"
+    bench.generate(path, 1.5, gpu_every=7)
+    return path
+
+
+LAYOUTS = {
+    "live": None,  # as generated: the live files' `"key" : value`, 2-space indent
+    "colon-space": {"indent": 2},  # `"key": value`
+    "compact": {"separators": (",", ":")},
+    "tab-indent": {"indent": "\t", "separators": (",", " : ")},
+    "sorted-keys": {"indent": 4, "sort_keys": True},  # sku after attributes, header last
+    "sorted-compact": {"separators": (",", ":"), "sort_keys": True},
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_finding_17_fast_scan_does_not_depend_on_json_layout(tmp_path, monkeypatch, layout):
+    # Finding 17: the fast scan fell back to ijson (0.76x json.load) on a valid offer file
+    # written differently; every valid layout of the same content must take the fast path.
+    path = _generated_offer_file(tmp_path, monkeypatch)
+    if LAYOUTS[layout] is not None:
+        path.write_text(json.dumps(json.loads(path.read_text()), **LAYOUTS[layout]))
+    r = file_response(path)
+    fast_src, slow_src = offers.context(r), offers.context(r)
+    fast = offer_file._scan_offer_file(r, fast_src)  # raises _LayoutSurprise if it cannot
+    slow = offer_file._scan_offer_file_ijson(r, slow_src)
+    assert len(fast.products) >= 5
+    assert fast.products == slow.products
+    assert fast.on_demand == slow.on_demand and fast.reserved == slow.reserved
+    assert (
+        (fast_src.offer_version, fast_src.publication_date)
+        == (
+            slow_src.offer_version,
+            slow_src.publication_date,
+        )
+        != (None, None)
+    )
+    result = aws.parse([r])
+    assert not any("used ijson" in w for w in result.warnings)
+    assert _offer_rows(result) == _offer_rows(aws.parse([file_response(path)]))
+
+
+@pytest.mark.parametrize("layout", ["live", "compact"])
+@pytest.mark.parametrize("fraction", [0.2, 0.6, 0.9, 0.995])
+def test_finding_05_truncated_offer_file_is_an_error(tmp_path, monkeypatch, layout, fraction):
+    # Finding 5: a file cut short (here after a complete object, the hardest case: every
+    # decoded piece is valid JSON) returned a partial set of offers with exit 0.
+    path = _generated_offer_file(tmp_path, monkeypatch)
+    text = path.read_text()
+    if LAYOUTS[layout] is not None:
+        text = json.dumps(json.loads(text), **LAYOUTS[layout])
+    cut = text[: int(len(text) * fraction)]
+    path.write_text(cut[: cut.rfind("}") + 1])
+    with pytest.raises(ParseError, match="aws") as err:
+        aws.parse([file_response(path)])
+    assert err.value.field in ("document", "products", "terms")
+
+
+def test_finding_05_truncated_gzip_offer_file_is_an_error(tmp_path):
+    # how the pipeline stores downloads: a gzip stream cut short is an error, not EOF
+    path = tmp_path / "offer.json.gz"
+    path.write_bytes(gzip.compress(OFFER_FILE.read_bytes())[:-40])
+    with pytest.raises(ParseError, match="aws"):
+        aws.parse([file_response(path, gzip_body=True)])

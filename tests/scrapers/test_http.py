@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from pathlib import Path
 
 import httpx
 import pytest
 import respx
 
+from scrapers import _toolkit as tk
+from scrapers import aws
+from scrapers.base import ParseError
 from scrapers.http import FetchError, HttpClient, redact_url, retry_after_seconds
+from tests.support.server import ProviderServer, ok, truncated
+
+FIXTURES_AWS_OFFER = (
+    Path(__file__).resolve().parents[1]
+    / "fixtures"
+    / "aws"
+    / "offer-file_us-east-1_2024-05-28_p4d-excerpt.json"
+)
 
 
 def run(coro):
@@ -173,3 +186,109 @@ def test_per_host_concurrency_limit():
 
     run(go())
     assert peak == 2
+
+
+# --------------------------------------------------------------------------- hardening
+
+
+def _drip(total_bytes: int, every_s: float):
+    """A handler that announces `total_bytes` and sends one byte every `every_s` seconds:
+    each read arrives well within any read timeout, so only an overall deadline stops it."""
+
+    def handler(h) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(total_bytes))
+        h.end_headers()
+        try:
+            for _ in range(total_bytes):
+                h.wfile.write(b" ")
+                h.wfile.flush()
+                time.sleep(every_s)
+        except OSError:  # the client gave up and closed the connection
+            pass
+
+    return handler
+
+
+def test_finding_10_dripping_body_cannot_stretch_the_request_past_its_deadline():
+    # Finding 10: a server dripping the body made 3 s timeouts last 42-85 s. Here the
+    # drip would take 8 s (40 bytes x 0.2 s) against a 1 s read timeout and a 2 s deadline.
+    with ProviderServer() as server:
+        server.route("/drip", _drip(40, 0.2))
+
+        async def go():
+            async with HttpClient(timeout_s=1.0, max_retries=3, deadline_s=2.0) as c:
+                return await c.get(server.url + "/drip", provider="t")
+
+        started = time.monotonic()
+        with pytest.raises(FetchError, match="2 s request deadline") as err:
+            run(go())
+        elapsed = time.monotonic() - started
+    assert elapsed < 4.0, f"request ran {elapsed:.1f} s past a 2 s deadline"
+    assert "t: " in str(err.value) and "/drip" in str(err.value)
+
+
+def test_deadline_also_bounds_retries_and_backoff():
+    # a deadline shorter than the next backoff wait fails at once instead of sleeping
+    with ProviderServer() as server:
+        server.route("/busy", (503, b"", {"Content-Length": "0", "Retry-After": "30"}))
+        sleeps = Sleeps()
+
+        async def go():
+            async with HttpClient(max_retries=5, deadline_s=5.0, sleep=sleeps) as c:
+                return await c.get(server.url + "/busy", provider="t")
+
+        with pytest.raises(FetchError, match="leaves no time to retry"):
+            run(go())
+    assert sleeps.calls == [] and len(server.requests) == 1
+
+
+def _close_delimited(body: bytes):
+    """An HTTP/1.0-style answer: no Content-Length, the end of the body is the close."""
+
+    def handler(h) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Connection", "close")
+        h.end_headers()
+        h.wfile.write(body)
+        h.wfile.flush()
+        h.close_connection = True
+
+    return handler
+
+
+def test_finding_05_close_delimited_truncation_is_flagged_and_fails_parse():
+    # Finding 5: a body cut mid-way on a connection that was framed by close looked like a
+    # complete body. The response says how it was framed and the parsers' end-of-document
+    # checks turn the cut body into a clear error.
+    full = FIXTURES_AWS_OFFER.read_bytes()
+    with ProviderServer() as server:
+        server.route("/cut", _close_delimited(full[: len(full) // 2]))
+        server.route("/whole", ok(full))
+
+        async def go(path):
+            async with HttpClient(max_retries=0) as c:
+                return await c.get(server.url + path, provider="aws")
+
+        cut, whole = run(go("/cut")), run(go("/whole"))
+    assert cut.close_delimited and not whole.close_delimited
+    with pytest.raises(ParseError, match="aws"):
+        aws.parse([cut])
+    with pytest.raises(ParseError, match="lambdalabs.*not JSON"):
+        tk.load_json(cut, "lambdalabs")
+    assert aws.parse([whole]).offers
+
+
+def test_finding_05_body_shorter_than_content_length_fails_the_fetch():
+    with ProviderServer() as server:
+        server.route("/short", truncated(b'{"data": {}}' * 50))
+
+        async def go():
+            async with HttpClient(max_retries=1, sleep=Sleeps()) as c:
+                return await c.get(server.url + "/short", provider="t")
+
+        with pytest.raises(FetchError, match="after 2 attempts"):
+            run(go())
+    assert len(server.requests) == 2  # retried: a cut transfer is usually transient
