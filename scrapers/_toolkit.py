@@ -165,7 +165,7 @@ def load_json(
     try:
         doc = json.loads(resp.read(), parse_float=Decimal if exact else None)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ParseError(provider, resp.url, f"body is not JSON ({exc})", field=field) from None
+        raise ParseError(provider, resp.url, f"invalid JSON body ({exc})", field=field) from None
     return envelope(doc, resp, provider, expect=expect, keys=keys, field=field)
 
 

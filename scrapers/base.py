@@ -221,6 +221,18 @@ class Setting(NamedTuple):
     required: bool = False
     help: str = ""
 
+    def describe(self, code: str = "") -> str:
+        """'NAME (required, secret): help', for `scrape list` and the README table."""
+        tags = [t for t, on in (("required", self.required), ("secret", self.secret)) if on]
+        text = f"{code}{self.name}{code} ({', '.join(tags) or 'optional'})"
+        return f"{text}: {self.help}" if self.help else text
+
+
+def select_settings(declared: Sequence[Setting], available: Mapping[str, str]) -> dict[str, str]:
+    """The declared settings that are set (non-empty) in `available` (the environment plus
+    the config file's `[settings]`): all a fetch step gets to see."""
+    return {s.name: available[s.name] for s in declared if available.get(s.name)}
+
 
 @dataclass
 class FetchContext:
@@ -284,6 +296,14 @@ class ProviderSpec:
     # The provider's pricing page for people (feed and mail links point here, never at an
     # API URL, which may carry a redacted key and means nothing in a browser).
     pricing_page_url: str | None = None
+
+    def settings_from(self, available: Mapping[str, str]) -> dict[str, str]:
+        """This provider's declared settings that are set in `available`."""
+        return select_settings(self.settings, available)
+
+    def missing_settings(self, available: Mapping[str, str]) -> list[str]:
+        """Required settings not set in `available`: the provider is skipped without them."""
+        return [s.name for s in self.settings if s.required and not available.get(s.name)]
 
     @property
     def required_settings(self) -> tuple[str, ...]:

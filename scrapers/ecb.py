@@ -32,7 +32,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from xml.etree import ElementTree
 
-from scrapers.base import FetchContext, ParseError, Response
+from scrapers.base import FetchContext, ParseError, Response, Setting
 from scrapers.errors import GpuPricesError
 
 NAME = "ecb"
@@ -43,6 +43,10 @@ HIST_PATH = "eurofxref-hist.zip"
 # Setting this (to anything but "", "0", "false") also fetches the full history since 1999
 # (~600 KB zipped): needed once to backfill archives older than 90 days.
 FULL_HISTORY_SETTING = "ECB_FULL_HISTORY"
+# What the ECB fetch may read (it is not a registered provider, so it declares here).
+SETTINGS = (
+    Setting(FULL_HISTORY_SETTING, help="also fetch the full rate history since 1999 (yes/no)"),
+)
 # A rate older than this is not "the rate of the observation date": the longest run of
 # TARGET closing days (Good Friday to Easter Monday, a weekend at Christmas) is 4 days.
 MAX_RATE_AGE_DAYS = 7

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 import httpx
 
@@ -120,7 +120,9 @@ def scrub(text: str) -> str:
     """Remove key-bearing query values and every known secret value from free text."""
     text = _SECRET_IN_TEXT_RE.sub(r"\1" + REDACTED, text)
     for s in _KNOWN_SECRETS:
-        text = text.replace(s, REDACTED)
+        # as written, and as it appears inside a URL (percent- or plus-encoded)
+        for form in {s, quote(s, safe=""), quote_plus(s)}:
+            text = text.replace(form, REDACTED)
     return text
 
 
@@ -269,7 +271,9 @@ class HttpClient:
         for v in dict(parse_qsl(urlsplit(full_url).query)).items():
             if SECRET_PARAM_RE.match(v[0]):
                 self.redactor.add(v[1])
-        shown = redact_url(full_url)
+        # By parameter name, and by value: a provider's declared secret settings are
+        # registered before its fetch runs, wherever it puts them.
+        shown = scrub(redact_url(full_url))
         cap = max_body_bytes or self.max_body_bytes
         ok = set(ok_statuses)
         budget = self.deadline_s if deadline_s is None else deadline_s

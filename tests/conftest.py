@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
+from scrapers import ecb
+from scrapers.registry import PROVIDERS
 from tests.support.server import ProviderServer
+
+# Every setting a provider (or the ECB fetch) declares, from the one declaration in each
+# ProviderSpec: a developer's real keys and region choices must never leak into a test
+# run's archive or logs, nor change what a test fetches.
+DECLARED_SETTINGS = sorted(
+    {s.name for spec in PROVIDERS.values() for s in spec.settings} | {s.name for s in ecb.SETTINGS}
+)
 
 
 @pytest.fixture
@@ -15,16 +24,8 @@ def provider_server():
 
 
 @pytest.fixture(autouse=True)
-def _no_real_env_secrets(monkeypatch):
-    # A developer's real keys must never leak into a test run's archive or logs.
-    for key in (
-        "GOOGLE_API_KEY",
-        "LAMBDA_API_KEY",
-        "RUNPOD_API_KEY",
-        "DATACRUNCH_CLIENT_ID",
-        "DATACRUNCH_CLIENT_SECRET",
-        "SCW_SECRET_KEY",
-    ):
+def _no_real_env_settings(monkeypatch):
+    for key in DECLARED_SETTINGS:
         monkeypatch.delenv(key, raising=False)
 
 

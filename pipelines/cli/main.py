@@ -159,7 +159,7 @@ def print_report(report: RunReport) -> None:
 
 @app.command("list")
 def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
-    """Providers with their sources, pricing models and what they were validated against."""
+    """Providers with their sources, pricing models, settings and what they were validated against."""
     from pipelines.ingest.archive import example_coverage
     from scrapers.registry import PROVIDERS
 
@@ -171,7 +171,8 @@ def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
             "source_urls": list(s.source_urls),
             "pricing_models": list(s.pricing_models),
             "validated_against": s.validated_against,
-            "requires": list(s.required_env),
+            "requires": list(s.required_settings),
+            "settings": [x._asdict() for x in s.settings],
             "cadence": s.default_cadence,
             # Responses of this provider in examples/archive (what README command 1 replays).
             "example_responses": len(example.get(s.name, [])),
@@ -182,7 +183,7 @@ def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
         typer.echo(json.dumps(rows, indent=2))
         return
     t = Table(title="providers", show_lines=True)
-    cols = ("provider", "sources", "pricing models", "validated against", "needs", "in example")
+    cols = ("provider", "sources", "pricing models", "validated against", "settings", "in example")
     for col in cols:
         t.add_column(col, overflow="fold")
     for r in rows:
@@ -192,7 +193,7 @@ def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
             "\n".join(r["source_urls"]),
             ", ".join(r["pricing_models"]),
             r["validated_against"],
-            ", ".join(r["requires"]) or "-",
+            "\n".join(x.describe() for x in PROVIDERS[r["provider"]].settings) or "-",
             f"yes ({n} response{'s' if n != 1 else ''})" if n else "no",
         )
     console.print(t)

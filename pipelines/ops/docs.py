@@ -19,9 +19,9 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 def provider_table() -> str:
     from scrapers.registry import PROVIDERS
 
-    lines = ["| provider | pricing models | needs | validated against |", "|---|---|---|---|"]
+    lines = ["| provider | pricing models | settings | validated against |", "|---|---|---|---|"]
     for s in sorted(PROVIDERS.values(), key=lambda s: s.name):
-        needs = ", ".join(f"`{e}`" for e in s.required_env) or "-"
+        needs = "<br>".join(x.describe(code="`").replace("|", "/") for x in s.settings) or "-"
         va = s.validated_against.replace("|", "/")
         lines.append(f"| `{s.name}` ({s.title}) | {', '.join(s.pricing_models)} | {needs} | {va} |")
     return "\n".join(lines)

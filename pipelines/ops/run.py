@@ -49,6 +49,8 @@ from pipelines.ops.report import (
 from pipelines.store import locks
 from pipelines.store.atomic import file_sha256
 from pipelines.store.history import History
+from scrapers import _toolkit as scrapers_toolkit
+from scrapers import base as scrapers_base
 from scrapers import ecb
 from scrapers.base import (
     FetchContext,
@@ -57,6 +59,7 @@ from scrapers.base import (
     ProviderSpec,
     Response,
     SkipProvider,
+    select_settings,
 )
 from scrapers.http import HttpClient, scrub
 from scrapers.registry import PROVIDERS
@@ -77,11 +80,15 @@ def new_run_id(now: datetime | None = None) -> str:
 def _context(
     spec: ProviderSpec, client: HttpClient, config: Config, archive: Archive, workdir: Path
 ) -> FetchContext:
+    # A provider sees only the settings it declares; its secret values are registered
+    # with the redactor before any request can carry them.
+    settings = spec.settings_from(config.settings)
+    client.redactor.add(*(settings.get(name) for name in spec.secret_settings))
     return FetchContext(
         provider=spec.name,
         client=client,
         base_url=config.base_url(spec.name, spec.default_base_url),
-        settings=config.settings,
+        settings=settings,
         previous=archive.previous(spec.name),
         workdir=workdir / spec.name,
         base_urls={n: config.base_url(spec.name, u, n) for n, u in spec.extra_base_urls.items()},
@@ -96,7 +103,7 @@ async def _fetch_one(
     run_id: str,
     workdir: Path,
 ) -> list[Response]:
-    missing = [k for k in spec.required_env if not config.settings.get(k)]
+    missing = spec.missing_settings(config.settings)
     if missing:
         raise SkipProvider(
             f"{spec.name}: skipped: set {', '.join(missing)} to enable it "
@@ -178,6 +185,10 @@ def parser_fingerprint(spec: ProviderSpec) -> str:
     h = hashlib.sha256()
     module = sys.modules.get(spec.parse.__module__)
     files = [Path(module.__file__)] if module is not None and module.__file__ else []
+    if files and files[0].name == "__init__.py":  # a provider package (scrapers/aws/)
+        files = sorted(files[0].parent.glob("*.py"))
+    # The shared provider code every parse uses.
+    files += [Path(m.__file__) for m in (scrapers_toolkit, scrapers_base) if m.__file__]
     data_dir = Path(__file__).resolve().parents[2] / "scrapers" / "data"
     files += sorted(data_dir.glob(f"{spec.name}_*.csv"))
     for f in files:
@@ -555,7 +566,7 @@ def _live_fx(
                 provider=FX_SOURCE,
                 client=client,
                 base_url=config.base_url(FX_SOURCE, ecb.DEFAULT_BASE_URL),
-                settings=config.settings,
+                settings=select_settings(ecb.SETTINGS, config.settings),
                 previous=archive.previous(FX_SOURCE),
                 workdir=workdir / FX_SOURCE,
             )

@@ -276,7 +276,7 @@ def test_finding_05_close_delimited_truncation_is_flagged_and_fails_parse():
     assert cut.close_delimited and not whole.close_delimited
     with pytest.raises(ParseError, match="aws"):
         aws.parse([cut])
-    with pytest.raises(ParseError, match="lambdalabs.*not JSON"):
+    with pytest.raises(ParseError, match="lambdalabs.*invalid JSON"):
         tk.load_json(cut, "lambdalabs")
     assert aws.parse([whole]).offers
 

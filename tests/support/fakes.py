@@ -6,7 +6,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from scrapers.base import FetchContext, Offer, ParseError, ParseResult, ProviderSpec, Response
+from scrapers.base import (
+    FetchContext,
+    Offer,
+    ParseError,
+    ParseResult,
+    ProviderSpec,
+    Response,
+    Setting,
+)
 
 NAME = "fakecloud"
 
@@ -51,7 +59,10 @@ def parse(responses: Sequence[Response]) -> ParseResult:
     return out
 
 
-def spec(name: str = NAME, required_env: tuple[str, ...] = ()) -> ProviderSpec:
+KEY_SETTING = "FAKECLOUD_API_KEY"
+
+
+def spec(name: str = NAME, key_required: bool = False, fetch=fetch) -> ProviderSpec:
     return ProviderSpec(
         name=name,
         title="Fake cloud",
@@ -61,7 +72,7 @@ def spec(name: str = NAME, required_env: tuple[str, ...] = ()) -> ProviderSpec:
         default_base_url="http://127.0.0.1:9",
         fetch=fetch,
         parse=parse,
-        required_env=required_env,
+        settings=(Setting(KEY_SETTING, secret=True, required=key_required, help="fake key"),),
     )
 
 

@@ -252,9 +252,7 @@ def test_secrets_never_reach_archive_logs_or_published_files(
     tmp_path, provider_server, monkeypatch, caplog
 ):
     secret = "sk-LIVE-0123456789abcdef"
-    monkeypatch.setitem(
-        registry.PROVIDERS, fakes.NAME, fakes.spec(required_env=("FAKECLOUD_API_KEY",))
-    )
+    monkeypatch.setitem(registry.PROVIDERS, fakes.NAME, fakes.spec(key_required=True))
     provider_server.route("/offers.json", (500, b"", {}), (200, fakes.offers_body(), {}))
     cfg = make_config(tmp_path, provider_server, FAKECLOUD_API_KEY=secret)
     with caplog.at_level(logging.DEBUG):
@@ -273,9 +271,7 @@ def test_secrets_never_reach_archive_logs_or_published_files(
 
 
 def test_missing_key_is_a_skip_not_a_failure(tmp_path, provider_server, monkeypatch):
-    monkeypatch.setitem(
-        registry.PROVIDERS, fakes.NAME, fakes.spec(required_env=("FAKECLOUD_API_KEY",))
-    )
+    monkeypatch.setitem(registry.PROVIDERS, fakes.NAME, fakes.spec(key_required=True))
     cfg = make_config(tmp_path, provider_server)
     report = run_providers([fakes.NAME], config=cfg)
     r = report.providers[fakes.NAME]
