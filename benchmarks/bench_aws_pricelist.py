@@ -2,8 +2,9 @@
 
 Generates a region offer file with the real structure of the recorded sample
 (`/work/shared/samples/aws/offer-file_AmazonEC2_us-east-1_2024-05-28_p4d-excerpt.json`:
-header, `products{}`, `terms{OnDemand{}, Reserved{}}`, `attributesList`), pretty-printed
-like the live files (2-space indent, `"key" : value`), padded to --size-mb with synthetic
+header, `products{}`, `terms{OnDemand{}, Reserved{}}`, `attributesList`) in each --layout:
+`live` pretty-printed like the live files (2-space indent, `"key" : value`), `colon`
+(2-space indent, `"key": value`), `compact` (no whitespace); padded to --size-mb with synthetic
 non-GPU products and their terms; reserved terms copy the layout of the recorded
 GetProducts item (12 terms: 1yr/3yr x standard/convertible x no/partial/all upfront).
 A few hundred accelerator products (several variants each: OS, tenancy, capacity status)
@@ -13,9 +14,10 @@ Then, each in its own subprocess (so peak RSS is per method):
 - `stream`: `scrapers.aws.parse` on the file (the production path),
 - `baseline`: `json.load` of the whole file, then a walk over products and terms with
   the same filters and offer builder.
-Both must produce the same offers. Reports MB/s and peak RSS (ru_maxrss).
+Both must produce the same offers, and the stream must be >= 5x json.load on every layout
+(exit status 1 otherwise). Reports MB/s, peak RSS (ru_maxrss) and the ratio per layout.
 
-    .venv/bin/python benchmarks/bench_aws_pricelist.py --size-mb 1024
+    .venv/bin/python benchmarks/bench_aws_pricelist.py --size-mb 1024 --layout live colon
 """
 
 from __future__ import annotations
@@ -41,7 +43,6 @@ RESERVED_SAMPLE = (
     SAMPLES
     / "pricing-api_GetProducts_PriceList-item_m5.large_us-east-1_2021-02-05_OnDemand+Reserved.json"
 )
-SEP = (",", " : ")  # the live files' separators
 NON_GPU_FAMILIES = ["m5", "c5", "r5", "t3", "m6i", "c6i", "r6i", "m7g", "c7g", "i3", "x2idn", "z1d"]
 GPU_TYPES = [
     "p3.2xlarge",
@@ -74,15 +75,33 @@ def _sku(rng: random.Random) -> str:
     return "".join(rng.choices("ABCDEFGHJKMNPQRSTUVWXYZ23456789", k=16))
 
 
-def _indent(text: str, spaces: int) -> str:
-    pad = " " * spaces
-    return text.replace("\n", "\n" + pad)
+# JSON layouts of the same content: the scanner must not depend on any of them.
+LAYOUTS = {
+    "live": (" : ", 2),  # what AWS serves today: `"key" : value`, 2-space indent
+    "colon": (": ", 2),  # `"key": value` (Python's json.dumps, most serializers)
+    "compact": (":", None),  # no whitespace at all
+}
+
+
+def _dumps(obj: object, level: int, key_sep: str, indent: int | None) -> str:
+    if indent is None:
+        return json.dumps(obj, separators=(",", key_sep))
+    text = json.dumps(obj, indent=indent, separators=(",", key_sep))
+    return text.replace("\n", "\n" + " " * level)
 
 
 def generate(
-    path: Path, size_mb: float, seed: int = 1, gpu_every: int = GPU_EVERY
+    path: Path, size_mb: float, seed: int = 1, gpu_every: int = GPU_EVERY, layout: str = "live"
 ) -> dict[str, int]:
     """Write a synthetic region offer file of about size_mb MB; return counts."""
+    key_sep, indent = LAYOUTS[layout]
+
+    def nl(level: int) -> str:
+        return "" if indent is None else "\n" + " " * level
+
+    def member(first: bool, level: int, key: str, text: str) -> str:
+        return ("" if first else ",") + nl(level) + json.dumps(key) + key_sep + text
+
     sample = json.loads(OFFER_SAMPLE.read_text())
     reserved_item = json.loads(RESERVED_SAMPLE.read_text())
     ((gpu_sku, gpu_product),) = [
@@ -113,14 +132,14 @@ def generate(
             a["instanceFamily"] = "General purpose"
             del a["gpu"], a["gpuMemory"]
         p["sku"] = sku
-        return _indent(json.dumps(p, indent=2, separators=SEP), 4)
+        return _dumps(p, 4, key_sep, indent)
 
     def od_text(sku: str, price: float) -> str:
         t = json.loads(json.dumps(od_term_template).replace(gpu_sku, sku))
         (dim,) = t["priceDimensions"].values()
         dim["pricePerUnit"]["USD"] = f"{price:.10f}"
         dim["description"] = f"${price:.4f} per On Demand Instance Hour"
-        return _indent(json.dumps({f"{sku}.JRTCKXETXF": t}, indent=2, separators=SEP), 6)
+        return _dumps({f"{sku}.JRTCKXETXF": t}, 6, key_sep, indent)
 
     def reserved_text(sku: str, scale: float) -> str:
         block = {}
@@ -130,19 +149,18 @@ def generate(
                 usd = float(dim["pricePerUnit"]["USD"]) * scale
                 dim["pricePerUnit"]["USD"] = f"{usd:.10f}"
             block[f"{sku}.{t['offerTermCode']}"] = t
-        return _indent(json.dumps(block, indent=2, separators=SEP), 6)
+        return _dumps(block, 6, key_sep, indent)
 
     reserved_len = len(reserved_text(_sku(random.Random(0)), 1.0)) + 30
     tmp = path.with_suffix(".terms.tmp")
     written = 0
     counts = {"products": 0, "accelerator_products": 0, "reserved_blocks": 0}
     with open(path, "w") as out, open(tmp, "w") as terms_out:
-        header = {
-            k: sample[k]
-            for k in ("formatVersion", "disclaimer", "offerCode", "version", "publicationDate")
-        }
-        head = json.dumps(header, indent=2, separators=SEP)[:-2]
-        out.write(head + ',\n  "products" : {\n')
+        out.write("{")
+        for i, k in enumerate(("formatVersion", "disclaimer", "offerCode", "version")):
+            out.write(member(i == 0, 2, k, json.dumps(sample[k])))
+        out.write(member(False, 2, "publicationDate", json.dumps(sample["publicationDate"])))
+        out.write(member(False, 2, "products", "{"))
         first = True
         od_first = True
         i = 0
@@ -156,12 +174,11 @@ def generate(
                 itype = f"{rng.choice(NON_GPU_FAMILIES)}.{rng.choice(SIZES)}"
                 variant = rng.choice(VARIANTS)
             sku = _sku(rng)
-            text = product_text(sku, itype, variant, gpu)
-            chunk = ("" if first else ",\n") + f'    "{sku}" : ' + text
+            chunk = member(first, 4, sku, product_text(sku, itype, variant, gpu))
             out.write(chunk)
             first = False
             price = round(rng.uniform(0.01, 40.0), 4)
-            od = ("" if od_first else ",\n") + f'    "{sku}" : ' + od_text(sku, price)
+            od = member(od_first, 6, sku, od_text(sku, price))
             od_first = False
             terms_out.write(od)
             has_reserved = gpu or rng.random() < RESERVED_FRACTION
@@ -169,25 +186,22 @@ def generate(
             written += len(chunk) + len(od) + (reserved_len if has_reserved else 0)
             counts["products"] += 1
             i += 1
-        out.write('\n  },\n  "terms" : {\n    "OnDemand" : {\n')
+        out.write(nl(2) + "}" + member(False, 2, "terms", "{") + member(True, 4, "OnDemand", "{"))
     # terms: OnDemand (already in tmp), then Reserved
     with open(path, "a") as out:
         with open(tmp) as fh:
             while chunk := fh.read(1 << 22):
                 out.write(chunk)
-        out.write('\n    },\n    "Reserved" : {\n')
+        out.write(nl(4) + "}" + member(False, 4, "Reserved", "{"))
         first = True
         for sku, has_reserved in products:
             if not has_reserved:
                 continue
-            out.write(
-                ("" if first else ",\n")
-                + f'    "{sku}" : '
-                + reserved_text(sku, rng.uniform(1, 200))
-            )
+            out.write(member(first, 6, sku, reserved_text(sku, rng.uniform(1, 200))))
             first = False
             counts["reserved_blocks"] += 1
-        out.write('\n    }\n  },\n  "attributesList" : { }\n}\n')
+        out.write(nl(4) + "}" + nl(2) + "}" + member(False, 2, "attributesList", "{ }") + nl(0))
+        out.write("}\n")
     tmp.unlink()
     return counts
 
@@ -262,12 +276,52 @@ def child(method: str, path: Path) -> None:
     )
 
 
+TARGET_SPEEDUP = 5.0  # issue 16: >= 5x json.load on every layout
+
+
+def measure(path: Path, use_gzip: bool, skip_baseline: bool) -> dict[str, dict]:
+    """Run each method in its own subprocess on `path`; print and return the figures."""
+    if use_gzip:
+        gz = path.with_suffix(".json.gz")
+        if not gz.exists():
+            with open(path, "rb") as src, gzip.open(gz, "wb", compresslevel=1) as dst:
+                while chunk := src.read(1 << 22):
+                    dst.write(chunk)
+        measured = gz
+    else:
+        measured = path
+    size_mb = path.stat().st_size / 1e6
+    out = {}
+    for method in ["stream"] + ([] if skip_baseline else ["baseline"]):
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", method, "--file", str(measured)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
+        res = json.loads(proc.stdout.strip().splitlines()[-1])
+        out[method] = res
+        print(
+            f"  {method:9s} {res['seconds']:7.1f} s  {size_mb / res['seconds']:7.1f} MB/s  "
+            f"peak RSS {res['peak_rss_mb']:7.0f} MB  offers {res['offers']}"
+        )
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--size-mb", type=int, default=1024)
-    ap.add_argument("--file", type=Path, default=None, help="reuse/generate this file")
+    ap.add_argument(
+        "--layout",
+        nargs="+",
+        choices=sorted(LAYOUTS),
+        default=["live", "colon"],
+        help='JSON layouts to measure (default: live `"k" : v` and `"k": v`)',
+    )
+    ap.add_argument("--file", type=Path, default=None, help="measure this file only")
     ap.add_argument(
         "--gzip",
         action="store_true",
@@ -279,45 +333,37 @@ def main() -> None:
     if args.child:
         child(args.child, args.file)
         return
-    path = args.file or Path(f"/tmp/aws-offer-bench-{args.size_mb}mb.json")
-    if not path.exists():
-        t0 = time.perf_counter()
-        counts = generate(path, args.size_mb)
-        print(
-            f"generated {path} ({path.stat().st_size / 1e6:.0f} MB) in "
-            f"{time.perf_counter() - t0:.0f} s: {counts}"
-        )
-    if args.gzip:
-        gz = path.with_suffix(".json.gz")
-        if not gz.exists():
-            with open(path, "rb") as src, gzip.open(gz, "wb", compresslevel=1) as dst:
-                while chunk := src.read(1 << 22):
-                    dst.write(chunk)
-        measured = gz
+    if args.file:
+        files = {args.file.name: args.file}
     else:
-        measured = path
-    size_mb = path.stat().st_size / 1e6
-    out = {}
-    for method in ["stream"] + ([] if args.skip_baseline else ["baseline"]):
-        proc = subprocess.run(
-            [sys.executable, __file__, "--child", method, "--file", str(measured)],
-            capture_output=True,
-            text=True,
-            check=True,
-            env={**os.environ, "PYTHONHASHSEED": "0"},
-        )
-        res = json.loads(proc.stdout.strip().splitlines()[-1])
-        out[method] = res
-        print(
-            f"{method:9s} {res['seconds']:7.1f} s  {size_mb / res['seconds']:7.1f} MB/s  "
-            f"peak RSS {res['peak_rss_mb']:7.0f} MB  offers {res['offers']}"
-        )
-    if "baseline" in out:
-        s, b = out["stream"], out["baseline"]
-        same = s["offers"] == b["offers"] and s["digest"] == b["digest"]
-        print(f"speed-up {b['seconds'] / s['seconds']:.1f}x; identical offers: {same}")
-        if not same:
-            sys.exit("stream and baseline disagree")
+        files = {
+            lay: Path(f"/tmp/aws-offer-bench-{args.size_mb}mb-{lay}.json") for lay in args.layout
+        }
+    failed = []
+    for layout, path in files.items():
+        if not path.exists():
+            t0 = time.perf_counter()
+            counts = generate(path, args.size_mb, layout=layout)
+            print(
+                f"generated {path} ({path.stat().st_size / 1e6:.0f} MB) in "
+                f"{time.perf_counter() - t0:.0f} s: {counts}"
+            )
+        print(f"{layout}: {path} ({path.stat().st_size / 1e6:.0f} MB)")
+        out = measure(path, args.gzip, args.skip_baseline)
+        if "baseline" in out:
+            s, b = out["stream"], out["baseline"]
+            same = s["offers"] == b["offers"] and s["digest"] == b["digest"]
+            ratio = b["seconds"] / s["seconds"]
+            print(
+                f"  speed-up vs json.load {ratio:.1f}x (target >= {TARGET_SPEEDUP:g}x); "
+                f"identical offers: {same}"
+            )
+            if not same:
+                failed.append(f"{layout}: stream and baseline disagree")
+            elif ratio < TARGET_SPEEDUP:
+                failed.append(f"{layout}: {ratio:.1f}x is below the {TARGET_SPEEDUP:g}x target")
+    if failed:
+        sys.exit("; ".join(failed))
 
 
 if __name__ == "__main__":
