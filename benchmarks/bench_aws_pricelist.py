@@ -232,6 +232,7 @@ def run_stream(path: Path) -> list[tuple]:
 
 def run_baseline(path: Path) -> list[tuple]:
     """What most tools do: load the whole file, then walk it."""
+    from scrapers import _toolkit as tk
     from scrapers.aws import offers
     from scrapers.base import ParseResult
 
@@ -240,6 +241,7 @@ def run_baseline(path: Path) -> list[tuple]:
         doc = json.load(fh)
     src = offers.context(r)
     result = ParseResult()
+    rows = tk.Rows("aws", result)
     terms = doc.get("terms", {})
     for sku, product in doc["products"].items():
         if offers.keep_product(product, src):
@@ -249,7 +251,7 @@ def run_baseline(path: Path) -> list[tuple]:
                 terms.get("OnDemand", {}).get(sku, {}),
                 terms.get("Reserved", {}).get(sku, {}),
                 src,
-                result,
+                rows,
             )
     return sorted(
         (o.instance_type, o.pricing_model, o.term or "", round(o.price_per_hour, 8))

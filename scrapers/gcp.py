@@ -27,6 +27,9 @@ Output, one offer per region in `serviceRegions` and per usage type
 Prices are `units` + `nanos` (1e-9) built as `Decimal`, so 2 units + 933908000 nanos is
 exactly 2.933908. Of tiered rates, the tier starting at 0 is the list price; the other tiers
 are kept in `extra["tiered_rates"]`.
+
+One module (~500 lines) on purpose: the GPU, machine and TPU rows come from one pass over
+the same SKU pages and share the rate reading; split apart they would pass that state around.
 """
 
 from __future__ import annotations

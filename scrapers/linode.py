@@ -104,10 +104,6 @@ def parse(responses: Sequence[Response]) -> ParseResult:
     return result
 
 
-def _price(value: Any, field: str) -> Decimal:
-    return tk.require_decimal(value, field)
-
-
 def _gpu(item: dict[str, Any], result: ParseResult) -> tuple[str, dict[str, str] | None]:
     type_id = str(item["id"])
     row = next((r for prefix, r in gpu_table().items() if type_id.startswith(prefix)), None)
@@ -127,7 +123,12 @@ def _offers(src: tk.Source, item: dict[str, Any], gpus: int, result: ParseResult
         raise RowError("region_prices is not a list", "region_prices")
     raw, row = _gpu(item, result)
     prices = [
-        (DEFAULT_REGION, _price(price["hourly"], "price.hourly"), price.get("monthly"), "default")
+        (
+            DEFAULT_REGION,
+            tk.require_decimal(price["hourly"], "price.hourly"),
+            price.get("monthly"),
+            "default",
+        )
     ]
     for rp in region_prices:
         if not isinstance(rp, dict) or "id" not in rp:
@@ -135,7 +136,7 @@ def _offers(src: tk.Source, item: dict[str, Any], gpus: int, result: ParseResult
         prices.append(
             (
                 str(rp["id"]),
-                _price(rp.get("hourly"), "region_prices[].hourly"),
+                tk.require_decimal(rp.get("hourly"), "region_prices[].hourly"),
                 rp.get("monthly"),
                 "region_override",
             )

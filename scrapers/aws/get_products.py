@@ -26,6 +26,7 @@ def _price_list_items(doc: Any) -> Iterator[dict[str, Any]]:
 def parse_get_products(r: Response) -> ParseResult:
     """Pricing API `GetProducts` pages or single PriceList items (same product/term shapes)."""
     result = ParseResult()
+    rows = tk.Rows(NAME, result)
     src = context(r)
     doc = tk.load_json(r, NAME, field="PriceList")
     for item in _price_list_items(doc):
@@ -37,6 +38,6 @@ def parse_get_products(r: Response) -> ParseResult:
             continue
         terms = item.get("terms") or {}
         offers_for_product(
-            sku, product, terms.get("OnDemand") or {}, terms.get("Reserved") or {}, src, result
+            sku, product, terms.get("OnDemand") or {}, terms.get("Reserved") or {}, src, rows
         )
     return finish(src, result)

@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 
 import ijson
 
+from scrapers import _toolkit as tk
 from scrapers.aws.offers import (
     ACCELERATOR_CATEGORIES,
     OfferContext,
@@ -52,9 +53,10 @@ def parse_offer_file(r: Response) -> ParseResult:
         scan = _scan_offer_file_ijson(r, src)
     if not scan.has_products:
         raise ParseError(NAME, r.url, "offer file without products", field="products")
+    rows = tk.Rows(NAME, result)
     for sku, product in scan.products.items():
         offers_for_product(
-            sku, product, scan.on_demand.get(sku, {}), scan.reserved.get(sku, {}), src, result
+            sku, product, scan.on_demand.get(sku, {}), scan.reserved.get(sku, {}), src, rows
         )
     return finish(src, result)
 

@@ -168,17 +168,18 @@ def offers_for_product(
     on_demand_terms: Mapping[str, Any],
     reserved_terms: Mapping[str, Any],
     src: OfferContext,
-    result: ParseResult,
+    rows: tk.Rows,
 ) -> None:
+    """Offers of one kept product from its terms; unusable terms are skipped and counted."""
+    result = rows.result
     attrs = product.get("attributes") or {}
     itype = str(attrs.get("instanceType"))
     region = attrs.get("regionCode") or src.region_hint or attrs.get("location")
+    row = f"{itype} sku {sku}"
+    rows.found()
     gpu = _gpu_fields(itype, attrs, result, src)
     if gpu["gpu_count"] is None:
-        result.warnings.append(
-            f"aws: {src.url}: {itype} sku {sku}: no GPU count in the offer or "
-            "aws_instance_sizes.csv; skipped"
-        )
+        rows.skip(src.url, row, "no GPU count in the offer or aws_instance_sizes.csv", field="gpu")
         return
     base_extra = {
         "sku": sku,
@@ -196,14 +197,19 @@ def offers_for_product(
     for term in on_demand_terms.values():
         hourly, _, rate_code = hourly_usd(term)
         if hourly is None:
-            result.warnings.append(
-                f"aws: {src.url}: {itype} sku {sku}: on-demand term without an "
-                "hourly USD price; skipped"
+            rows.skip(
+                src.url,
+                row,
+                "on-demand term without an hourly USD price",
+                field="priceDimensions.pricePerUnit.USD",
             )
             continue
         if hourly <= 0:
-            result.warnings.append(
-                f"aws: {src.url}: {itype} sku {sku}: on-demand price {hourly}; skipped"
+            rows.skip(
+                src.url,
+                row,
+                f"on-demand price {hourly}",
+                field="priceDimensions.pricePerUnit.USD",
             )
             continue
         result.offers.append(
@@ -226,10 +232,12 @@ def offers_for_product(
         purchase = str(ta.get("PurchaseOption", ""))
         hourly, upfront, rate_code = hourly_usd(term)
         if lease not in LEASE_YEARS or not offering_class or not purchase or hourly is None:
-            result.warnings.append(
-                f"aws: {src.url}: {itype} sku {sku}: reserved term "
-                f"{term.get('offerTermCode')} with lease {lease!r}, class "
-                f"{offering_class!r}, option {purchase!r}; skipped"
+            rows.skip(
+                src.url,
+                row,
+                f"reserved term {term.get('offerTermCode')} with lease {lease!r}, class "
+                f"{offering_class!r}, option {purchase!r}",
+                field="termAttributes",
             )
             continue
         effective = hourly + upfront / (tk.HOURS_PER_YEAR * LEASE_YEARS[lease])

@@ -49,6 +49,7 @@ def parse_spot_feed(r: Response) -> ParseResult:
         ) from None
     currency = currencies[0]
     src = tk.source(r)
+    rows = tk.Rows(NAME, result)
     legacy = spot_regions()
     unknown_families: set[str] = set()
     not_available = 0
@@ -83,16 +84,20 @@ def parse_spot_feed(r: Response) -> ParseResult:
                     continue
                 price = tk.to_decimal(price_raw)  # strings, some in scientific notation ("9.0E-4")
                 if price is None or price <= 0:
-                    result.warnings.append(
-                        f"aws: {r.url}: {raw_region} {itype} spot price "
-                        f"{price_raw!r} unreadable; skipped"
+                    rows.skip(
+                        r.url,
+                        f"{raw_region} {itype}",
+                        f"spot price {price_raw!r} unreadable",
+                        field="valueColumns[].prices",
                     )
                     continue
                 spec = sizes().get(itype)
                 if spec is None:
-                    result.warnings.append(
-                        f"aws: {r.url}: {itype} missing from "
-                        "aws_instance_sizes.csv (no GPU count); skipped"
+                    rows.skip(
+                        r.url,
+                        f"{raw_region} {itype}",
+                        "missing from aws_instance_sizes.csv (no GPU count)",
+                        field="size",
                     )
                     result.unknown.append(
                         f"aws: instance size {itype!r} is missing from aws_instance_sizes.csv"
