@@ -176,6 +176,7 @@ def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
             "cadence": s.default_cadence,
             # Responses of this provider in examples/archive (what README command 1 replays).
             "example_responses": len(example.get(s.name, [])),
+            "pricing_page_url": s.pricing_page_url,
         }
         for s in sorted(PROVIDERS.values(), key=lambda s: s.name)
     ]

@@ -1,0 +1,101 @@
+"""Shadeform: the vendor's documented instances/types example (resold offers of the
+underlying cloud, cents), layout changes, the missing-key skip and a run on the local server."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from scrapers import shadeform
+from scrapers.base import FetchContext, ParseError, Response, SkipProvider
+from scrapers.http import HttpClient
+from tests.support.live_run import archived_bytes, run_live
+
+FIXTURE = (
+    Path(__file__).parents[1]
+    / "fixtures"
+    / "shadeform"
+    / "v1_instances_types_docs-quickstart-example_2026-01.json"
+)
+URL = "https://api.shadeform.ai/v1/instances/types"
+AT = datetime(2026, 1, 28, tzinfo=UTC)
+KEY = "shade_test_key_0123456789"
+
+
+def _doc() -> dict:
+    return json.loads(FIXTURE.read_text())
+
+
+def _resp(doc: dict | bytes) -> Response:
+    body = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
+    return Response(url=URL, fetched_at=AT, body=body)
+
+
+def test_parse_documented_example_as_a_resold_offer():
+    (o,) = shadeform.parse([_resp(FIXTURE.read_bytes())]).offers
+    assert o.instance_type == "massedcompute/A6000" and o.region == "kansascity-usa-1"
+    assert o.price_per_hour == 0.57 and o.currency == "USD" and o.gpu_count == 1
+    assert o.gpu_name_raw == "A6000" and o.gpu_memory_gb == 48
+    assert o.extra["reseller"] == "shadeform" and o.extra["resold_from"] == "massedcompute"
+    assert o.extra["cloud_instance_type"] == "gpu_1x_a6000" and o.extra["available"] is True
+
+
+def test_every_listed_region_and_sxm_form_factor():
+    doc = _doc()
+    h100 = copy.deepcopy(doc["instance_types"][0])
+    h100.update(cloud="lambdalabs", shade_instance_type="H100x8", hourly_price=2392)
+    h100["configuration"].update(gpu_type="H100", num_gpus=8, interconnect="sxm5")
+    h100["availability"] = [
+        {"region": "us-east-1", "available": True},
+        {"region": "us-west-1", "available": False},
+    ]
+    doc["instance_types"].append(h100)
+    offers = [
+        o for o in shadeform.parse([_resp(doc)]).offers if o.extra["resold_from"] == "lambdalabs"
+    ]
+    assert [(o.region, o.extra["available"]) for o in offers] == [
+        ("us-east-1", True),
+        ("us-west-1", False),
+    ]
+    assert offers[0].gpu_name_raw == "H100 SXM5" and offers[0].price_per_hour == 23.92
+
+
+def test_layout_change_fails_loudly():
+    with pytest.raises(ParseError, match="'instance_types'"):
+        shadeform.parse([_resp({"types": []})])
+    with pytest.raises(ParseError, match="no instance type"):
+        shadeform.parse([_resp({"instance_types": []})])
+    doc = _doc()
+    del doc["instance_types"][0]["configuration"]
+    with pytest.raises(ParseError) as err:
+        shadeform.parse([_resp(doc)])
+    assert str(err.value).startswith("shadeform:") and "'configuration'" in str(err.value)
+
+
+def test_missing_key_is_a_skip_with_a_hint():
+    async def run():
+        async with HttpClient(max_retries=0) as client:
+            await shadeform.fetch(FetchContext(provider="shadeform", client=client, base_url="x"))
+
+    with pytest.raises(SkipProvider, match="SHADEFORM_API_KEY is not set; create an API key"):
+        asyncio.run(run())
+
+
+def test_run_against_the_local_server(tmp_path, provider_server):
+    provider_server.route(
+        "/v1/instances/types", (200, FIXTURE.read_bytes(), {"Content-Type": "application/json"})
+    )
+    res, df, cfg = run_live(
+        tmp_path, provider_server, "shadeform", path_prefix="/v1", SHADEFORM_API_KEY=KEY
+    )
+    assert res.status == "ok", res.error
+    assert provider_server.requests[0].headers["X-API-KEY"] == KEY
+    row = df.iloc[0]
+    assert row["gpu_model"] == "RTX A6000" and row["price_usd_per_gpu_hour"] == 0.57
+    assert '"resold_from": "massedcompute"' in row["extra_json"]
+    assert KEY.encode() not in archived_bytes(cfg)
