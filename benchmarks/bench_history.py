@@ -117,8 +117,8 @@ def _table(
 
 def build(datasets: Path, total: int, live: int, seed: int = 1) -> None:
     """Write a history of `total` rows (`live` current) as one published version."""
-    from pipelines.schema import HISTORY_SCHEMA
     from pipelines.store.history import History
+    from pipelines.tables import PRICES
 
     rng = np.random.default_rng(seed)
     cols = _offers(live, rng)
@@ -141,7 +141,7 @@ def build(datasets: Path, total: int, live: int, seed: int = 1) -> None:
             sub["price"] * rng.uniform(0.8, 1.2, n),
             pa.array(vf, pa.timestamp("us", tz="UTC")),
             pa.array(vt, pa.timestamp("us", tz="UTC")),
-            HISTORY_SCHEMA,
+            PRICES.schema,
             "bench",
         )
         tables.append(t)
@@ -155,7 +155,7 @@ def build(datasets: Path, total: int, live: int, seed: int = 1) -> None:
             pa.timestamp("us", tz="UTC"),
         ),
         None,
-        HISTORY_SCHEMA,
+        PRICES.schema,
         "bench",
     )
     version = h.new_version_id(now)

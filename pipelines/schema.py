@@ -1,13 +1,19 @@
-"""The published schemas: the single source of truth for every column we publish.
+"""Columns of the published tables: the `Field` and `Table` types, and the price columns.
 
-Adding a field to `Offer` cannot change a published file: only these lists do. Each field
-is declared once with its Arrow type, unit and description; `datapackage.json`, the
-README's schema table and the Parquet writers are all generated from here.
+Adding a field to `Offer` cannot change a published file: only these lists do. Each column
+is declared once with its Arrow type, unit and description. This module holds the columns
+of a price observation and of the price history (the ingest layer needs them too);
+pipelines/tables.py, the catalogue, declares every published table from them (file name,
+columns, primary key) and adds the other tables' columns. Writers, `datapackage.json` and
+the README's schema tables are generated from the catalogue.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
 
 import pyarrow as pa
 
@@ -24,6 +30,53 @@ class Field:
 
     def arrow(self) -> pa.Field:
         return pa.field(self.name, self.type, nullable=self.nullable)
+
+    def but(self, **changes: Any) -> Field:
+        """The same column as used by another table (other description or nullability)."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Table:
+    """One published table: its file under `datasets/`, columns and primary key."""
+
+    file: str
+    title: str
+    description: str
+    fields: tuple[Field, ...]
+    primary_key: tuple[str, ...]
+    # On disk, string columns are dictionary-encoded (see storage_schema).
+    dictionary_encoded: bool = False
+    # A directory of Parquet parts (read as one table) rather than one file.
+    is_directory: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.file.removesuffix(".parquet")
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def field(self, name: str) -> Field:
+        return next(f for f in self.fields if f.name == name)
+
+    @cached_property
+    def schema(self) -> pa.Schema:
+        """The logical Arrow schema (what readers get, modulo dictionary encoding)."""
+        return arrow_schema(list(self.fields))
+
+    @cached_property
+    def storage_schema(self) -> pa.Schema:
+        """The schema the files are written with."""
+        return storage_schema(self.schema) if self.dictionary_encoded else self.schema
+
+    def frictionless_schema(self) -> dict[str, Any]:
+        """Frictionless Table Schema descriptor of this table."""
+        return {
+            "fields": frictionless_fields(list(self.fields)),
+            "primaryKey": list(self.primary_key),
+        }
 
 
 # --- normalized observations: one row per offer per successful scrape -----------------
@@ -238,7 +291,6 @@ def arrow_schema(fields: list[Field], metadata: dict[str, str] | None = None) ->
 
 
 OBSERVATION_SCHEMA = arrow_schema(OBSERVATION_FIELDS)
-HISTORY_SCHEMA = arrow_schema(HISTORY_FIELDS)
 
 # Columns stored as plain strings in the history files: (nearly) unique per row, or with so
 # many distinct values that merging per-row-group dictionaries on read costs more than it saves.
@@ -259,9 +311,6 @@ def storage_schema(schema: pa.Schema) -> pa.Schema:
             f = f.with_type(pa.dictionary(pa.int32(), pa.string()))
         fields.append(f)
     return pa.schema(fields, metadata=schema.metadata)
-
-
-HISTORY_STORAGE_SCHEMA = storage_schema(HISTORY_SCHEMA)
 
 
 def offer_key(
@@ -298,10 +347,18 @@ def frictionless_fields(fields: list[Field]) -> list[dict]:
     """Field descriptors for datapackage.json (Frictionless Table Schema)."""
     out = []
     for f in fields:
-        d = {"name": f.name, "type": frictionless_type(f.type), "description": f.description}
+        d: dict[str, Any] = {
+            "name": f.name,
+            "type": frictionless_type(f.type),
+            "description": f.description,
+        }
         if f.unit:
             d["unit"] = f.unit
         if not f.nullable:
             d["constraints"] = {"required": True}
+        elif d["type"] == "integer":
+            # frictionless reads Parquet through pandas, where a null integer becomes the
+            # float NaN, rendered "nan": declared missing so the validator sees a null.
+            d["missingValues"] = ["", "nan"]
         out.append(d)
     return out

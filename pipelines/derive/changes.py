@@ -2,7 +2,7 @@
 
 Input: the normalized observations (pipelines/schema.py OBSERVATION_FIELDS) of providers
 whose scrape passed the gate (pipelines/ingest/gate.py) this run. Output: rows of
-`datasets/gpu_price_changes.parquet` (EVENT_FIELDS below), which also feed the Atom feed
+`datasets/gpu_price_changes.parquet` (PRICE_CHANGES in pipelines/tables.py), which also feed the Atom feed
 (pipelines/notify/feed.py) and the e-mail digests (pipelines/notify/alerts.py). `scrape diff`
 (pipelines/cli/alerts.py) runs the same detector over observation files.
 
@@ -76,22 +76,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.schema import PRICE_DECIMALS, TS, Field, arrow_schema
+from pipelines.schema import PRICE_DECIMALS
 from pipelines.store.atomic import write_json_atomic, write_parquet_atomic
+from pipelines.tables import EVENT_TYPES, PRICE_CHANGES
 
 log = logging.getLogger("pipelines.derive.changes")
 
-CHANGES_NAME = "gpu_price_changes.parquet"
+CHANGES_NAME = PRICE_CHANGES.file
 STATE_SUBDIR = "changes"
 
-PRICE_CHANGED = "price_changed"
-OFFER_ADDED = "offer_added"
-OFFER_REMOVED = "offer_removed"
-GPU_MODEL_ADDED = "gpu_model_added"
-GPU_MODEL_REMOVED = "gpu_model_removed"
-OFFER_GPU_CHANGED = "offer_gpu_changed"
-SPOT_PRICE_CHANGED = "spot_price_changed"
-EVENT_TYPES = (
+(
     PRICE_CHANGED,
     OFFER_ADDED,
     OFFER_REMOVED,
@@ -99,83 +93,11 @@ EVENT_TYPES = (
     GPU_MODEL_REMOVED,
     OFFER_GPU_CHANGED,
     SPOT_PRICE_CHANGED,
-)
+) = EVENT_TYPES
 
-EVENT_FIELDS: list[Field] = [
-    Field(
-        "event_id",
-        pa.string(),
-        "",
-        "sha256-derived id of the change (same change, same id: re-runs are idempotent).",
-        False,
-    ),
-    Field("event_type", pa.string(), "", " | ".join(EVENT_TYPES) + ".", False),
-    Field("provider", pa.string(), "", "Provider id.", False),
-    Field(
-        "offer_key",
-        pa.string(),
-        "",
-        "Offer key (see gpu_prices); null for GPU-model and spot summary events.",
-    ),
-    Field(
-        "pricing_model",
-        pa.string(),
-        "",
-        "on_demand | spot | reserved_1y | reserved_3y | subscription | free.",
-        False,
-    ),
-    Field(
-        "region",
-        pa.string(),
-        "",
-        "Region of the offer or summary group; null for GPU-model events.",
-    ),
-    Field(
-        "instance_type",
-        pa.string(),
-        "",
-        "Instance type of the offer; null for GPU-model and summary events.",
-    ),
-    Field("gpu_model", pa.string(), "", "Canonical GPU model (the new one for offer_gpu_changed)."),
-    Field("old_gpu_model", pa.string(), "", "offer_gpu_changed: the GPU model before."),
-    Field("old_value", pa.string(), "", "The value before, as text (price, '1x K80', model)."),
-    Field("new_value", pa.string(), "", "The value after, as text."),
-    Field(
-        "old_price", pa.float64(), "currency/price_unit", "Price before (rounded to 9 decimals)."
-    ),
-    Field("new_price", pa.float64(), "currency/price_unit", "Price after (rounded to 9 decimals)."),
-    Field(
-        "change_pct",
-        pa.float64(),
-        "%",
-        "(new_price - old_price) / old_price * 100; null when old_price is 0 or the currency changed.",
-    ),
-    Field("currency", pa.string(), "ISO 4217", "Currency of old_price/new_price."),
-    Field(
-        "price_unit",
-        pa.string(),
-        "",
-        "hour: whole instance per hour; gpu_hour: per GPU-hour (spot summaries).",
-    ),
-    Field(
-        "offer_count", pa.int32(), "offers", "GPU-model and summary events: offers in the group."
-    ),
-    Field("detected_at", TS, "UTC", "When the run that raised the event ran.", False),
-    Field(
-        "from_version",
-        pa.string(),
-        "",
-        "Dataset version of the provider's baseline compared against.",
-    ),
-    Field(
-        "to_version", pa.string(), "", "Dataset version of the run that raised the event.", False
-    ),
-    Field(
-        "source_url", pa.string(), "", "Source of the new (or, for removals, the last) observation."
-    ),
-]
-EVENT_SCHEMA = arrow_schema(EVENT_FIELDS)
-EVENT_COLUMNS = [f.name for f in EVENT_FIELDS]
+# Columns and types of gpu_price_changes.parquet: pipelines/tables.py.
+EVENT_SCHEMA = PRICE_CHANGES.schema
+EVENT_COLUMNS = PRICE_CHANGES.columns
 
 DEFAULT_REMOVAL_CONFIRM_RUNS = 2
 DEFAULT_VOLATILE_MIN_CHANGE_PCT = 5.0

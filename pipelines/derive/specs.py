@@ -23,26 +23,15 @@ import pyarrow as pa
 
 from pipelines.errors import GpuPricesError
 from pipelines.schema import SPEC_FIELDS
+from pipelines.tables import SPECS
 
 SPECS_CSV = Path(__file__).resolve().parents[1] / "data" / "gpu_specs.csv"
-SPECS_FILE = "gpu_specs.parquet"
+SPECS_FILE = SPECS.file
 
 SPEC_COLUMNS = [f.name for f in SPEC_FIELDS]
-KEY_COLUMNS = ["gpu_model", "gpu_form_factor", "gpu_memory_gb"]
-_EXTRA_COLUMNS = [
-    pa.field("gpu_counting_unit", pa.string()),  # board | die | GCD | chip ...
-    pa.field("gpu_spec_notes", pa.string()),  # how a figure was derived (sparse halved ...)
-]
-SPECS_SCHEMA = pa.schema(
-    [
-        pa.field("gpu_model", pa.string(), nullable=False),
-        pa.field("gpu_form_factor", pa.string()),
-        pa.field("gpu_memory_gb", pa.float64()),
-        *[f.arrow() for f in SPEC_FIELDS if f.name != "gpu_spec_source"],
-        *_EXTRA_COLUMNS,
-        pa.field("gpu_spec_source", pa.string(), nullable=False),
-    ]
-)
+KEY_COLUMNS = list(SPECS.primary_key)
+# The published table's columns (pipelines/tables.py), also the CSV's columns.
+SPECS_SCHEMA = SPECS.schema
 # Published precision columns (TFLOPS, dense) in the order tables show them.
 PRECISION_COLUMNS = {
     "fp64": "gpu_fp64_tflops",

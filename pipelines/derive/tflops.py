@@ -23,90 +23,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 
-from pipelines.derive.specs import join_specs
+from pipelines.derive.specs import PRECISION_COLUMNS, join_specs
+from pipelines.tables import PRECISION_VALUES, PRICE_PER_TFLOP, PRICE_PER_TFLOP_SUMMARY
 
-TFLOPS_FILE = "gpu_price_per_tflop.parquet"
-SUMMARY_FILE = "gpu_price_per_tflop_summary.parquet"
+TFLOPS_FILE = PRICE_PER_TFLOP.file
+SUMMARY_FILE = PRICE_PER_TFLOP_SUMMARY.file
 
 # precision -> dense TFLOPS column of SPEC_FIELDS
-PRECISIONS: dict[str, str] = {
-    "fp64": "gpu_fp64_tflops",
-    "fp32": "gpu_fp32_tflops",
-    "tf32": "gpu_tf32_tflops",
-    "fp16": "gpu_fp16_tflops",
-    "bf16": "gpu_bf16_tflops",
-    "fp8": "gpu_fp8_tflops",
-}
+PRECISIONS: dict[str, str] = {p: PRECISION_COLUMNS[p] for p in PRECISION_VALUES}
 TFLOPS_PER_PFLOPS = 1000.0
 
-_TS = pa.timestamp("us", tz="UTC")
-TFLOPS_SCHEMA = pa.schema(
-    [
-        pa.field("provider", pa.string(), nullable=False),
-        pa.field("offer_key", pa.string(), nullable=False),
-        pa.field("instance_type", pa.string()),
-        pa.field("region", pa.string()),
-        pa.field("zone", pa.string()),
-        pa.field("pricing_model", pa.string(), nullable=False),
-        pa.field("term", pa.string()),
-        pa.field("gpu_model", pa.string(), nullable=False),
-        pa.field("gpu_memory_gb", pa.float64()),
-        pa.field("gpu_form_factor", pa.string()),
-        pa.field("gpu_count", pa.float64()),
-        pa.field("price_usd_per_gpu_hour", pa.float64(), nullable=False),
-        pa.field("precision", pa.string(), nullable=False),
-        pa.field("tflops_per_gpu", pa.float64(), nullable=False),
-        pa.field("usd_per_pflop_hour", pa.float64(), nullable=False),
-        pa.field("rank_overall", pa.int32(), nullable=False),
-        pa.field("rank_in_model", pa.int32(), nullable=False),
-        pa.field("last_seen_at", _TS),
-        pa.field("dataset_version", pa.string()),
-    ],
-    metadata={
-        b"usd_per_pflop_hour": b"USD per hour of 1 PFLOP/s of dense peak compute = price_usd_per_gpu_hour * 1000 / tflops_per_gpu",
-        b"rank_overall": b"1 = cheapest among all offers of the same pricing_model and precision",
-        b"rank_in_model": b"1 = cheapest among offers of the same gpu_model, pricing_model and precision",
-    },
-)
-SUMMARY_SCHEMA = pa.schema(
-    [
-        pa.field("gpu_model", pa.string(), nullable=False),
-        pa.field("pricing_model", pa.string(), nullable=False),
-        pa.field("precision", pa.string(), nullable=False),
-        pa.field("tflops_per_gpu_min", pa.float64()),
-        pa.field("tflops_per_gpu_max", pa.float64()),
-        pa.field("cheapest_usd_per_pflop_hour", pa.float64(), nullable=False),
-        pa.field("cheapest_price_usd_per_gpu_hour", pa.float64()),
-        pa.field("cheapest_provider", pa.string()),
-        pa.field("cheapest_offer_key", pa.string()),
-        pa.field("cheapest_region", pa.string()),
-        pa.field("median_usd_per_pflop_hour", pa.float64(), nullable=False),
-        pa.field("median_price_usd_per_gpu_hour", pa.float64()),
-        pa.field("provider_count", pa.int32(), nullable=False),
-        pa.field("offer_count", pa.int32(), nullable=False),
-        pa.field("dataset_version", pa.string()),
-    ],
-    metadata={
-        b"median_usd_per_pflop_hour": b"median over providers of each provider's cheapest offer (a provider counts once)",
-    },
-)
+# Columns and types: pipelines/tables.py.
+TFLOPS_SCHEMA = PRICE_PER_TFLOP.schema
+SUMMARY_SCHEMA = PRICE_PER_TFLOP_SUMMARY.schema
 
-_OFFER_COLUMNS = [
-    "provider",
-    "offer_key",
-    "instance_type",
-    "region",
-    "zone",
-    "pricing_model",
-    "term",
-    "gpu_model",
-    "gpu_memory_gb",
-    "gpu_form_factor",
-    "gpu_count",
-    "price_usd_per_gpu_hour",
-]
+# The offer's own columns of the per-offer table: those before `precision`.
+_OFFER_COLUMNS = PRICE_PER_TFLOP.columns[: PRICE_PER_TFLOP.columns.index("precision")]
 
 
 def current_only(history: pd.DataFrame) -> pd.DataFrame:

@@ -1,100 +1,89 @@
 """datasets/datapackage.json: the Frictionless Data Package describing what we publish.
 
-One resource per published table, with its schema (from pipelines/schema.py and the other
-modules' explicit schemas: names, types, units, descriptions), row count, bytes and sha256,
-and the dataset version. The price history is a directory of Parquet files; its resource
-lists every file (path, sha256, rows) of the current version, using the hashes recorded
-when each file was written (nothing is re-read).
+Generated from the catalogue (pipelines/tables.py): one resource per Parquet *file*, with
+its Table Schema (types, units, descriptions, primary key), row count and sha256, and the
+package metadata (title, description, homepage, sources, licenses, contributors). `version`
+is the dataset version; `schema_version` beside it is the catalogue's fingerprint.
+
+Why one resource per file: the price history is a directory of Parquet parts, and a
+resource whose `path` lists several files means "one file split in chunks" to the spec, so
+`frictionless validate` would read only the first part. Each part of the history is its own
+resource instead (`gpu_prices-current-…`, `gpu_prices-closed-…`, all with
+`"group": "gpu_prices"`), sharing one Table Schema file, `gpu_prices.schema.json`, so the
+package stays small with hundreds of parts. `frictionless validate datasets/datapackage.json`
+then reads every row of every table.
+
+Why no `bytes`: frictionless reads Parquet through pyarrow, never through its byte stream,
+so it cannot count bytes and reports a declared `bytes` as a mismatch. The sha256 `hash`
+(checked by `scrape versions --verify` for the history) identifies each file instead.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.derive import changes, specs, tflops
-from pipelines.ops import runlog
-from pipelines.schema import HISTORY_FIELDS, frictionless_fields, frictionless_type
 from pipelines.store.atomic import file_sha256, write_json_atomic
 from pipelines.store.history import History
+from pipelines.tables import CATALOGUE, PRICES, schema_version
+from scrapers import ecb
+from scrapers.registry import PROVIDERS
 
+PACKAGE_NAME = "gpu-prices"
+PARQUET_MEDIATYPE = "application/vnd.apache.parquet"
+PRICES_SCHEMA_FILE = f"{PRICES.name}.schema.json"
 LICENSE = {
     "name": "CC-BY-4.0",
     "path": "https://creativecommons.org/licenses/by/4.0/",
     "title": "Creative Commons Attribution 4.0",
 }
-
-# Other published tables: file name -> (explicit schema, description). A table is listed
-# when its file exists.
-TABLES: dict[str, tuple[pa.Schema, str]] = {
-    "gpu_specs.parquet": (
-        specs.SPECS_SCHEMA,
-        "GPU spec table (dense TFLOPS per precision, memory, TDP), one row per GPU variant.",
-    ),
-    "gpu_price_per_tflop.parquet": (
-        tflops.TFLOPS_SCHEMA,
-        "USD per PFLOP-hour of every current offer for each precision, with ranks.",
-    ),
-    "gpu_price_per_tflop_summary.parquet": (
-        tflops.SUMMARY_SCHEMA,
-        "Per GPU model: cheapest offer, median across providers, provider count.",
-    ),
-    "gpu_price_changes.parquet": (
-        changes.EVENT_SCHEMA,
-        "Change events between consecutive good runs of each provider.",
-    ),
-    "gpu_runs.parquet": (runlog.RUNLOG_SCHEMA, "Run log: one row per run and provider."),
-}
+CONTRIBUTORS = [{"title": "gpu-prices contributors", "role": "author"}]
+DESCRIPTION = (
+    "Published GPU instance prices of cloud providers and marketplaces (on-demand, spot, "
+    "reserved, subscription, free tiers), scraped on a schedule from the providers' own "
+    "pricing APIs and pages, archived verbatim, normalized and kept as a versioned history "
+    "(one row per price version of an offer), joined with GPU specs; with price per TFLOP "
+    "rankings, change events and the run log."
+)
 
 
-def write(datasets_dir: Path, history: History, version: str) -> dict:
+def project_homepage() -> str | None:
+    """The project's homepage as declared in pyproject.toml ([project.urls] Homepage)."""
+    try:
+        urls = metadata.metadata("gpu-prices").get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        return None
+    for entry in urls:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() == "homepage":
+            return url.strip()
+    return None
+
+
+def write(
+    datasets_dir: Path, history: History, version: str, *, public_url: str | None = None
+) -> dict:
+    """Write datapackage.json (and the history's shared schema file); return the package.
+
+    `public_url`: where the datasets are served (GPU_PRICES_PUBLIC_URL), the homepage when
+    set; else the project's homepage.
+    """
     datasets_dir = Path(datasets_dir)
-    entry = next((v for v in history.versions() if v["version"] == version), None)
-    resources = []
-    if entry is not None:
-        files = sorted(entry["files"].items())
-        resources.append(
-            {
-                "name": "gpu_prices",
-                "title": "GPU price history (one row per price version of an offer)",
-                "path": [f"gpu_prices.parquet/{name}" for name, _ in files],
-                "format": "parquet",
-                "mediatype": "application/vnd.apache.parquet",
-                "rows": entry["rows"],
-                "bytes": sum(i["bytes"] for _, i in files),
-                "files": [
-                    {"path": f"gpu_prices.parquet/{n}", "sha256": i["sha256"], "rows": i["rows"]}
-                    for n, i in files
-                ],
-                "description": "Current prices: rows with valid_to null. As of a time t: "
-                "valid_from <= t and (valid_to is null or valid_to > t).",
-                "schema": {
-                    "fields": frictionless_fields(HISTORY_FIELDS),
-                    "primaryKey": ["offer_key", "valid_from"],
-                },
-            }
-        )
-    for name, (schema, description) in TABLES.items():
-        path = datasets_dir / name
-        if not path.exists():
+    resources = _history_resources(datasets_dir, history, version)
+    for table in CATALOGUE:
+        if table is PRICES or not (datasets_dir / table.file).is_file():
             continue
-        meta = pq.read_metadata(path)
         resources.append(
             {
-                "name": name.removesuffix(".parquet"),
-                "path": name,
-                "format": "parquet",
-                "mediatype": "application/vnd.apache.parquet",
-                "rows": meta.num_rows,
-                "bytes": path.stat().st_size,
-                "hash": f"sha256:{file_sha256(path)}",
-                "description": description,
-                "schema": {
-                    "fields": [{"name": f.name, "type": frictionless_type(f.type)} for f in schema]
-                },
+                "name": table.name,
+                "title": table.title,
+                "description": table.description,
+                **_parquet_file(datasets_dir / table.file, table.file),
+                "schema": table.frictionless_schema(),
             }
         )
     atom = datasets_dir / "alerts.atom"
@@ -102,6 +91,7 @@ def write(datasets_dir: Path, history: History, version: str) -> dict:
         resources.append(
             {
                 "name": "alerts",
+                "title": "Change alerts feed",
                 "path": "alerts.atom",
                 "format": "atom",
                 "mediatype": "application/atom+xml",
@@ -110,14 +100,90 @@ def write(datasets_dir: Path, history: History, version: str) -> dict:
                 "description": "Atom feed of recent change events.",
             }
         )
-    package = {
+    package: dict[str, Any] = {
         "profile": "data-package",
-        "name": "gpu-prices",
+        "name": PACKAGE_NAME,
         "title": "Cloud GPU prices: versioned history, GPU specs, price per TFLOP, change events",
+        "description": DESCRIPTION,
         "version": version,
+        "schema_version": schema_version(),
         "created": datetime.now(UTC).isoformat(),
+        "keywords": ["gpu", "cloud", "prices", "pricing", "tflops"],
         "licenses": [LICENSE],
+        "contributors": CONTRIBUTORS,
+        "sources": _sources(history),
         "resources": resources,
     }
+    homepage = public_url or project_homepage()
+    if homepage:
+        package["homepage"] = homepage
     write_json_atomic(package, datasets_dir / "datapackage.json")
     return package
+
+
+def _parquet_file(path: Path, rel: str) -> dict[str, Any]:
+    return {
+        "path": rel,
+        "format": "parquet",
+        "mediatype": PARQUET_MEDIATYPE,
+        "rows": pq.read_metadata(path).num_rows,
+        "hash": f"sha256:{file_sha256(path)}",
+    }
+
+
+def _history_resources(datasets_dir: Path, history: History, version: str) -> list[dict]:
+    """One resource per Parquet part of the published history version."""
+    entry = next((v for v in history.versions() if v["version"] == version), None)
+    if entry is None:
+        return []
+    write_json_atomic(PRICES.frictionless_schema(), datasets_dir / PRICES_SCHEMA_FILE)
+    out = []
+    # Current part first: it is what "current prices" users want.
+    names = sorted(entry["files"], key=lambda n: (not n.startswith("current-"), n))
+    for name in names:
+        info = entry["files"][name]
+        stem = name.removesuffix(".parquet")
+        kind = "current" if stem.startswith("current-") else "closed"
+        out.append(
+            {
+                "name": f"{PRICES.name}-{stem}".lower(),
+                "group": PRICES.name,
+                "title": f"{PRICES.title}: {kind} part",
+                "description": (
+                    "Open price versions (valid_to is null), one per live offer. "
+                    if kind == "current"
+                    else "Price versions that ended (replaced or withdrawn). "
+                )
+                + f"Part of {PRICES.file}/, read as one table with its other parts. "
+                + PRICES.description,
+                "path": f"{PRICES.file}/{name}",
+                "format": "parquet",
+                "mediatype": PARQUET_MEDIATYPE,
+                # Recorded when the part was written: publishing never re-reads the history.
+                "rows": info["rows"],
+                "hash": f"sha256:{info['sha256']}",
+                "schema": PRICES_SCHEMA_FILE,
+            }
+        )
+    return out
+
+
+def _sources(history: History) -> list[dict[str, str]]:
+    """The providers with data in the history, the FX rates and the spec datasheets."""
+    out = []
+    for name in sorted(history.provider_state()):
+        spec = PROVIDERS.get(name)
+        if spec is not None and spec.source_urls:
+            out.append({"title": f"{spec.title} ({name})", "path": spec.source_urls[0]})
+    out.append(
+        {
+            "title": "European Central Bank euro foreign exchange reference rates (USD columns)",
+            "path": ecb.DEFAULT_BASE_URL,
+        }
+    )
+    out.append(
+        {
+            "title": "GPU vendor datasheets: one per row of gpu_specs (column gpu_spec_source)",
+        }
+    )
+    return out

@@ -603,7 +603,12 @@ def _log_run(report: RunReport, config: Config) -> None:
     version = history.current_version()
     if version is not None:
         try:
-            datapackage.write(config.datasets_dir, history, version)
+            datapackage.write(
+                config.datasets_dir,
+                history,
+                version,
+                public_url=config.settings.get("GPU_PRICES_PUBLIC_URL"),
+            )
         except Exception as exc:
             log.exception("datapackage.json not written")
             report.notes.append(f"datapackage.json failed: {_one_line(exc)}")

@@ -25,8 +25,9 @@ from filelock import FileLock
 
 from pipelines.ops.report import OK, SKIPPED, UNCHANGED, RunReport
 from pipelines.store.atomic import write_parquet_atomic
+from pipelines.tables import RUNS
 
-RUNLOG_FILE = "gpu_runs.parquet"
+RUNLOG_FILE = RUNS.file
 _LOCK_FILE = ".gpu_runs.lock"
 # Long errors (a stack of nested causes) are cut: the log is for finding a problem, the
 # process log keeps the details.
@@ -37,28 +38,8 @@ DEFAULT_STALE_AFTER_CADENCES = 3
 # gate (ok) or every source said "not modified" (unchanged).
 GOOD_STATUSES = frozenset({OK, UNCHANGED})
 
-_TS = pa.timestamp("us", tz="UTC")
-RUNLOG_SCHEMA = pa.schema(
-    [
-        pa.field("run_id", pa.string(), nullable=False),
-        pa.field("trigger", pa.string(), nullable=False),  # manual | schedule | replay
-        pa.field("started_at", _TS, nullable=False),
-        pa.field("finished_at", _TS),
-        pa.field("provider", pa.string(), nullable=False),
-        # ok | failed | gate_failed | skipped | unchanged (pipelines.ops.report)
-        pa.field("status", pa.string(), nullable=False),
-        pa.field("rows", pa.int64()),
-        pa.field("new_offers", pa.int64()),
-        pa.field("changed_offers", pa.int64()),
-        pa.field("unchanged_offers", pa.int64()),
-        pa.field("removed_offers", pa.int64()),
-        pa.field("warning_count", pa.int64()),
-        pa.field("seconds", pa.float64()),
-        pa.field("error", pa.string()),
-        # The dataset version this run published; null when it published nothing.
-        pa.field("dataset_version", pa.string()),
-    ]
-)
+# Columns and types of gpu_runs.parquet: pipelines/tables.py.
+RUNLOG_SCHEMA = RUNS.schema
 
 
 def runlog_path(datasets_dir: Path) -> Path:

@@ -2,16 +2,20 @@
 
 Storage (why not one Parquet file, why not Delta Lake: see the README, "History storage"):
 
-    datasets/gpu_prices.parquet  -> symlink to .history/v<version>/   (what users read)
+    datasets/gpu_prices.parquet -> symlink to .history/v<version>/gpu_prices.parquet/
     datasets/.history/parts/closed-<version>.parquet  immutable: row versions that ended
     datasets/.history/parts/current-<version>.parquet the open versions (valid_to is null)
-    datasets/.history/v<version>/                     hard links: every closed part that
+    datasets/.history/v<version>/gpu_prices.parquet/  hard links: every closed part that
                                                       existed at that version + its current part
+    datasets/.history/v<version>/_state.json          per provider: last good run (gate state)
+    datasets/.history/v<version>/_meta.json           publisher's notes (spec-table key)
     datasets/.history/versions.jsonl                  one line per published version
-    datasets/.history/v<version>/_state.json         per provider: last good run (gate state)
 
 `pd.read_parquet("datasets/gpu_prices.parquet")` reads the directory the symlink points to:
-the whole history. A run reads and rewrites only the *current* part (one row per live
+the whole history. It holds Parquet files only (polars and DuckDB read a directory only
+when every file in it is Parquet); the state beside it is published by the same rename.
+Versions written before that layout kept the data directly in `v<version>/`: readers
+below accept both. A run reads and rewrites only the *current* part (one row per live
 offer) and appends one small closed part with the versions it ended, so its cost follows
 the number of live and changed offers, not the length of the history. Publishing is
 atomic: all new files are written first, the version directory is assembled under a
@@ -38,18 +42,17 @@ import pyarrow.parquet as pq
 from filelock import FileLock
 
 from pipelines.schema import (
-    HISTORY_SCHEMA,
-    HISTORY_STORAGE_SCHEMA,
     OBSERVATION_FIELDS,
     PRICE_DECIMALS,
     SPEC_FIELDS,
     VERSION_VALUE_COLUMNS,
 )
 from pipelines.store.atomic import file_sha256, to_table, write_json_atomic, write_parquet_atomic
+from pipelines.tables import PRICES
 
 log = logging.getLogger("pipelines.store.history")
 
-PRICES_NAME = "gpu_prices.parquet"
+PRICES_NAME = PRICES.file
 HISTORY_DIR = ".history"
 # Closed parts are merged into one when there are more than this many, so a reader does
 # not open thousands of small files after years of hourly runs.
@@ -109,38 +112,46 @@ class History:
     def current_version(self) -> str | None:
         if not self.link.is_symlink():
             return None
-        target = os.readlink(self.link)
-        name = Path(target).name
+        target = Path(os.readlink(self.link))
+        if target.name == PRICES_NAME:
+            target = target.parent
+        name = target.name
         return name[1:] if name.startswith("v") else None
 
     def version_dir(self, version: str) -> Path:
+        """The version's directory: its Parquet directory and its state files."""
         return self.hdir / f"v{version}"
+
+    def data_dir(self, version: str) -> Path:
+        """The version's Parquet directory (Parquet files only)."""
+        vdir = self.version_dir(version)
+        data = vdir / PRICES_NAME
+        return data if data.is_dir() or not vdir.is_dir() else vdir
 
     def current_part(self, version: str | None = None) -> Path | None:
         version = version or self.current_version()
         if not version:
             return None
-        vdir = self.version_dir(version)
-        found = sorted(vdir.glob("current-*.parquet"))
+        found = sorted(self.data_dir(version).glob("current-*.parquet"))
         return found[-1] if found else None
 
     def read_current(self) -> pd.DataFrame:
         part = self.current_part()
         if part is None:
-            return HISTORY_SCHEMA.empty_table().to_pandas()
-        return pq.read_table(part).cast(HISTORY_SCHEMA).to_pandas()
+            return PRICES.schema.empty_table().to_pandas()
+        return pq.read_table(part).cast(PRICES.schema).to_pandas()
 
     def read_all(self, version: str | None = None) -> pd.DataFrame:
         version = version or self.current_version()
         if not version:
-            return HISTORY_SCHEMA.empty_table().to_pandas()
-        return pd.read_parquet(self.version_dir(version))
+            return PRICES.schema.empty_table().to_pandas()
+        return pd.read_parquet(self.data_dir(version))
 
     def provider_state(self) -> dict[str, dict[str, Any]]:
         """Per provider: last good run (observed_at, rows, version, regions).
 
-        Kept inside the version directory (`_state.json`: readers skip `_` files), so the
-        state and the data it describes are published by the same rename.
+        Kept in the version directory beside the Parquet directory, so the state and the
+        data it describes are published by the same rename.
         """
         version = self.current_version()
         if not version:
@@ -297,9 +308,9 @@ class History:
         tmp_dir = self.hdir / f".v{version}.tmp"
         if tmp_dir.exists():
             shutil.rmtree(tmp_dir)
-        tmp_dir.mkdir(parents=True)
+        (tmp_dir / PRICES_NAME).mkdir(parents=True)
         for name in files:
-            os.link(self.parts / name, tmp_dir / name)
+            os.link(self.parts / name, tmp_dir / PRICES_NAME / name)
         write_json_atomic(state, tmp_dir / "_state.json")
         write_json_atomic(meta_next or {}, tmp_dir / "_meta.json")
         final_dir = self.version_dir(version)
@@ -321,7 +332,7 @@ class History:
         tmp_link = self.datasets_dir / f".{PRICES_NAME}.tmp"
         if tmp_link.is_symlink() or tmp_link.exists():
             tmp_link.unlink()
-        os.symlink(os.path.relpath(final_dir, self.datasets_dir), tmp_link)
+        os.symlink(os.path.relpath(final_dir / PRICES_NAME, self.datasets_dir), tmp_link)
         os.replace(tmp_link, self.link)
 
     def _meta(self, version: str | None) -> dict[str, Any]:
@@ -331,7 +342,7 @@ class History:
         return json.loads(path.read_text()) if path.exists() else {}
 
     def _compact(self, version: str, files: dict, closed_names: list[str], meta: dict) -> dict:
-        tables = [pq.read_table(self.parts / n).cast(HISTORY_SCHEMA) for n in sorted(closed_names)]
+        tables = [pq.read_table(self.parts / n).cast(PRICES.schema) for n in sorted(closed_names)]
         merged = _stored(pa.concat_tables(tables))
         path = self.parts / f"closed-{version}-compacted.parquet"
         sha = write_parquet_atomic(merged, path, metadata=meta, row_group_size=ROW_GROUP_ROWS)
@@ -353,7 +364,7 @@ class History:
             return [f"version {version} not found"]
         problems = []
         for name, info in entry["files"].items():
-            path = self.version_dir(version) / name
+            path = self.data_dir(version) / name
             if not path.exists():
                 problems.append(f"{name}: missing")
             elif file_sha256(path) != info["sha256"]:
@@ -363,7 +374,7 @@ class History:
 
 def _stored(data: pd.DataFrame | pa.Table) -> pa.Table:
     """History rows in their on-disk form (explicit schema, dictionary-encoded strings)."""
-    return to_table(data, HISTORY_SCHEMA).cast(HISTORY_STORAGE_SCHEMA)
+    return to_table(data, PRICES.schema).cast(PRICES.storage_schema)
 
 
 def _round(s: pd.Series) -> pd.Series:

@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 
 from pipelines.cli.gpus import register
 from pipelines.derive.tflops import TFLOPS_FILE, publish
-from pipelines.schema import HISTORY_FIELDS, HISTORY_SCHEMA, offer_key
+from pipelines.schema import HISTORY_FIELDS, offer_key
 from pipelines.store.atomic import to_table
+from pipelines.tables import PRICES
 
 T0 = pd.Timestamp("2026-11-01T00:00:00Z")
 runner = CliRunner()
@@ -124,7 +125,7 @@ def datasets(tmp_path):
     ]
     prices = tmp_path / "gpu_prices.parquet"  # a directory of parquet files, like the real one
     prices.mkdir()
-    pq.write_table(to_table(pd.DataFrame(rows), HISTORY_SCHEMA), prices / "current-v1.parquet")
+    pq.write_table(to_table(pd.DataFrame(rows), PRICES.schema), prices / "current-v1.parquet")
     return tmp_path
 
 

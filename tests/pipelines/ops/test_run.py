@@ -15,6 +15,7 @@ import pytest
 
 from pipelines.config import Config
 from pipelines.ops.run import run_providers
+from pipelines.store.atomic import file_sha256
 from pipelines.store.history import History
 from scrapers import registry
 from tests.support import fakes
@@ -108,8 +109,8 @@ def test_azure_end_to_end_publishes_loadable_history(tmp_path, provider_server):
     assert meta[b"gpu_prices.dataset_version"].decode() == report.dataset_version
     dp = json.loads((cfg.datasets_dir / "datapackage.json").read_text())
     assert dp["version"] == report.dataset_version
-    res0 = next(r for r in dp["resources"] if r["name"] == "gpu_prices")
-    assert res0["rows"] == 13 and all(len(f["sha256"]) == 64 for f in res0["files"])
+    (part,) = [r for r in dp["resources"] if r.get("group") == "gpu_prices"]
+    assert part["rows"] == 13 and part["hash"] == f"sha256:{file_sha256(h.current_part())}"
     # Archive: every response stored, each distinct body once, verbatim.
     manifest = [
         json.loads(x)
@@ -159,7 +160,7 @@ def test_price_change_closes_old_version(tmp_path, provider_server):
     # The earlier version is still readable as it was.
     h = History(cfg.datasets_dir)
     first = h.versions()[0]["version"]
-    old = pd.read_parquet(h.version_dir(first))
+    old = pd.read_parquet(h.data_dir(first))
     assert old[old.offer_key == key]["price_per_hour"].tolist() == [3.06]
 
 

@@ -1,0 +1,336 @@
+"""The catalogue of published tables: every Parquet file under `datasets/`, declared once.
+
+Each `Table` names its file, title, description, columns (with Arrow type, unit and
+description) and primary key. The writers (pipelines/store/history.py,
+pipelines/derive/specs.py, tflops.py, changes.py, pipelines/ops/runlog.py) write with
+`<table>.schema` / `.storage_schema`; `datapackage.json` (pipelines/ops/datapackage.py) and
+the README's schema tables (pipelines/ops/docs.py) are generated from `CATALOGUE`; a test
+checks that every Parquet file a run writes is listed here and matches its schema.
+
+A column that appears in several tables is declared once (in pipelines/schema.py for the
+price columns, here otherwise) and reused, with `Field.but(...)` where another table gives
+it a different description or nullability.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pyarrow as pa
+
+from pipelines.schema import (
+    HISTORY_EXTRA_FIELDS,
+    HISTORY_FIELDS,
+    OBSERVATION_FIELDS,
+    SPEC_FIELDS,
+    TS,
+    Field,
+    Table,
+)
+
+_OBS = {f.name: f for f in OBSERVATION_FIELDS}
+_SPEC = {f.name: f for f in SPEC_FIELDS}
+_HIST = {f.name: f for f in HISTORY_EXTRA_FIELDS}
+_VERSION = _HIST["dataset_version"]
+
+# --- gpu_prices: the price history ------------------------------------------------------
+PRICES = Table(
+    file="gpu_prices.parquet",
+    title="GPU price history",
+    description="One row per price version of an offer. Current prices: rows with valid_to "
+    "null. As of a time t: valid_from <= t and (valid_to is null or valid_to > t).",
+    fields=tuple(HISTORY_FIELDS),
+    primary_key=("offer_key", "valid_from"),
+    dictionary_encoded=True,
+    is_directory=True,
+)
+
+# --- gpu_specs: one row per GPU variant -------------------------------------------------
+SPECS = Table(
+    file="gpu_specs.parquet",
+    title="GPU specs",
+    description="GPU spec table (dense TFLOPS per precision, memory, bandwidth, TDP, source), "
+    "one row per GPU variant (gpu_model, gpu_form_factor, gpu_memory_gb).",
+    fields=(
+        _OBS["gpu_model"].but(nullable=False),
+        _OBS["gpu_form_factor"],
+        _OBS["gpu_memory_gb"],
+        *[f for f in SPEC_FIELDS if f.name != "gpu_spec_source"],
+        Field(
+            "gpu_counting_unit",
+            pa.string(),
+            "",
+            "What one GPU is, as the clouds count it: board | die | GCD | chip ...",
+        ),
+        Field(
+            "gpu_spec_notes",
+            pa.string(),
+            "",
+            "How a figure was derived (e.g. a sparse headline figure halved).",
+        ),
+        _SPEC["gpu_spec_source"].but(nullable=False),
+    ),
+    primary_key=("gpu_model", "gpu_form_factor", "gpu_memory_gb"),
+)
+
+# --- gpu_price_per_tflop and its summary -------------------------------------------------
+# The precisions ranked (INT8 is left out: TOPS, not FLOPS).
+PRECISION_VALUES = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8")
+_PRECISION = Field(
+    "precision",
+    pa.string(),
+    "",
+    " | ".join(PRECISION_VALUES) + " (dense figures from gpu_specs).",
+    False,
+)
+_USD_PER_PFLOP_HOUR = Field(
+    "usd_per_pflop_hour",
+    pa.float64(),
+    "USD/PFLOP-hour",
+    "USD per hour of 1 PFLOP/s of dense peak compute = price_usd_per_gpu_hour * 1000 / "
+    "tflops_per_gpu.",
+    False,
+)
+_TFLOPS_PER_GPU = Field(
+    "tflops_per_gpu", pa.float64(), "TFLOPS", "Dense TFLOPS of one GPU at `precision`.", False
+)
+
+PRICE_PER_TFLOP = Table(
+    file="gpu_price_per_tflop.parquet",
+    title="Price per TFLOP",
+    description="USD per PFLOP-hour of every current offer for each precision, ranked "
+    "(1 = cheapest) within its pricing model and precision.",
+    fields=(
+        *[
+            _OBS[n]
+            for n in ("provider", "offer_key", "instance_type", "region", "zone", "pricing_model")
+        ],
+        _OBS["term"],
+        _OBS["gpu_model"].but(nullable=False),
+        _OBS["gpu_memory_gb"],
+        _OBS["gpu_form_factor"],
+        _OBS["gpu_count"],
+        _OBS["price_usd_per_gpu_hour"].but(nullable=False),
+        _PRECISION,
+        _TFLOPS_PER_GPU,
+        _USD_PER_PFLOP_HOUR,
+        Field(
+            "rank_overall",
+            pa.int32(),
+            "",
+            "1 = cheapest among all offers of the same pricing_model and precision.",
+            False,
+        ),
+        Field(
+            "rank_in_model",
+            pa.int32(),
+            "",
+            "1 = cheapest among offers of the same gpu_model, pricing_model and precision.",
+            False,
+        ),
+        _HIST["last_seen_at"].but(nullable=True),
+        _VERSION.but(nullable=True, description="Dataset version the table was computed for."),
+    ),
+    primary_key=("offer_key", "precision"),
+)
+
+
+def _cheapest(name: str, description: str, base: Field) -> Field:
+    return base.but(name=f"cheapest_{name}", description=description, nullable=True)
+
+
+PRICE_PER_TFLOP_SUMMARY = Table(
+    file="gpu_price_per_tflop_summary.parquet",
+    title="Price per TFLOP, summary per GPU model",
+    description="Per GPU model, pricing model and precision: the cheapest offer, the median "
+    "across providers (of each provider's cheapest offer) and the provider count.",
+    fields=(
+        _OBS["gpu_model"].but(nullable=False),
+        _OBS["pricing_model"],
+        _PRECISION,
+        _TFLOPS_PER_GPU.but(
+            name="tflops_per_gpu_min",
+            description="Lowest tflops_per_gpu of the group.",
+            nullable=True,
+        ),
+        _TFLOPS_PER_GPU.but(
+            name="tflops_per_gpu_max",
+            description="Highest tflops_per_gpu of the group.",
+            nullable=True,
+        ),
+        _USD_PER_PFLOP_HOUR.but(
+            name="cheapest_usd_per_pflop_hour",
+            description="usd_per_pflop_hour of the cheapest offer.",
+        ),
+        _cheapest(
+            "price_usd_per_gpu_hour",
+            "price_usd_per_gpu_hour of the cheapest offer.",
+            _OBS["price_usd_per_gpu_hour"],
+        ),
+        _cheapest("provider", "Provider of the cheapest offer.", _OBS["provider"]),
+        _cheapest("offer_key", "Offer key of the cheapest offer.", _OBS["offer_key"]),
+        _cheapest("region", "Region of the cheapest offer.", _OBS["region"]),
+        _USD_PER_PFLOP_HOUR.but(
+            name="median_usd_per_pflop_hour",
+            description="Median over providers of each provider's cheapest offer (a provider "
+            "counts once).",
+        ),
+        _OBS["price_usd_per_gpu_hour"].but(
+            name="median_price_usd_per_gpu_hour",
+            description="Median over providers of the price of each provider's cheapest offer.",
+        ),
+        Field("provider_count", pa.int32(), "providers", "Providers with an offer.", False),
+        Field("offer_count", pa.int32(), "offers", "Offers in the group.", False),
+        _VERSION.but(nullable=True, description="Dataset version the table was computed for."),
+    ),
+    primary_key=("gpu_model", "pricing_model", "precision"),
+)
+
+# --- gpu_price_changes: change events -----------------------------------------------------
+EVENT_TYPES = (
+    "price_changed",
+    "offer_added",
+    "offer_removed",
+    "gpu_model_added",
+    "gpu_model_removed",
+    "offer_gpu_changed",
+    "spot_price_changed",
+)
+_EVENT_PRICE = Field("old_price", pa.float64(), "currency/price_unit", "")
+
+PRICE_CHANGES = Table(
+    file="gpu_price_changes.parquet",
+    title="GPU price change events",
+    description="Change events between consecutive good runs of each provider (see the "
+    "README, 'Change alerts').",
+    fields=(
+        Field(
+            "event_id",
+            pa.string(),
+            "",
+            "sha256-derived id of the change (same change, same id: re-runs are idempotent).",
+            False,
+        ),
+        Field("event_type", pa.string(), "", " | ".join(EVENT_TYPES) + ".", False),
+        _OBS["provider"],
+        _OBS["offer_key"].but(
+            description="Offer key (see gpu_prices); null for GPU-model and spot summary events.",
+            nullable=True,
+        ),
+        _OBS["pricing_model"],
+        _OBS["region"].but(
+            description="Region of the offer or summary group; null for GPU-model events.",
+            nullable=True,
+        ),
+        _OBS["instance_type"].but(
+            description="Instance type of the offer; null for GPU-model and summary events.",
+            nullable=True,
+        ),
+        _OBS["gpu_model"].but(
+            description="Canonical GPU model (the new one for offer_gpu_changed)."
+        ),
+        _OBS["gpu_model"].but(
+            name="old_gpu_model", description="offer_gpu_changed: the GPU model before."
+        ),
+        Field("old_value", pa.string(), "", "The value before, as text (price, '1x K80', model)."),
+        Field("new_value", pa.string(), "", "The value after, as text."),
+        _EVENT_PRICE.but(description="Price before (rounded to 9 decimals)."),
+        _EVENT_PRICE.but(name="new_price", description="Price after (rounded to 9 decimals)."),
+        Field(
+            "change_pct",
+            pa.float64(),
+            "%",
+            "(new_price - old_price) / old_price * 100; null when old_price is 0 or the "
+            "currency changed.",
+        ),
+        _OBS["currency"].but(description="Currency of old_price/new_price.", nullable=True),
+        Field(
+            "price_unit",
+            pa.string(),
+            "",
+            "hour: whole instance per hour; gpu_hour: per GPU-hour (spot summaries).",
+        ),
+        Field(
+            "offer_count",
+            pa.int32(),
+            "offers",
+            "GPU-model and summary events: offers in the group.",
+        ),
+        Field("detected_at", TS, "UTC", "When the run that raised the event ran.", False),
+        _VERSION.but(
+            name="from_version",
+            description="Dataset version of the provider's baseline compared against.",
+            nullable=True,
+        ),
+        _VERSION.but(
+            name="to_version", description="Dataset version of the run that raised the event."
+        ),
+        _OBS["source_url"].but(
+            description="Source of the new (or, for removals, the last) observation."
+        ),
+    ),
+    primary_key=("event_id",),
+)
+
+# --- gpu_runs: the run log ---------------------------------------------------------------
+_COUNT = Field("rows", pa.int64(), "rows", "")
+
+RUNS = Table(
+    file="gpu_runs.parquet",
+    title="Run log",
+    description="One row per run and provider, whatever started the run (manual, schedule, "
+    "replay).",
+    fields=(
+        Field("run_id", pa.string(), "", "Run id (start time and a random suffix).", False),
+        Field("trigger", pa.string(), "", "manual | schedule | replay.", False),
+        Field("started_at", TS, "UTC", "When the run started.", False),
+        Field("finished_at", TS, "UTC", "When the run finished."),
+        _OBS["provider"],
+        Field(
+            "status",
+            pa.string(),
+            "",
+            "ok | failed | gate_failed | skipped | unchanged (pipelines/ops/report.py).",
+            False,
+        ),
+        _COUNT.but(description="Rows the provider's scrape produced."),
+        _COUNT.but(name="new_offers", unit="offers", description="Offers new in the history."),
+        _COUNT.but(
+            name="changed_offers", unit="offers", description="Offers whose price version changed."
+        ),
+        _COUNT.but(
+            name="unchanged_offers", unit="offers", description="Offers confirmed unchanged."
+        ),
+        _COUNT.but(name="removed_offers", unit="offers", description="Offers withdrawn."),
+        _COUNT.but(name="warning_count", unit="warnings", description="Rows skipped or warnings."),
+        Field("seconds", pa.float64(), "s", "Wall-clock time spent on the provider."),
+        Field("error", pa.string(), "", "One-line error of a failed provider (secrets scrubbed)."),
+        _VERSION.but(
+            description="The dataset version this run published; null when it published nothing.",
+            nullable=True,
+        ),
+    ),
+    primary_key=("run_id", "provider"),
+)
+
+# Every published Parquet table, in the order datapackage.json and the README list them.
+CATALOGUE: tuple[Table, ...] = (
+    PRICES,
+    SPECS,
+    PRICE_PER_TFLOP,
+    PRICE_PER_TFLOP_SUMMARY,
+    PRICE_CHANGES,
+    RUNS,
+)
+BY_FILE: dict[str, Table] = {t.file: t for t in CATALOGUE}
+
+
+def schema_version() -> str:
+    """Fingerprint of the published schema (files, columns, types, keys): it changes exactly
+    when a published column, type or key does. Shown beside the dataset version."""
+    canon = [
+        [t.file, [[f.name, str(f.type), f.nullable] for f in t.fields], list(t.primary_key)]
+        for t in CATALOGUE
+    ]
+    return hashlib.sha256(json.dumps(canon).encode()).hexdigest()[:12]
