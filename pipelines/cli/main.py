@@ -25,8 +25,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from pipelines.cli.common import OneLineErrors
+from pipelines.cli.report import print_report
 from pipelines.config import Config
-from pipelines.ops.report import RunReport
 
 app = typer.Typer(
     cls=OneLineErrors,
@@ -107,54 +107,6 @@ def run_cmd(
         )
     print_report(report)
     raise typer.Exit(report.exit_code)
-
-
-def print_report(report: RunReport) -> None:
-    t = Table(title=f"run {report.run_id} ({report.trigger})")
-    for col in ("provider", "status", "rows", "new", "changed", "unchanged", "removed", "seconds"):
-        t.add_column(col, justify="right" if col not in ("provider", "status") else "left")
-    style = {
-        "ok": "green",
-        "failed": "red",
-        "gate_failed": "red",
-        "skipped": "yellow",
-        "unchanged": "cyan",
-    }
-    for name, r in sorted(report.providers.items()):
-        t.add_row(
-            name,
-            f"[{style.get(r.status, '')}]{r.status}[/]",
-            str(r.rows),
-            str(r.new_offers),
-            str(r.changed_offers),
-            str(r.unchanged_offers),
-            str(r.removed_offers),
-            f"{r.seconds:.1f}",
-        )
-    console.print(t)
-    for name, r in sorted(report.providers.items()):
-        if r.failed:
-            err.print(
-                f"[red]FAILED[/] {r.error}"
-                if r.error and r.error.startswith(name)
-                else f"[red]FAILED[/] {name}: {r.error}"
-            )
-        elif r.status == "skipped" and r.error:
-            err.print(f"[yellow]skipped[/] {r.error}")
-        if r.unknown:
-            err.print(f"[yellow]unknown[/] {name}: {', '.join(sorted(set(r.unknown))[:20])}")
-        if r.warnings:
-            err.print(
-                f"[dim]{name}: {len(r.warnings)} rows skipped/warnings (first: {r.warnings[0]})[/]"
-            )
-    if report.unmatched_gpus:
-        err.print(f"[yellow]GPUs without a spec row[/]: {', '.join(report.unmatched_gpus)}")
-    for note in report.notes:
-        err.print(f"[yellow]note[/] {note}")
-    if report.dataset_version:
-        console.print(f"published dataset version {report.dataset_version}")
-    else:
-        console.print("nothing published (no provider produced new data)")
 
 
 @app.command("list")

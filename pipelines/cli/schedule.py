@@ -22,6 +22,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pipelines.cli.report import print_report
 from pipelines.ops.report import RunReport
 
 if TYPE_CHECKING:
@@ -144,8 +145,6 @@ def register(app: typer.Typer) -> None:
                 console.print(f"due: {', '.join(once.due)}; all already running elsewhere")
                 return
             if isinstance(once.result, RunReport):
-                from pipelines.cli.main import print_report
-
                 print_report(once.result)
                 raise typer.Exit(once.result.exit_code)
             console.print(f"ran: {', '.join(once.started)}")

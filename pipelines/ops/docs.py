@@ -1,7 +1,7 @@
 """Generated parts of the README: the provider table and the schema table.
 
 `python -m pipelines.ops.docs` rewrites the marked sections of README.md from the registry and
-pipelines/schema.py; tests/test_readme.py fails when the README and the code disagree, so
+the catalogue of published tables (pipelines/tables.py); tests/test_readme.py fails when the README and the code disagree, so
 the README's provider table always matches `scrape list`.
 """
 
@@ -11,7 +11,8 @@ import re
 import sys
 from pathlib import Path
 
-from pipelines.schema import HISTORY_EXTRA_FIELDS, OBSERVATION_FIELDS, SPEC_FIELDS, Field
+from pipelines.schema import Field
+from pipelines.tables import CATALOGUE
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -27,7 +28,7 @@ def provider_table() -> str:
     return "\n".join(lines)
 
 
-def _schema_rows(fields: list[Field]) -> list[str]:
+def _schema_rows(fields: tuple[Field, ...]) -> list[str]:
     return [
         f"| `{f.name}` | {f.type} | {f.unit or ''} | {f.description.replace('|', '/')} |"
         for f in fields
@@ -35,13 +36,22 @@ def _schema_rows(fields: list[Field]) -> list[str]:
 
 
 def schema_table() -> str:
-    head = ["| column | type | unit | description |", "|---|---|---|---|"]
-    return "\n".join(
-        head
-        + _schema_rows(OBSERVATION_FIELDS)
-        + _schema_rows(HISTORY_EXTRA_FIELDS)
-        + _schema_rows(SPEC_FIELDS)
-    )
+    """One table of columns per published table of the catalogue (pipelines/tables.py)."""
+    out: list[str] = []
+    for table in CATALOGUE:
+        kind = "directory of Parquet parts" if table.is_directory else "Parquet file"
+        key = ", ".join(f"`{k}`" for k in table.primary_key)
+        out += [
+            f"### `datasets/{table.file}`",
+            "",
+            f"{table.title} ({kind}). {table.description} Primary key: {key}.",
+            "",
+            "| column | type | unit | description |",
+            "|---|---|---|---|",
+            *_schema_rows(table.fields),
+            "",
+        ]
+    return "\n".join(out).rstrip()
 
 
 def coverage_table() -> str:
