@@ -1,7 +1,8 @@
 """CLI: `scrape diff` and `scrape alerts ...` (subscriptions, delivery, unsubscribe endpoint).
 
 `scrape diff SNAPSHOT SNAPSHOT...` reads observation files (Parquet or CSV in the
-normalized schema, pipelines/schema.py) in the order given, runs the gate
+normalized schema, pipelines/schema.py; missing derivable columns are derived) or published
+dataset versions (their current rows) in the order given, runs the gate
 (pipelines/ingest/gate.py) and the change detector (pipelines/derive/changes.py) over them with
 in-memory state, and prints the events the pipeline would raise. Every snapshot is
 expected to hold every provider seen in an earlier one: a provider missing from a
@@ -35,13 +36,49 @@ from pipelines.errors import AlertsError, did_you_mean
 from scrapers.base import PRICING_MODELS
 
 
+class SnapshotError(ValueError):
+    """A snapshot that cannot be compared (one line, naming the file and the columns)."""
+
+
+# Columns the gate and the change detector need that a snapshot may lack and we can make:
+# the offer key from its parts, the provider's GPU spelling from the canonical model (and
+# back), the snapshot hash from the file itself.
+DERIVED_COLUMNS = ("offer_key", "gpu_name_raw", "gpu_model", "snapshot_sha256")
+
+
+def resolve_snapshot(path: Path) -> Path:
+    """A published version given as its datasets or version directory -> its Parquet data."""
+    from pipelines.tables import PRICES
+
+    if path.is_dir() and (path / PRICES.file).is_dir():
+        return path / PRICES.file
+    return path
+
+
+def snapshot_label(path: Path) -> str:
+    """The dataset version id of a published version (`v<id>/gpu_prices.parquet`, or the
+    `datasets/gpu_prices.parquet` link to it), else the file name."""
+    real = resolve_snapshot(path).resolve()
+    for part in (real.name, real.parent.name):
+        if part.startswith("v") and part[1:2].isdigit():
+            return part[1:]
+    return path.name
+
+
 def read_snapshot(path: Path) -> pd.DataFrame:
-    """An observation file as a frame with the schema's columns and dtypes."""
+    """An observation file, or a published version, as a frame with the schema's columns.
+
+    A published version (a history: it has `valid_to`) gives its current rows, as last
+    seen (`observed_at` = `last_seen_at`). Missing derivable columns (DERIVED_COLUMNS) are
+    derived; any other missing required column is a SnapshotError naming them all.
+    """
     import pyarrow as pa
 
     from pipelines.ingest.normalize import conform
     from pipelines.schema import OBSERVATION_FIELDS
+    from pipelines.store.atomic import file_sha256
 
+    path = resolve_snapshot(path)
     suffix = "".join(path.suffixes).lower()
     if suffix.endswith(".parquet") or path.is_dir():
         df = pd.read_parquet(path)
@@ -50,8 +87,49 @@ def read_snapshot(path: Path) -> pd.DataFrame:
         text = {f.name: str for f in OBSERVATION_FIELDS if pa.types.is_string(f.type)}
         df = pd.read_csv(path, dtype=text, keep_default_na=True)
     else:
-        raise ValueError("expected a .parquet or .csv observation file")
-    return conform(df)
+        raise SnapshotError("expected a .parquet or .csv observation file or a dataset version")
+    if "valid_to" in df.columns:
+        df = df[df["valid_to"].isna()].reset_index(drop=True)
+        if "last_seen_at" in df.columns:
+            df["observed_at"] = df["last_seen_at"]
+    # Categorical (dictionary-encoded) columns of published files compare as plain values.
+    for col in df.columns:
+        if isinstance(df[col].dtype, pd.CategoricalDtype):
+            df[col] = df[col].astype(object).where(df[col].notna(), None)
+    missing = [
+        f.name
+        for f in OBSERVATION_FIELDS
+        if not f.nullable and f.name not in df.columns and f.name not in DERIVED_COLUMNS
+    ]
+    if "gpu_model" not in df.columns and "gpu_name_raw" not in df.columns:
+        missing.append("gpu_model (or gpu_name_raw)")
+    if missing:
+        raise SnapshotError(
+            f"missing column(s) {', '.join(missing)} "
+            f"(derived when absent: {', '.join(DERIVED_COLUMNS)})"
+        )
+    return conform(_derive(df, path, file_sha256))
+
+
+def _derive(df: pd.DataFrame, path: Path, file_sha256) -> pd.DataFrame:
+    from pipelines.ingest.gpus import resolve
+    from pipelines.schema import offer_key
+
+    df = df.copy()
+    if "offer_key" not in df.columns:
+        parts = ["provider", "instance_type", "region", "zone", "pricing_model", "term"]
+        cells = df.reindex(columns=parts).astype(object).where(lambda x: x.notna(), None)
+        df["offer_key"] = [offer_key(*r) for r in cells.itertuples(index=False, name=None)]
+    if "gpu_name_raw" not in df.columns:
+        df["gpu_name_raw"] = df["gpu_model"]
+    if "gpu_model" not in df.columns:
+        df["gpu_model"] = [
+            resolve(raw, provider=p).gpu_model if isinstance(raw, str) else None
+            for raw, p in zip(df["gpu_name_raw"], df["provider"], strict=True)
+        ]
+    if "snapshot_sha256" not in df.columns:
+        df["snapshot_sha256"] = file_sha256(path) if path.is_file() else None
+    return df
 
 
 def _snapshot_time(df: pd.DataFrame, path: Path) -> datetime:
@@ -68,7 +146,10 @@ def diff(
     snapshots: Annotated[
         list[Path],
         typer.Argument(
-            help="Observation files (Parquet or CSV), oldest first.", exists=True, dir_okay=True
+            help="Observation files (Parquet or CSV) or published versions "
+            "(datasets/.history/v<version>, datasets/gpu_prices.parquet), oldest first.",
+            exists=True,
+            dir_okay=True,
         ),
     ],
     fmt: Annotated[str, typer.Option("--format", help="jsonl or table.")] = "table",
@@ -123,10 +204,15 @@ def diff(
             marketplace_min_change_pct=spot_min_change_pct,
         )
     detector = ChangeDetector(rules)
-    failures = 0
+    failures = printed = 0
     for path in snapshots:
+        label = snapshot_label(path)
         try:
             df = read_snapshot(path)
+        except SnapshotError as exc:
+            typer.echo(f"{path}: {exc}", err=True)
+            failures += 1
+            continue
         except (OSError, ValueError, TypeError) as exc:
             # pyarrow's errors derive from these; the snapshot is skipped like a gate failure.
             typer.echo(f"{path}: unreadable: {exc}", err=True)
@@ -155,13 +241,17 @@ def diff(
                     typer.echo(f"{path}: gate failed: {reason}", err=True)
                 continue
             events = detector.observe(
-                provider, obs, dataset_version=path.name, detected_at=_snapshot_time(obs, path)
+                provider, obs, dataset_version=label, detected_at=_snapshot_time(obs, path)
             )
+            printed += len(events)
             for ev in events_frame(events).to_dict("records"):
                 if fmt == "jsonl":
                     typer.echo(json.dumps(event_to_json(ev), sort_keys=True))
                 else:
                     typer.echo(_table_line(ev))
+    if not printed:
+        # Said on stderr in jsonl mode, so stdout stays one JSON object per line.
+        typer.echo("no changes", err=fmt == "jsonl")
     if failures:
         typer.echo(
             f"{failures} snapshot/provider pair(s) failed the gate and were skipped", err=True

@@ -1,0 +1,105 @@
+"""`scrape diff` on what users actually have: published dataset versions, and CSV files
+without the columns the pipeline derives (issue 16, item 16).
+
+Before: two published versions failed the gate with "duplicate offer keys" (closed and
+current rows of the same offer), a diff without changes printed nothing, and a CSV without
+`offer_key` failed with a pyarrow message."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from typer.testing import CliRunner
+
+from pipelines.cli.main import app
+from pipelines.ingest.normalize import frame_from_rows
+from pipelines.ops.run import run_providers
+from pipelines.store.history import History
+from tests.pipelines.ops.test_run import PAGE1, azure_answer, make_config
+from tests.support.observations import T0, observation
+
+runner = CliRunner()
+KEY = "azure|Standard_NC6s_v3|eastus||on_demand|"
+
+
+def scrape_diff(*args):
+    return runner.invoke(app, ["diff", *map(str, args)])
+
+
+def published_twice(tmp_path, provider_server):
+    """Two published versions of the Azure fixture: one price moved 3.06 -> 2.75 USD/h."""
+    provider_server.route("/api/retail/prices", azure_answer())
+    cfg = make_config(tmp_path, provider_server)
+    run_providers(["azure"], config=cfg)
+    changed = PAGE1.replace(
+        b'"retailPrice":3.06,"unitPrice":3.06', b'"retailPrice":2.75,"unitPrice":2.75', 1
+    )
+    provider_server.route("/api/retail/prices", azure_answer(nc_page1=changed))
+    run_providers(["azure"], config=cfg)
+    return cfg.datasets_dir
+
+
+def test_diff_of_two_published_versions(tmp_path, provider_server):
+    datasets = published_twice(tmp_path, provider_server)
+    first, second = (v["version"] for v in History(datasets).versions())
+    result = scrape_diff(
+        datasets / ".history" / f"v{first}", datasets / "gpu_prices.parquet", "--format", "jsonl"
+    )
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(e["event_type"], e["offer_key"]) for e in events] == [("price_changed", KEY)]
+    assert (events[0]["old_price"], events[0]["new_price"]) == (3.06, 2.75)
+    assert (events[0]["from_version"], events[0]["to_version"]) == (first, second)
+
+
+def test_diff_without_changes_says_so(tmp_path, provider_server):
+    datasets = published_twice(tmp_path, provider_server)
+    current = datasets / "gpu_prices.parquet"
+    result = scrape_diff(current, current)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "no changes"
+    # jsonl keeps stdout machine-readable: the note goes to stderr.
+    result = scrape_diff(current, current, "--format", "jsonl")
+    assert result.exit_code == 0 and result.stdout == ""
+    assert result.stderr.strip() == "no changes"
+
+
+def _csv(tmp_path, name, rows, drop=()):
+    path = tmp_path / f"{name}.csv"
+    frame_from_rows(rows).drop(columns=list(drop)).to_csv(path, index=False)
+    return path
+
+
+def test_csv_without_derivable_columns_gives_the_same_events(tmp_path):
+    before = [observation(price=32.7726), observation("p5.48xlarge", 98.32, "H100")]
+    at = T0 + timedelta(days=1)
+    after = [
+        observation(price=21.96, at=at),
+        observation("p5.48xlarge", 98.32, "B200", at=at),
+    ]
+    full = scrape_diff(_csv(tmp_path, "a", before), _csv(tmp_path, "b", after), "--format", "jsonl")
+    bare = ("offer_key", "gpu_name_raw", "snapshot_sha256")
+    derived = scrape_diff(
+        _csv(tmp_path, "a2", before, bare), _csv(tmp_path, "b2", after, bare), "--format", "jsonl"
+    )
+    assert full.exit_code == derived.exit_code == 0, derived.output
+
+    def kinds(result):
+        return sorted(
+            (e["event_type"], e["offer_key"], e["new_value"])
+            for e in map(json.loads, result.stdout.splitlines())
+        )
+
+    assert kinds(derived) == kinds(full)
+    assert {k[0] for k in kinds(full)} >= {"price_changed", "offer_gpu_changed"}
+
+
+def test_csv_missing_other_columns_names_them_in_one_line(tmp_path):
+    rows = [observation()]
+    a = _csv(tmp_path, "a", rows, ("price_per_hour", "currency"))
+    b = _csv(tmp_path, "b", rows)
+    result = scrape_diff(a, b)
+    assert result.exit_code == 1
+    (line,) = [x for x in result.stderr.splitlines() if str(a) in x]
+    assert "missing column(s) currency, price_per_hour" in line
