@@ -27,6 +27,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from pipelines.notify.feed import FEED_NAME
 from pipelines.store.atomic import file_sha256, write_json_atomic
 from pipelines.store.history import History
 from pipelines.tables import CATALOGUE, PRICES, schema_version
@@ -34,6 +35,7 @@ from scrapers import ecb
 from scrapers.registry import PROVIDERS
 
 PACKAGE_NAME = "gpu-prices"
+PACKAGE_FILE = "datapackage.json"
 PARQUET_MEDIATYPE = "application/vnd.apache.parquet"
 PRICES_SCHEMA_FILE = f"{PRICES.name}.schema.json"
 LICENSE = {
@@ -86,13 +88,13 @@ def write(
                 "schema": table.frictionless_schema(),
             }
         )
-    atom = datasets_dir / "alerts.atom"
+    atom = datasets_dir / FEED_NAME
     if atom.exists():
         resources.append(
             {
                 "name": "alerts",
                 "title": "Change alerts feed",
-                "path": "alerts.atom",
+                "path": FEED_NAME,
                 "format": "atom",
                 "mediatype": "application/atom+xml",
                 "bytes": atom.stat().st_size,
@@ -117,7 +119,7 @@ def write(
     homepage = public_url or project_homepage()
     if homepage:
         package["homepage"] = homepage
-    write_json_atomic(package, datasets_dir / "datapackage.json")
+    write_json_atomic(package, datasets_dir / PACKAGE_FILE)
     return package
 
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from pipelines.schema import Field
-from pipelines.tables import CATALOGUE
+from pipelines.tables import CATALOGUE, PRICES
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -52,6 +52,24 @@ def schema_table() -> str:
             "",
         ]
     return "\n".join(out).rstrip()
+
+
+def files_table() -> str:
+    """What `datasets/` holds: the catalogue's tables, then the feed and the package."""
+    from pipelines.notify.feed import FEED_NAME
+    from pipelines.ops.datapackage import PACKAGE_FILE, PRICES_SCHEMA_FILE
+
+    lines = ["| file | what |", "|---|---|"]
+    lines += [f"| `datasets/{t.file}` | {t.title}: {t.description} |" for t in CATALOGUE]
+    lines += [
+        f"| `datasets/{FEED_NAME}` | Atom feed of recent change events |",
+        f"| `datasets/{PACKAGE_FILE}` | Frictionless Data Package: every Parquet file with its "
+        "schema, units, row count and sha256, the dataset version and the schema version; "
+        f"`frictionless validate datasets/{PACKAGE_FILE}` checks every row |",
+        f"| `datasets/{PRICES_SCHEMA_FILE}` | the Table Schema shared by the parts of "
+        f"`{PRICES.file}` in the Data Package |",
+    ]
+    return "\n".join(lines)
 
 
 def coverage_table() -> str:
@@ -97,6 +115,7 @@ def example_table() -> str:
 
 SECTIONS = {
     "providers": provider_table,
+    "files": files_table,
     "schema": schema_table,
     "coverage": coverage_table,
     "example": example_table,
