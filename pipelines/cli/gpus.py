@@ -154,11 +154,12 @@ def _datasets_dir(datasets: Path | None) -> Path:
 def load_price_per_tflop(datasets_dir: Path) -> pd.DataFrame:
     """The published per-offer table, or the same computed from the current history rows."""
     from pipelines.derive.tflops import TFLOPS_FILE, price_per_tflop
+    from pipelines.tables import PRICES
 
     path = datasets_dir / TFLOPS_FILE
     if path.exists():
         return pd.read_parquet(path)
-    prices = datasets_dir / "gpu_prices.parquet"
+    prices = datasets_dir / PRICES.file
     if not prices.exists():
         raise FileNotFoundError(f"neither {path} nor {prices} exists; run `scrape run` first")
     return price_per_tflop(pd.read_parquet(prices))

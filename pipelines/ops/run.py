@@ -607,7 +607,7 @@ def _log_run(report: RunReport, config: Config) -> None:
                 config.datasets_dir,
                 history,
                 version,
-                public_url=config.settings.get("GPU_PRICES_PUBLIC_URL"),
+                public_url=config.public_url,
             )
         except Exception as exc:
             log.exception("datapackage.json not written")

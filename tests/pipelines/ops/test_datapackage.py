@@ -129,3 +129,16 @@ def test_validator_rejects_a_package_that_misdescribes_its_data(tmp_path, provid
     path.write_text(json.dumps(package))
     result = frictionless_validate(path)
     assert result.returncode != 0 and "row-count" in result.stdout
+
+
+def test_public_url_is_the_homepage(readme_command_1):
+    from pipelines.ops import datapackage
+
+    history = History(readme_command_1)
+    version = history.current_version()
+    served = datapackage.write(
+        readme_command_1, history, version, public_url="https://data.example.org/gpu-prices"
+    )
+    assert served["homepage"] == "https://data.example.org/gpu-prices"
+    default = datapackage.write(readme_command_1, history, version)
+    assert default["homepage"] == "https://github.com/gpu-prices/gpu-prices"
