@@ -6,7 +6,9 @@ one per (subscriber, matching event), that pipelines/notify/delivery.py sends as
 Storage: SQLite at `<state_dir>/alerts.sqlite` by default; the `alerts.db_url` setting
 (`GPU_PRICES_ALERTS_DB`, e.g. `postgresql+psycopg://...`) overrides it. Tables:
 - `alert_subscribers`: e-mail (validated, normalized), filters, unsubscribe token
-  (`secrets.token_urlsafe`, 256 bits; never logged or listed).
+  (`secrets.token_hex`, 256 bits; never logged or listed). Hex, not base64url: a
+  token_urlsafe value starts with '-' about once in 64 draws, and the CLI then read
+  `scrape alerts unsubscribe-token TOKEN` as an unknown option.
 - `alert_events`: the event payloads queued mail is rendered from.
 - `alert_outbox`: one row per (subscriber, event), status queued -> sending -> sent (or
   failed, with the reason in `last_error`).
@@ -35,6 +37,12 @@ log = logging.getLogger("pipelines.notify.alerts")
 
 DB_FILE = "alerts.sqlite"
 TOKEN_BYTES = 32
+
+
+def new_token() -> str:
+    """An unsubscribe token: URL- and command-line-safe (never starts with '-')."""
+    return secrets.token_hex(TOKEN_BYTES)
+
 
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
 
@@ -236,7 +244,7 @@ def subscribe(
             conn.execute(
                 subscribers.insert().values(
                     email=address,
-                    token=secrets.token_urlsafe(TOKEN_BYTES),
+                    token=new_token(),
                     created_at=_now(),
                     **values,
                 )
