@@ -9,6 +9,7 @@
     │   └── ScheduleError             schedules/schedule.toml or a provider's cadence
     ├── AlertsError                   bad address, unknown provider/GPU in a subscription
     ├── SpecTableError                the GPU spec CSV is malformed (pipelines/derive/specs.py)
+    ├── KindTableError                accelerator_kinds.csv is malformed (pipelines/ingest/kinds.py)
     └── AlreadyRunning                another process holds a provider's lock (store/locks.py)
 
 The message of each is one line that names the input (file, key, provider, address); the

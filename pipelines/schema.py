@@ -27,6 +27,9 @@ class Field:
     unit: str
     description: str
     nullable: bool = True
+    # The only values a string column may take (documented, and an `enum` constraint in
+    # datapackage.json); empty = free text.
+    values: tuple[str, ...] = ()
 
     def arrow(self) -> pa.Field:
         return pa.field(self.name, self.type, nullable=self.nullable)
@@ -78,6 +81,13 @@ class Table:
             "primaryKey": list(self.primary_key),
         }
 
+
+# What a price covers. Rankings compare like with like: `instance` prices by default.
+PRICE_SCOPES = ("instance", "gpu_only", "marketplace_min", "curated_min")
+# What kind of accelerator the row's GPU model is (pipelines/data/accelerator_kinds.csv).
+ACCELERATOR_KINDS = ("gpu", "tpu", "asic")
+# How the spec columns were matched to the offer's GPU (pipelines/derive/specs.py).
+SPEC_MATCHES = ("exact", "family_lower_bound", "none")
 
 # --- normalized observations: one row per offer per successful scrape -----------------
 OBSERVATION_FIELDS: list[Field] = [
@@ -135,6 +145,13 @@ OBSERVATION_FIELDS: list[Field] = [
         "How gpu_model was resolved: alias, rule, context, hint, unknown.",
     ),
     Field(
+        "accelerator_kind",
+        pa.string(),
+        "",
+        "gpu | tpu (Google TPU) | asic (Inferentia, Trainium, Gaudi-style chips), from gpu_model and pipelines/data/accelerator_kinds.csv; null when gpu_model is unresolved. Rankings never rank one kind against another.",
+        values=ACCELERATOR_KINDS,
+    ),
+    Field(
         "gpu_count",
         pa.float64(),
         "GPUs",
@@ -169,6 +186,13 @@ OBSERVATION_FIELDS: list[Field] = [
     Field("price_usd_per_hour", pa.float64(), "USD/hour", "Whole-instance price per hour in USD."),
     Field(
         "price_usd_per_gpu_hour", pa.float64(), "USD/GPU-hour", "price_usd_per_hour / gpu_count."
+    ),
+    Field(
+        "price_scope",
+        pa.string(),
+        "",
+        "What the price covers: instance = the whole machine with its CPU and RAM; gpu_only = the accelerator part only, CPU/RAM/disk billed on top (GCP GPU SKUs, TensorDock's GPU rate); marketplace_min = the cheapest host offer of a marketplace market; curated_min = the minimum of a third party's curated summary. Rankings compare instance prices unless asked otherwise. Always set by the pipeline (instance unless the parser says otherwise).",
+        values=PRICE_SCOPES,
     ),
     Field(
         "upfront_fee",
@@ -231,6 +255,13 @@ SPEC_FIELDS: list[Field] = [
         "gpu_tdp_w", pa.float64(), "W", "Board power (TDP/TBP) per GPU as counted by the clouds."
     ),
     Field("gpu_spec_source", pa.string(), "", "Datasheet or vendor page the spec row comes from."),
+    Field(
+        "spec_match",
+        pa.string(),
+        "",
+        "exact = one spec variant fits, or every fitting variant has the same figures; family_lower_bound = form factor or memory unknown and the fitting variants differ: each differing figure is the lowest of them; none = no spec row for gpu_model (or it is unresolved).",
+        values=SPEC_MATCHES,
+    ),
 ]
 
 # --- history: one row per price version of an offer -----------------------------------
@@ -264,6 +295,7 @@ HISTORY_FIELDS: list[Field] = OBSERVATION_FIELDS + SPEC_FIELDS + HISTORY_EXTRA_F
 # purpose: an EUR price that did not move is not a new version because the rate did.
 VERSION_VALUE_COLUMNS: list[str] = [
     "price_per_hour",
+    "price_scope",
     "currency",
     "gpu_model",
     "gpu_name_raw",
@@ -354,11 +386,16 @@ def frictionless_fields(fields: list[Field]) -> list[dict]:
         }
         if f.unit:
             d["unit"] = f.unit
+        constraints: dict = {}
         if not f.nullable:
-            d["constraints"] = {"required": True}
+            constraints["required"] = True
         elif d["type"] == "integer":
             # frictionless reads Parquet through pandas, where a null integer becomes the
             # float NaN, rendered "nan": declared missing so the validator sees a null.
             d["missingValues"] = ["", "nan"]
+        if f.values:
+            constraints["enum"] = list(f.values)
+        if constraints:
+            d["constraints"] = constraints
         out.append(d)
     return out

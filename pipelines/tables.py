@@ -56,7 +56,8 @@ SPECS = Table(
         _OBS["gpu_model"].but(nullable=False),
         _OBS["gpu_form_factor"],
         _OBS["gpu_memory_gb"],
-        *[f for f in SPEC_FIELDS if f.name != "gpu_spec_source"],
+        # spec_match is the join's verdict, not a column of the spec table
+        *[f for f in SPEC_FIELDS if f.name not in ("gpu_spec_source", "spec_match")],
         Field(
             "gpu_counting_unit",
             pa.string(),

@@ -7,13 +7,16 @@ notes say so). Figures are per GPU as the clouds count it: a K80 or M60 is one d
 dual-GPU board, an MI250/MI250X is one GCD of the module.
 
 Outputs: the SPEC_FIELDS columns of pipelines/schema.py joined into offer rows
-(`join_specs`), the list of GPUs without a spec row (`unmatched`), and
+(`join_specs`, with `spec_match` saying whether the figures are the variant's own or a
+family lower bound, see `spec_lookup`), the list of GPUs without a spec row (`unmatched`), and
 `datasets/gpu_specs.parquet` (`publish_specs`).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipelines.errors import GpuPricesError
+from pipelines.ingest.kinds import KINDS_CSV, accelerator_kind
 from pipelines.schema import SPEC_FIELDS
 from pipelines.tables import SPECS
 
@@ -43,6 +47,9 @@ PRECISION_COLUMNS = {
     "int8": "gpu_int8_tops",
 }
 _FORM_FACTORS = {"SXM", "PCIe", "NVL"}
+# Figures where the lowest of several variants is a safe stand-in (a lower bound on what the
+# offer delivers, so its price per unit of compute is never understated).
+LOWER_BOUND_COLUMNS = frozenset([*PRECISION_COLUMNS.values(), "gpu_memory_bandwidth_gbps"])
 
 
 class SpecTableError(GpuPricesError, ValueError):
@@ -107,44 +114,79 @@ def candidates(
     return cand
 
 
-def spec_values(
-    gpu_model: str | None, gpu_memory_gb: float | None = None, gpu_form_factor: str | None = None
-) -> dict[str, object] | None:
-    """The SPEC_FIELDS values for one GPU; None when the model has no spec row.
+@dataclass(frozen=True)
+class SpecLookup:
+    """What the spec table says about one GPU: the SPEC_FIELDS values and how they matched."""
 
-    When several variants remain (an "A100" of unknown form factor), a column is filled
-    only if every remaining variant has the same value: an A100 80 GB of unknown form
-    factor gets its TFLOPS (identical on SXM and PCIe) but no bandwidth or TDP (they
-    differ). The source column lists the candidates' distinct sources.
+    values: dict[str, object]
+    spec_match: str  # exact | family_lower_bound (see pipelines/schema.py SPEC_MATCHES)
+    lower_bound_columns: frozenset[str]  # the figures that are the lowest of several variants
+
+
+def spec_lookup(
+    gpu_model: str | None, gpu_memory_gb: float | None = None, gpu_form_factor: str | None = None
+) -> SpecLookup | None:
+    """The spec figures for one GPU; None when the model has no spec row.
+
+    When several variants remain (a "V100" of unknown form factor and memory), a figure all
+    of them agree on is used as is. A compute or bandwidth figure they differ on becomes
+    the lowest of them, and the row is `family_lower_bound`: a V100 of unknown form factor
+    is ranked at PCIe's 14 FP32 TFLOPS rather than dropped, so its $/PFLOP-hour is an upper
+    bound, never flattering. Descriptive columns (architecture, memory type, TDP ...) are
+    filled only when every variant agrees: the lowest TDP would be a guess, not a bound.
+    The source column lists the candidates' distinct sources.
     """
     cand = candidates(gpu_model, gpu_memory_gb, gpu_form_factor)
     if cand.empty:
         return None
-    out: dict[str, object] = {}
+    values: dict[str, object] = {}
+    lower: set[str] = set()
     for col in SPEC_COLUMNS:
-        values = cand[col]
-        if col == "gpu_spec_source":
-            out[col] = " ; ".join(dict.fromkeys(values.dropna()))
+        if col == "spec_match":
             continue
-        distinct = set(values.dropna())
-        if values.isna().any() or len(distinct) != 1:
-            out[col] = None
+        column = cand[col]
+        if col == "gpu_spec_source":
+            values[col] = " ; ".join(dict.fromkeys(column.dropna()))
+            continue
+        distinct = set(column.dropna())
+        if not column.isna().any() and len(distinct) == 1:
+            values[col] = distinct.pop()
+        elif col in LOWER_BOUND_COLUMNS and distinct:
+            values[col] = min(distinct)
+            lower.add(col)
         else:
-            out[col] = distinct.pop()
-    return out
+            values[col] = None
+    match = "family_lower_bound" if lower else "exact"
+    values["spec_match"] = match
+    return SpecLookup(values, match, frozenset(lower))
+
+
+def spec_values(
+    gpu_model: str | None, gpu_memory_gb: float | None = None, gpu_form_factor: str | None = None
+) -> dict[str, object] | None:
+    """The SPEC_FIELDS values for one GPU (see `spec_lookup`); None without a spec row."""
+    found = spec_lookup(gpu_model, gpu_memory_gb, gpu_form_factor)
+    return None if found is None else found.values
 
 
 def join_specs(df: pd.DataFrame) -> pd.DataFrame:
-    """Return `df` with exactly the SPEC_FIELDS columns (re)filled from the spec table."""
+    """Return `df` with exactly the SPEC_FIELDS columns (re)filled from the spec table.
+
+    `accelerator_kind` is refreshed from the model too, so a row re-joined after the
+    reference tables changed gets both (see `reference_key`).
+    """
     out = df.copy()
     for col in SPEC_COLUMNS:
         out[col] = None
+    if "gpu_model" in out:
+        kind = out["gpu_model"].astype(object).map(accelerator_kind).astype(object)
+        out["accelerator_kind"] = kind.where(kind.notna(), None)
     if out.empty:
         return _spec_dtypes(out)
     keys = out[KEY_COLUMNS].astype(object).where(out[KEY_COLUMNS].notna(), None)
     cache: dict[tuple, dict[str, object] | None] = {}
     rows: list[dict[str, object]] = []
-    empty = dict.fromkeys(SPEC_COLUMNS)
+    empty = {**dict.fromkeys(SPEC_COLUMNS), "spec_match": "none"}
     for model, ff, mem in keys.itertuples(index=False, name=None):
         key = (model, ff, mem)
         if key not in cache:
@@ -154,6 +196,15 @@ def join_specs(df: pd.DataFrame) -> pd.DataFrame:
     for col in SPEC_COLUMNS:
         out[col] = filled[col]
     return _spec_dtypes(out)
+
+
+def reference_key() -> str:
+    """Hash of the reference tables `join_specs` reads: when it changes, a publish
+    re-joins every current row (pipelines/store/history.py `enrich_key`)."""
+    h = hashlib.sha256()
+    for path in (SPECS_CSV, KINDS_CSV):
+        h.update(path.read_bytes())
+    return h.hexdigest()
 
 
 def _spec_dtypes(df: pd.DataFrame) -> pd.DataFrame:

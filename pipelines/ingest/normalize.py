@@ -17,11 +17,14 @@ import pandas as pd
 import pyarrow as pa
 
 from pipelines.ingest.gpus import resolve
+from pipelines.ingest.kinds import accelerator_kind
 from pipelines.schema import OBSERVATION_FIELDS, OBSERVATION_SCHEMA, offer_key
 from scrapers.base import Offer, ParseResult
 
 # (currency, observation date) -> (USD per unit of currency, date of the rate used)
 FxLookup = Callable[[str, date], tuple[float, date]]
+# What a price covers when the parser does not say (scrapers.base.Offer.price_scope).
+DEFAULT_PRICE_SCOPE = "instance"
 
 
 def _resolve(offer: Offer, provider: str):
@@ -81,6 +84,7 @@ def offers_to_frame(provider: str, result: ParseResult, fx: FxLookup | None = No
                 else o.gpu_memory_gb,
                 "gpu_form_factor": res.gpu_form_factor,
                 "gpu_resolution": res.how,
+                "accelerator_kind": accelerator_kind(res.gpu_model),
                 "gpu_count": float(o.gpu_count),
                 "vcpus": o.vcpus,
                 "memory_gb": o.memory_gb,
@@ -91,6 +95,7 @@ def offers_to_frame(provider: str, result: ParseResult, fx: FxLookup | None = No
                 "fx_rate_date": rate_date,
                 "price_usd_per_hour": usd,
                 "price_usd_per_gpu_hour": per_gpu,
+                "price_scope": getattr(o, "price_scope", None) or DEFAULT_PRICE_SCOPE,
                 "upfront_fee": o.upfront_fee,
                 "storage_per_month": o.storage_per_month,
                 "market_offer_count": o.market_offer_count,
@@ -121,6 +126,12 @@ def conform(df: pd.DataFrame) -> pd.DataFrame:
     for f in OBSERVATION_FIELDS:
         if f.name not in df.columns:
             df[f.name] = None
+    # Observation files written before these columns existed: the defaults they imply.
+    df["price_scope"] = df["price_scope"].fillna(DEFAULT_PRICE_SCOPE)
+    missing_kind = df["accelerator_kind"].isna()
+    df.loc[missing_kind, "accelerator_kind"] = df.loc[missing_kind, "gpu_model"].map(
+        accelerator_kind
+    )
     df = df[[f.name for f in OBSERVATION_FIELDS]]
     for col in ("observed_at",):
         df[col] = pd.to_datetime(df[col], utc=True)

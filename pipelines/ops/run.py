@@ -47,7 +47,6 @@ from pipelines.ops.report import (
     RunReport,
 )
 from pipelines.store import locks
-from pipelines.store.atomic import file_sha256
 from pipelines.store.history import History
 from scrapers import _toolkit as scrapers_toolkit
 from scrapers import base as scrapers_base
@@ -445,7 +444,7 @@ def _process_batch(
         return
     # When the spec table changes, every current row is re-joined; otherwise only new rows.
     pub = history.merge_and_publish(
-        passed, enrich=gpu_specs.join_specs, enrich_key=file_sha256(gpu_specs.SPECS_CSV)
+        passed, enrich=gpu_specs.join_specs, enrich_key=gpu_specs.reference_key()
     )
     for name, merge in pub.merges.items():
         res = report.providers[name]

@@ -225,7 +225,8 @@ def test_join_adds_exactly_the_spec_fields():
         price_per_hour=[0.35],
     )
     out = join_specs(df)
-    assert list(out.columns) == list(df.columns) + SPEC_COLUMNS
+    assert list(out.columns) == list(df.columns) + SPEC_COLUMNS + ["accelerator_kind"]
+    assert (out.loc[0, "spec_match"], out.loc[0, "accelerator_kind"]) == ("exact", "gpu")
     assert out.loc[0, "gpu_fp16_tflops"] == 65 and out.loc[0, "gpu_vendor"] == "NVIDIA"
     assert df.columns.tolist() == [
         "gpu_model",
@@ -257,12 +258,14 @@ def test_join_exact_variant():
     assert (out.loc[0, "gpu_tdp_w"], out.loc[0, "gpu_memory_bandwidth_gbps"]) == (300, 1935)
 
 
-def test_join_ambiguous_variant_fills_only_columns_equal_in_all_candidates():
+def test_join_ambiguous_variant_agreeing_figures_as_is_differing_ones_lowest():
     # A100 80 GB of unknown form factor: SXM (400 W, 2039 GB/s) or PCIe (300 W, 1935 GB/s)
     out = join_specs(offers(gpu_model=["A100"], gpu_memory_gb=[80.0], gpu_form_factor=[None]))
     r = out.iloc[0]
     assert (r.gpu_bf16_tflops, r.gpu_fp32_tflops, r.gpu_memory_type) == (312, 19.5, "HBM2e")
-    assert pd.isna(r.gpu_tdp_w) and pd.isna(r.gpu_memory_bandwidth_gbps)
+    # bandwidth is a figure: the lowest variant's; TDP is descriptive: only when all agree
+    assert r.gpu_memory_bandwidth_gbps == 1935 and pd.isna(r.gpu_tdp_w)
+    assert r.spec_match == "family_lower_bound"
     # an A100 of unknown size: launch month and memory type differ too
     r = join_specs(offers(gpu_model=["A100"], gpu_memory_gb=[None], gpu_form_factor=[None])).iloc[0]
     assert r.gpu_bf16_tflops == 312 and r.gpu_memory_type is None and r.gpu_launch_month is None
@@ -283,12 +286,64 @@ def test_join_unknown_model_and_no_gpu_leave_nulls():
             gpu_model=["A100X", None], gpu_memory_gb=[80.0, None], gpu_form_factor=["PCIe", None]
         )
     )
-    assert out[SPEC_COLUMNS].isna().all().all()
+    assert out[[c for c in SPEC_COLUMNS if c != "spec_match"]].isna().all().all()
+    assert list(out["spec_match"]) == ["none", "none"]
+    assert out.loc[0, "accelerator_kind"] == "gpu" and out.loc[1, "accelerator_kind"] is None
 
 
 def test_join_empty_frame():
     out = join_specs(pd.DataFrame(columns=["gpu_model", "gpu_memory_gb", "gpu_form_factor"]))
     assert out.empty and set(SPEC_COLUMNS) <= set(out.columns)
+
+
+# --- spec_match: never drop an offer whose model has a spec row -------------------------
+
+
+def test_v100_of_unknown_form_factor_gets_the_lowest_figures_and_is_marked():
+    # Azure NC6s_v3, Colab, DataCrunch, Paperspace and Vast.ai say "V100 16GB" but not the
+    # form factor: SXM2 15.7 / PCIe 14 FP32 TFLOPS (NVIDIA V100 datasheet) -> 14, marked.
+    r = join_specs(offers(gpu_model=["V100"], gpu_memory_gb=[16.0], gpu_form_factor=[None])).iloc[0]
+    assert (r.gpu_fp32_tflops, r.gpu_fp16_tflops, r.gpu_fp64_tflops) == (14, 112, 7)
+    assert r.spec_match == "family_lower_bound"
+    assert r.gpu_memory_bandwidth_gbps == 900  # same on both: as is
+    found = specs.spec_lookup("V100", 16.0, None)
+    assert found.lower_bound_columns == {"gpu_fp64_tflops", "gpu_fp32_tflops", "gpu_fp16_tflops"}
+
+
+def test_known_form_factor_is_exact_and_agreeing_variants_are_exact():
+    r = join_specs(offers(gpu_model=["V100"], gpu_memory_gb=[16.0], gpu_form_factor=["SXM"])).iloc[
+        0
+    ]
+    assert (r.gpu_fp32_tflops, r.spec_match) == (15.7, "exact")
+    # H200: SXM and NVL differ, so unknown form factor is a lower bound; one-variant T4 is exact
+    assert specs.spec_lookup("H200", 141.0, None).values["gpu_bf16_tflops"] == 835.5
+    assert specs.spec_lookup("H200", 141.0, None).spec_match == "family_lower_bound"
+    assert specs.spec_lookup("T4").spec_match == "exact"
+    # A figure no variant has stays empty (no precision to rank on): TPU v5e has no FP32
+    tpu = specs.spec_lookup("TPU v5e")
+    assert tpu.values["gpu_fp32_tflops"] is None and tpu.spec_match == "exact"
+
+
+def test_lower_bound_never_exceeds_any_variant():
+    df = load_specs()
+    for model, grp in df.groupby("gpu_model"):
+        found = specs.spec_lookup(model)
+        for col in specs.LOWER_BOUND_COLUMNS:
+            known = grp[col].dropna()
+            if len(known):
+                assert found.values[col] == known.min(), (model, col)
+            else:
+                assert found.values[col] is None, (model, col)
+
+
+def test_reference_key_covers_specs_and_kinds(tmp_path, monkeypatch):
+    from pipelines.ingest import kinds
+
+    before = specs.reference_key()
+    copy = tmp_path / "accelerator_kinds.csv"
+    copy.write_text(kinds.KINDS_CSV.read_text() + "Maia 100,asic,https://example.org\n")
+    monkeypatch.setattr(specs, "KINDS_CSV", copy)
+    assert specs.reference_key() != before
 
 
 def test_unmatched_lists_models_without_a_row_and_unresolved_names():
