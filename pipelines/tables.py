@@ -97,38 +97,67 @@ _TFLOPS_PER_GPU = Field(
     "tflops_per_gpu", pa.float64(), "TFLOPS", "Dense TFLOPS of one GPU at `precision`.", False
 )
 
+# Why an offer has no value to rank on for a precision: the complete list, first match wins.
+UNRANKED_REASONS: dict[str, str] = {
+    "no_price": "no positive USD price per GPU-hour (a free tier, or no FX rate for the currency)",
+    "gpu_unresolved": "the provider's GPU name did not resolve to a known model",
+    "no_spec_row": "the GPU model has no row in pipelines/data/gpu_specs.csv",
+    "precision_unknown": "no spec variant of the model has a dense figure for this precision",
+}
+_RANK_GROUP_TEXT = "pricing_model, price_scope, accelerator_kind and precision"
+
 PRICE_PER_TFLOP = Table(
     file="gpu_price_per_tflop.parquet",
     title="Price per TFLOP",
-    description="USD per PFLOP-hour of every current offer for each precision, ranked "
-    "(1 = cheapest) within its pricing model and precision.",
+    description="Every current offer for each precision: USD per PFLOP-hour, ranked (1 = "
+    f"cheapest) among offers of the same {_RANK_GROUP_TEXT}, or unranked with its reason.",
     fields=(
         *[
             _OBS[n]
             for n in ("provider", "offer_key", "instance_type", "region", "zone", "pricing_model")
         ],
         _OBS["term"],
-        _OBS["gpu_model"].but(nullable=False),
+        _OBS["price_scope"].but(nullable=False),
+        _OBS["accelerator_kind"],
+        _OBS["gpu_model"],
         _OBS["gpu_memory_gb"],
         _OBS["gpu_form_factor"],
         _OBS["gpu_count"],
-        _OBS["price_usd_per_gpu_hour"].but(nullable=False),
+        _OBS["price_usd_per_gpu_hour"],
         _PRECISION,
-        _TFLOPS_PER_GPU,
-        _USD_PER_PFLOP_HOUR,
+        _TFLOPS_PER_GPU.but(
+            nullable=True,
+            description="Dense TFLOPS of one GPU at `precision`; "
+            "null when no spec variant has the figure.",
+        ),
+        _SPEC["spec_match"].but(
+            nullable=False,
+            description="How tflops_per_gpu was matched: exact = the variant's own figure (or "
+            "all fitting variants agree); family_lower_bound = form factor or memory unknown, "
+            "the lowest of the fitting variants; none = no figure.",
+        ),
+        _USD_PER_PFLOP_HOUR.but(nullable=True),
         Field(
             "rank_overall",
             pa.int32(),
             "",
-            "1 = cheapest among all offers of the same pricing_model and precision.",
-            False,
+            f"1 = cheapest among ranked offers of the same {_RANK_GROUP_TEXT}; null when unranked.",
         ),
         Field(
             "rank_in_model",
             pa.int32(),
             "",
-            "1 = cheapest among offers of the same gpu_model, pricing_model and precision.",
-            False,
+            f"1 = cheapest among ranked offers of the same gpu_model, {_RANK_GROUP_TEXT}; null "
+            "when unranked.",
+        ),
+        Field(
+            "unranked_reason",
+            pa.string(),
+            "",
+            "Why the offer is not ranked for this precision (null when ranked): "
+            + "; ".join(f"{k} = {v}" for k, v in UNRANKED_REASONS.items())
+            + ".",
+            values=tuple(UNRANKED_REASONS),
         ),
         _HIST["last_seen_at"].but(nullable=True),
         _VERSION.but(nullable=True, description="Dataset version the table was computed for."),
@@ -141,51 +170,71 @@ def _cheapest(name: str, description: str, base: Field) -> Field:
     return base.but(name=f"cheapest_{name}", description=description, nullable=True)
 
 
+def _count(name: str, description: str, unit: str) -> Field:
+    return Field(name, pa.int32(), unit, description, False)
+
+
 PRICE_PER_TFLOP_SUMMARY = Table(
     file="gpu_price_per_tflop_summary.parquet",
     title="Price per TFLOP, summary per GPU model",
-    description="Per GPU model, pricing model and precision: the cheapest offer, the median "
-    "across providers (of each provider's cheapest offer) and the provider count.",
+    description="Per GPU model, pricing model, price scope and precision: every provider and "
+    "offer (ranked or not), the cheapest ranked offer and medians across providers (of each "
+    "provider's cheapest offer).",
     fields=(
         _OBS["gpu_model"].but(nullable=False),
+        _OBS["accelerator_kind"],
         _OBS["pricing_model"],
+        _OBS["price_scope"].but(nullable=False),
         _PRECISION,
+        _count(
+            "provider_count",
+            "Providers with a current offer in the group, ranked or not.",
+            "providers",
+        ),
+        _count("offer_count", "Current offers in the group, ranked or not.", "offers"),
+        _count("ranked_provider_count", "Providers with a ranked offer in the group.", "providers"),
+        _count("ranked_offer_count", "Ranked offers in the group.", "offers"),
         _TFLOPS_PER_GPU.but(
             name="tflops_per_gpu_min",
-            description="Lowest tflops_per_gpu of the group.",
+            description="Lowest tflops_per_gpu of the ranked offers.",
             nullable=True,
         ),
         _TFLOPS_PER_GPU.but(
             name="tflops_per_gpu_max",
-            description="Highest tflops_per_gpu of the group.",
+            description="Highest tflops_per_gpu of the ranked offers.",
             nullable=True,
         ),
         _USD_PER_PFLOP_HOUR.but(
             name="cheapest_usd_per_pflop_hour",
-            description="usd_per_pflop_hour of the cheapest offer.",
+            description="usd_per_pflop_hour of the cheapest ranked offer; null when none is "
+            "ranked for this precision.",
+            nullable=True,
         ),
         _cheapest(
             "price_usd_per_gpu_hour",
-            "price_usd_per_gpu_hour of the cheapest offer.",
+            "price_usd_per_gpu_hour of the cheapest ranked offer.",
             _OBS["price_usd_per_gpu_hour"],
         ),
-        _cheapest("provider", "Provider of the cheapest offer.", _OBS["provider"]),
-        _cheapest("offer_key", "Offer key of the cheapest offer.", _OBS["offer_key"]),
-        _cheapest("region", "Region of the cheapest offer.", _OBS["region"]),
+        _cheapest("provider", "Provider of the cheapest ranked offer.", _OBS["provider"]),
+        _cheapest("offer_key", "Offer key of the cheapest ranked offer.", _OBS["offer_key"]),
+        _cheapest("region", "Region of the cheapest ranked offer.", _OBS["region"]),
+        _cheapest(
+            "spec_match", "spec_match of the cheapest ranked offer's figure.", _SPEC["spec_match"]
+        ),
         _USD_PER_PFLOP_HOUR.but(
             name="median_usd_per_pflop_hour",
-            description="Median over providers of each provider's cheapest offer (a provider "
-            "counts once).",
+            description="Median over providers of each provider's cheapest ranked offer (a "
+            "provider counts once).",
+            nullable=True,
         ),
         _OBS["price_usd_per_gpu_hour"].but(
             name="median_price_usd_per_gpu_hour",
-            description="Median over providers of the price of each provider's cheapest offer.",
+            description="Median over providers of each provider's cheapest USD price per "
+            "GPU-hour (every offer with a price).",
         ),
-        Field("provider_count", pa.int32(), "providers", "Providers with an offer.", False),
-        Field("offer_count", pa.int32(), "offers", "Offers in the group.", False),
         _VERSION.but(nullable=True, description="Dataset version the table was computed for."),
     ),
-    primary_key=("gpu_model", "pricing_model", "precision"),
+    primary_key=("gpu_model", "pricing_model", "price_scope", "precision"),
 )
 
 # --- gpu_price_changes: change events -----------------------------------------------------

@@ -5,14 +5,18 @@ columns are re-joined from pipelines/data/gpu_specs.csv so the figures always ma
 gpu_specs.parquet published with the same dataset version.
 
 Outputs:
-- datasets/gpu_price_per_tflop.parquet: one row per (current offer, precision with a dense
-  figure): `usd_per_pflop_hour` = price_usd_per_gpu_hour / (TFLOPS / 1000), i.e. what one
-  hour of one PFLOP/s of peak dense compute costs. Ranked (1 = cheapest) overall and within
-  the GPU model; each pricing model is ranked on its own (on-demand, spot, reserved ...
-  never compete with each other).
-- datasets/gpu_price_per_tflop_summary.parquet: per (gpu_model, pricing_model, precision):
-  the cheapest offer, the median across providers (of each provider's cheapest offer, so a
-  marketplace with hundreds of rows counts once) and the number of providers.
+- datasets/gpu_price_per_tflop.parquet: one row per (current offer, precision), for *every*
+  current offer: `usd_per_pflop_hour` = price_usd_per_gpu_hour / (TFLOPS / 1000), i.e. what
+  one hour of one PFLOP/s of peak dense compute costs. An offer that cannot be ranked for a
+  precision keeps its row with empty figures and an `unranked_reason` (UNRANKED_REASONS),
+  so no offer leaves the table silently. Ranked (1 = cheapest) overall and within the GPU
+  model, like with like only: each pricing model, price scope and accelerator kind is
+  ranked on its own (on-demand never competes with spot, a GCP GPU-only SKU never with a
+  whole VM, a TPU or an Inferentia chip never with a GPU).
+- datasets/gpu_price_per_tflop_summary.parquet: per (gpu_model, pricing_model, price_scope,
+  precision): the number of providers and offers (all of them, ranked or not), the
+  cheapest ranked offer, and medians across providers (of each provider's cheapest offer,
+  so a marketplace with hundreds of rows counts once).
 
 INT8 is left out: it is counted in TOPS, not FLOPS, and mixing the two in one ranking
 would compare different things.
@@ -24,8 +28,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.derive.specs import PRECISION_COLUMNS, join_specs
-from pipelines.tables import PRECISION_VALUES, PRICE_PER_TFLOP, PRICE_PER_TFLOP_SUMMARY
+from pipelines.derive.specs import KEY_COLUMNS, PRECISION_COLUMNS, join_specs, spec_lookup
+from pipelines.schema import PRICE_SCOPES
+from pipelines.tables import (
+    PRECISION_VALUES,
+    PRICE_PER_TFLOP,
+    PRICE_PER_TFLOP_SUMMARY,
+    UNRANKED_REASONS,
+)
 
 TFLOPS_FILE = PRICE_PER_TFLOP.file
 SUMMARY_FILE = PRICE_PER_TFLOP_SUMMARY.file
@@ -34,12 +44,30 @@ SUMMARY_FILE = PRICE_PER_TFLOP_SUMMARY.file
 PRECISIONS: dict[str, str] = {p: PRECISION_COLUMNS[p] for p in PRECISION_VALUES}
 TFLOPS_PER_PFLOPS = 1000.0
 
-# Columns and types: pipelines/tables.py.
+# Columns and types: pipelines/tables.py (UNRANKED_REASONS too, re-exported here).
 TFLOPS_SCHEMA = PRICE_PER_TFLOP.schema
 SUMMARY_SCHEMA = PRICE_PER_TFLOP_SUMMARY.schema
+__all__ = ["UNRANKED_REASONS", "price_per_tflop", "publish", "summarize"]
 
-# The offer's own columns of the per-offer table: those before `precision`.
-_OFFER_COLUMNS = PRICE_PER_TFLOP.columns[: PRICE_PER_TFLOP.columns.index("precision")]
+_OFFER_COLUMNS = [
+    "provider",
+    "offer_key",
+    "instance_type",
+    "region",
+    "zone",
+    "pricing_model",
+    "term",
+    "price_scope",
+    "accelerator_kind",
+    "gpu_model",
+    "gpu_memory_gb",
+    "gpu_form_factor",
+    "gpu_count",
+    "price_usd_per_gpu_hour",
+]
+# Rankings compare like with like: offers of one group compete, never across groups.
+RANK_GROUP = ["pricing_model", "price_scope", "accelerator_kind", "precision"]
+DEFAULT_PRICE_SCOPE = PRICE_SCOPES[0]  # "instance"
 
 
 def current_only(history: pd.DataFrame) -> pd.DataFrame:
@@ -51,93 +79,142 @@ def current_only(history: pd.DataFrame) -> pd.DataFrame:
     return history
 
 
+def _empty(schema) -> pd.DataFrame:  # a pyarrow.Schema
+    return schema.empty_table().to_pandas()
+
+
+def _lower_bound_columns(df: pd.DataFrame) -> pd.Series:
+    """Per row: the spec columns that are a family lower bound (see specs.spec_lookup)."""
+    keys = df[KEY_COLUMNS].astype(object).where(df[KEY_COLUMNS].notna(), None)
+    cache: dict[tuple, frozenset[str]] = {}
+    out = []
+    for model, ff, mem in keys.itertuples(index=False, name=None):
+        key = (model, ff, mem)
+        if key not in cache:
+            found = spec_lookup(model, mem, ff)
+            cache[key] = frozenset() if found is None else found.lower_bound_columns
+        out.append(cache[key])
+    return pd.Series(out, index=df.index, dtype=object)
+
+
 def price_per_tflop(current: pd.DataFrame, dataset_version: str | None = None) -> pd.DataFrame:
-    """Long table: one row per (offer, precision) with a figure, ranked."""
+    """Long table: one row per (current offer, precision), ranked where a figure exists."""
     current = current_only(current)
-    empty = pd.DataFrame({name: pd.Series(dtype=object) for name in TFLOPS_SCHEMA.names})
     if current.empty:
-        return empty
+        return _empty(TFLOPS_SCHEMA)
     df = join_specs(current)
+    if "price_scope" not in df:  # histories written before price_scope existed
+        df["price_scope"] = DEFAULT_PRICE_SCOPE
+    df["price_scope"] = df["price_scope"].astype(object).fillna(DEFAULT_PRICE_SCOPE)
+    df["accelerator_kind"] = df["accelerator_kind"].astype(object)
     price = pd.to_numeric(df["price_usd_per_gpu_hour"], errors="coerce")
-    usable = (
-        df["gpu_model"].notna()
-        & price.gt(0)
-        & pd.to_numeric(df["gpu_count"], errors="coerce").gt(0)
-    )
-    df = df[usable]
-    if df.empty:
-        return empty
+    has_price = price.gt(0) & pd.to_numeric(df["gpu_count"], errors="coerce").gt(0)
+    resolved = df["gpu_model"].notna()
+    has_spec = df["spec_match"].isin(["exact", "family_lower_bound"])
+    lower = _lower_bound_columns(df)
     # When the price was last confirmed (observation frames have only observed_at).
     seen = df["last_seen_at"] if "last_seen_at" in df else df.get("observed_at")
     frames = []
     for precision, col in PRECISIONS.items():
+        part = df[_OFFER_COLUMNS].copy()
+        part["price_usd_per_gpu_hour"] = price.where(has_price)
         tflops = pd.to_numeric(df[col], errors="coerce")
-        part = df.loc[tflops.gt(0), _OFFER_COLUMNS].copy()
-        if part.empty:
-            continue
+        has_figure = tflops.gt(0)
         part["precision"] = precision
-        part["tflops_per_gpu"] = tflops[tflops.gt(0)].astype("float64")
-        part["usd_per_pflop_hour"] = (
-            part["price_usd_per_gpu_hour"].astype("float64")
-            * TFLOPS_PER_PFLOPS
-            / part["tflops_per_gpu"]
+        part["tflops_per_gpu"] = tflops.where(has_figure).astype("float64")
+        part["spec_match"] = "none"
+        part.loc[has_figure, "spec_match"] = "exact"
+        part.loc[has_figure & lower.map(lambda cols, c=col: c in cols), "spec_match"] = (
+            "family_lower_bound"
         )
-        part["last_seen_at"] = seen.loc[part.index] if seen is not None else pd.NaT
+        part["usd_per_pflop_hour"] = (
+            part["price_usd_per_gpu_hour"] * TFLOPS_PER_PFLOPS / part["tflops_per_gpu"]
+        )
+        reason = pd.Series(None, index=df.index, dtype=object)
+        reason[~has_figure & has_spec] = "precision_unknown"
+        reason[~has_spec] = "no_spec_row"
+        reason[~resolved] = "gpu_unresolved"
+        reason[~has_price] = "no_price"
+        part["unranked_reason"] = reason
+        part["last_seen_at"] = seen if seen is not None else pd.NaT
         frames.append(part)
-    if not frames:
-        return empty
     out = pd.concat(frames, ignore_index=True)
+    ranked = out["unranked_reason"].isna()
+    out.loc[~ranked, "usd_per_pflop_hour"] = None
     # Deterministic order first, so equal prices keep a stable order in tables.
     out = out.sort_values(
-        ["pricing_model", "precision", "usd_per_pflop_hour", "offer_key"], kind="stable"
+        [*RANK_GROUP, "usd_per_pflop_hour", "offer_key"], kind="stable", na_position="last"
     ).reset_index(drop=True)
     value = out["usd_per_pflop_hour"]
-    out["rank_overall"] = (
-        value.groupby([out["pricing_model"], out["precision"]]).rank(method="min").astype("int32")
-    )
+    group = [out[c].fillna("") for c in RANK_GROUP]
+    out["rank_overall"] = value.groupby(group).rank(method="min").astype("Int32")
     out["rank_in_model"] = (
-        value.groupby([out["pricing_model"], out["precision"], out["gpu_model"]])
-        .rank(method="min")
-        .astype("int32")
+        value.groupby([*group, out["gpu_model"].fillna("")]).rank(method="min").astype("Int32")
     )
     out["dataset_version"] = dataset_version
     return out[TFLOPS_SCHEMA.names]
 
 
+def _median_of_provider_minimum(grp: pd.DataFrame, col: str) -> float | None:
+    """Median over providers of each provider's cheapest value (a provider counts once)."""
+    values = grp.dropna(subset=[col]).groupby("provider")[col].min()
+    return float(values.median()) if len(values) else None
+
+
 def summarize(per_offer: pd.DataFrame, dataset_version: str | None = None) -> pd.DataFrame:
-    """Per (gpu_model, pricing_model, precision): cheapest offer, median across providers."""
+    """Per (gpu_model, pricing_model, price_scope, precision): every provider and offer,
+    the cheapest ranked offer and medians across providers."""
+    per_offer = per_offer[per_offer["gpu_model"].notna()]
     if per_offer.empty:
-        return pd.DataFrame({name: pd.Series(dtype=object) for name in SUMMARY_SCHEMA.names})
+        return _empty(SUMMARY_SCHEMA)
     rows = []
-    keys = ["gpu_model", "pricing_model", "precision"]
-    for (model, pricing, precision), grp in per_offer.groupby(keys, sort=True):
+    keys = ["gpu_model", "pricing_model", "price_scope", "precision"]
+    for (model, pricing, scope, precision), grp in per_offer.groupby(keys, sort=True):
         grp = grp.sort_values(["usd_per_pflop_hour", "offer_key"], kind="stable")
-        best = grp.iloc[0]
-        per_provider = grp.groupby("provider").first()  # sorted: each provider's cheapest
+        ranked = grp[grp["unranked_reason"].isna()]
+        best = ranked.iloc[0] if len(ranked) else None
         rows.append(
             {
                 "gpu_model": model,
+                "accelerator_kind": grp["accelerator_kind"].iloc[0],
                 "pricing_model": pricing,
+                "price_scope": scope,
                 "precision": precision,
-                "tflops_per_gpu_min": float(grp["tflops_per_gpu"].min()),
-                "tflops_per_gpu_max": float(grp["tflops_per_gpu"].max()),
-                "cheapest_usd_per_pflop_hour": float(best["usd_per_pflop_hour"]),
-                "cheapest_price_usd_per_gpu_hour": float(best["price_usd_per_gpu_hour"]),
-                "cheapest_provider": best["provider"],
-                "cheapest_offer_key": best["offer_key"],
-                "cheapest_region": best["region"],
-                "median_usd_per_pflop_hour": float(per_provider["usd_per_pflop_hour"].median()),
-                "median_price_usd_per_gpu_hour": float(
-                    per_provider["price_usd_per_gpu_hour"].median()
-                ),
-                "provider_count": len(per_provider),
+                "provider_count": grp["provider"].nunique(),
                 "offer_count": len(grp),
+                "ranked_provider_count": ranked["provider"].nunique(),
+                "ranked_offer_count": len(ranked),
+                "tflops_per_gpu_min": ranked["tflops_per_gpu"].min() if best is not None else None,
+                "tflops_per_gpu_max": ranked["tflops_per_gpu"].max() if best is not None else None,
+                "cheapest_usd_per_pflop_hour": None if best is None else best["usd_per_pflop_hour"],
+                "cheapest_price_usd_per_gpu_hour": None
+                if best is None
+                else best["price_usd_per_gpu_hour"],
+                "cheapest_provider": None if best is None else best["provider"],
+                "cheapest_offer_key": None if best is None else best["offer_key"],
+                "cheapest_region": None if best is None else best["region"],
+                "cheapest_spec_match": None if best is None else best["spec_match"],
+                "median_usd_per_pflop_hour": _median_of_provider_minimum(
+                    ranked, "usd_per_pflop_hour"
+                ),
+                "median_price_usd_per_gpu_hour": _median_of_provider_minimum(
+                    grp, "price_usd_per_gpu_hour"
+                ),
                 "dataset_version": dataset_version,
             }
         )
     out = pd.DataFrame(rows, columns=SUMMARY_SCHEMA.names)
-    out["provider_count"] = out["provider_count"].astype("int32")
-    out["offer_count"] = out["offer_count"].astype("int32")
+    for col in ("provider_count", "offer_count", "ranked_provider_count", "ranked_offer_count"):
+        out[col] = out[col].astype("int32")
+    for col in (
+        "tflops_per_gpu_min",
+        "tflops_per_gpu_max",
+        "cheapest_usd_per_pflop_hour",
+        "cheapest_price_usd_per_gpu_hour",
+        "median_usd_per_pflop_hour",
+        "median_price_usd_per_gpu_hour",
+    ):
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
     return out
 
 

@@ -38,6 +38,7 @@ def _row(
     pricing="on_demand",
     region="us-east-1",
     count=1.0,
+    scope="instance",
 ):
     r = dict.fromkeys(f.name for f in HISTORY_FIELDS)
     r.update(
@@ -54,6 +55,7 @@ def _row(
         price_per_hour=price,
         price_usd_per_hour=price,
         price_usd_per_gpu_hour=price / count,
+        price_scope=scope,
         observed_at=T0,
         valid_from=T0,
         last_seen_at=T0,
@@ -215,9 +217,16 @@ def test_top_reads_the_published_table(app, datasets):
     assert (datasets / TFLOPS_FILE).exists()
     res = runner.invoke(app, ["top", "--precision", "bf16", "--datasets", str(datasets), "--json"])
     rows = json.loads(res.output)
-    # on-demand by default; T4 and RTX 4090 have no dense bf16 figure in the spec table
-    assert [r["gpu_model"] for r in rows] == ["H100", "A100"]
-    assert [r["rank_overall"] for r in rows] == [1, 2]
+    # on-demand by default; T4 and RTX 4090 have no dense bf16 figure in the spec table:
+    # listed after the ranked rows, with their reason
+    assert [(r["gpu_model"], r["rank"]) for r in rows] == [
+        ("H100", 1),
+        ("A100", 2),
+        ("T4", None),
+        ("RTX 4090", None),
+    ]
+    assert [r["rank_overall"] for r in rows[:2]] == [1, 2]
+    assert [r["unranked_reason"] for r in rows] == [None, None] + ["precision_unknown"] * 2
 
 
 def test_top_filters_region_prefix_and_limit(app, datasets):
@@ -258,3 +267,110 @@ def test_top_no_offers_and_bad_input(app, datasets, tmp_path):
     assert res.exit_code == 2
     res = runner.invoke(app, ["top", "--datasets", str(tmp_path / "nothing")])
     assert res.exit_code == 1
+
+
+# --- like with like, nothing dropped silently -------------------------------------------
+
+
+@pytest.fixture
+def mixed(tmp_path):
+    """Offers of several scopes and kinds, with and without usable figures."""
+    rows = [
+        # GCP's GPU-only SKU is cheaper than any VM because the VM is billed on top
+        _row("gcp", "nvidia-l4", "nvidia-l4", "L4", 24.0, "PCIe", 0.56, scope="gpu_only"),
+        _row("gcp", "g2-standard-4", "nvidia-l4", "L4", 24.0, "PCIe", 0.71),
+        _row("azure", "Standard_NC6s_v3", "V100", "V100", 16.0, None, 3.06, region="eastus"),
+        _row("oracle", "VM.GPU3.1", "V100", "V100", 16.0, "SXM", 2.95),
+        _row("vastai", "1x A100X 80GB", "A100X", "A100X", 80.0, None, 0.90, region="US"),
+        _row("vastai", "1x Mystery", "Mystery GPU", None, None, None, 0.10, region="US"),
+        _row("aws", "inf2.xlarge", "Inferentia2", "Inferentia2", 32.0, None, 0.7582),
+        _row("aws", "trn1.2xlarge", "Trainium", "Trainium", 32.0, None, 1.3438),
+        _row("gcp", "v5litepod-1", "v5litepod", "TPU v5e", 16.0, None, 1.20, scope="gpu_only"),
+    ]
+    prices = tmp_path / "gpu_prices.parquet"
+    prices.mkdir()
+    pq.write_table(to_table(pd.DataFrame(rows), HISTORY_SCHEMA), prices / "current-v1.parquet")
+    publish(pd.read_parquet(prices), tmp_path, "v1")
+    return tmp_path
+
+
+def _top(app, datasets, *args) -> list[dict]:
+    res = runner.invoke(app, ["top", *args, "--datasets", str(datasets), "--json"])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.output)
+
+
+def test_top_lists_unknown_form_factor_ranked_as_a_lower_bound(app, mixed):
+    rows = _top(app, mixed, "--gpu", "V100")
+    assert [(r["provider"], r["rank"], r["spec_match"]) for r in rows] == [
+        ("oracle", 1, "exact"),  # 2.95 / 15.7 (SXM)
+        ("azure", 2, "family_lower_bound"),  # 3.06 / 14 (PCIe's, the lower of the two)
+    ]
+    assert rows[1]["tflops_per_gpu"] == 14.0
+
+
+def test_top_lists_every_offer_with_unranked_reasons(app, mixed):
+    rows = _top(app, mixed)
+    ranked = [r["instance_type"] for r in rows if r["rank"] is not None]
+    unranked = {r["instance_type"]: r["unranked_reason"] for r in rows if r["rank"] is None}
+    # instance scope and GPUs by default: no GPU-only SKU, no TPU, no Inferentia/Trainium
+    assert ranked == ["g2-standard-4", "VM.GPU3.1", "Standard_NC6s_v3"]
+    assert unranked == {"1x A100X 80GB": "no_spec_row", "1x Mystery": "gpu_unresolved"}
+    assert all(r["accelerator_kind"] in ("gpu", None) for r in rows)
+
+
+def test_top_table_footer_counts_what_is_unranked_or_not_compared(app, mixed):
+    res = runner.invoke(app, ["top", "--datasets", str(mixed)], env={"COLUMNS": "250"})
+    assert res.exit_code == 0, res.output
+    out = res.output
+    assert "unranked: 2 offers (gpu_unresolved 1, no_spec_row 1)" in out
+    assert "not compared: 1 offers of other price scopes (gpu_only 1)" in out
+    assert "not compared: 3 offers of other accelerator kinds (asic 2, tpu 1)" in out
+    assert "≥14" in out and "family_lower_bound" in out
+
+
+def test_top_scope_all_and_kind_flags(app, mixed):
+    rows = _top(app, mixed, "--scope", "all", "--gpu", "L4")
+    assert [(r["instance_type"], r["price_scope"], r["rank"]) for r in rows] == [
+        ("nvidia-l4", "gpu_only", 1),
+        ("g2-standard-4", "instance", 2),
+    ]
+    # --gpu picks that model's kind: Inferentia2 is listed as an asic, never as a GPU
+    rows = _top(app, mixed, "--gpu", "inferentia2")
+    assert [(r["accelerator_kind"], r["unranked_reason"]) for r in rows] == [
+        ("asic", "precision_unknown")
+    ]
+    rows = _top(app, mixed, "--kind", "tpu", "--scope", "gpu_only", "--precision", "bf16")
+    assert [(r["gpu_model"], r["rank"]) for r in rows] == [("TPU v5e", 1)]
+    rows = _top(app, mixed, "--kind", "all", "--scope", "all")
+    assert len(rows) == 9  # every offer of the fixture
+    res = runner.invoke(app, ["top", "--scope", "vm", "--datasets", str(mixed)])
+    assert res.exit_code == 2 and "--scope" in res.output
+    res = runner.invoke(app, ["top", "--kind", "npu", "--datasets", str(mixed)])
+    assert res.exit_code == 2
+    res = runner.invoke(app, ["top", "--by", "tflop", "--datasets", str(mixed)])
+    assert res.exit_code == 2
+
+
+def test_top_by_gpu_hour_ranks_every_priced_offer(app, mixed):
+    rows = _top(app, mixed, "--by", "gpu-hour")
+    # plain $/GPU-hour: models without a spec row or a resolved name rank too
+    assert [(r["instance_type"], r["rank"]) for r in rows] == [
+        ("1x Mystery", 1),
+        ("g2-standard-4", 2),
+        ("1x A100X 80GB", 3),
+        ("VM.GPU3.1", 4),
+        ("Standard_NC6s_v3", 5),
+    ]
+    assert {r["ranked_by"] for r in rows} == {"price_usd_per_gpu_hour"}
+    res = runner.invoke(
+        app, ["top", "--by", "gpu-hour", "--datasets", str(mixed)], env={"COLUMNS": "250"}
+    )
+    assert "cheapest GPU-hour, on_demand" in res.output
+
+
+def test_top_recomputes_a_table_published_before_the_new_columns(app, mixed):
+    old = pd.read_parquet(mixed / TFLOPS_FILE).drop(columns=["price_scope", "unranked_reason"])
+    old.to_parquet(mixed / TFLOPS_FILE)
+    rows = _top(app, mixed, "--gpu", "V100")
+    assert [r["provider"] for r in rows] == ["oracle", "azure"]
