@@ -126,7 +126,12 @@ def _print_show(results: list[dict]) -> None:
                         f"{v['gpu_form_factor'] or '?'} {_fmt(v['gpu_memory_gb'])} GB"
                         for v in r["spec_variants"]
                     )
-                    t.add_row("spec variants", f"{variants} (only columns equal in all are shown)")
+                    t.add_row(
+                        "spec variants",
+                        f"{variants} (figures they share as is; differing TFLOPS and "
+                        "bandwidth: the lowest; other differing columns empty)",
+                    )
+                t.add_row("spec_match", _fmt(r["spec"].get("spec_match")))
                 s = r["spec"]
                 t.add_row(
                     "vendor / arch", f"{_fmt(s['gpu_vendor'])} / {_fmt(s['gpu_architecture'])}"

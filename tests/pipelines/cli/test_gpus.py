@@ -161,8 +161,11 @@ def test_gpus_show_json_one_result_per_name_in_order(app):
         "spec": None,
         "spec_variants": [],
     }
-    # ambiguous variant: both candidates listed, only shared columns filled
+    # ambiguous variant: both candidates listed; TDP differs and is descriptive: empty
     assert len(a100["spec_variants"]) == 2 and a100["spec"]["gpu_tdp_w"] is None
+    # TFLOPS shared by both; bandwidth differs (SXM 2039, PCIe 1935 GB/s): the lower, marked
+    assert a100["spec"]["gpu_memory_bandwidth_gbps"] == 1935
+    assert a100["spec"]["spec_match"] == "family_lower_bound"
     assert a100["spec"]["gpu_bf16_tflops"] == 312
 
 
