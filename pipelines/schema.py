@@ -17,6 +17,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from scrapers.base import PRICE_SCOPES as _OFFER_PRICE_SCOPES
+
 TS = pa.timestamp("us", tz="UTC")
 
 
@@ -82,8 +84,9 @@ class Table:
         }
 
 
-# What a price covers. Rankings compare like with like: `instance` prices by default.
-PRICE_SCOPES = ("instance", "gpu_only", "marketplace_min", "curated_min")
+# What a price covers, as the parsers state it (scrapers.base.Offer.price_scope). Rankings
+# compare like with like: `instance` prices by default.
+PRICE_SCOPES = _OFFER_PRICE_SCOPES
 # What kind of accelerator the row's GPU model is (pipelines/data/accelerator_kinds.csv).
 ACCELERATOR_KINDS = ("gpu", "tpu", "asic")
 # How the spec columns were matched to the offer's GPU (pipelines/derive/specs.py).

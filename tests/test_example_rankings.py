@@ -16,7 +16,6 @@ holds (no figures copied from it), so they keep holding as recordings are added:
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from pathlib import Path
@@ -30,7 +29,6 @@ from pipelines.derive.specs import load_specs
 from pipelines.derive.tflops import PRECISIONS, SUMMARY_FILE, TFLOPS_FILE, UNRANKED_REASONS
 from pipelines.ingest.kinds import accelerator_kind
 from pipelines.schema import ACCELERATOR_KINDS, PRICE_SCOPES, SPEC_MATCHES
-from scrapers.base import Offer
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "archive"
@@ -156,15 +154,6 @@ def test_new_columns_hold_only_documented_values(datasets, current):
     assert fields["spec_match"]["constraints"]["enum"] == list(SPEC_MATCHES)
 
 
-# The parsers state the scope (scrapers.base.Offer.price_scope, the scrapers' side of this
-# issue). Until that field exists every row defaults to "instance" and this check must fail;
-# strict: once the field lands it must pass, and this marker can go.
-_PARSERS_STATE_SCOPE = any(f.name == "price_scope" for f in dataclasses.fields(Offer))
-
-
-@pytest.mark.xfail(
-    not _PARSERS_STATE_SCOPE, strict=True, reason="scrapers.base.Offer has no price_scope yet"
-)
 def test_gcp_gpu_sku_rows_are_gpu_only(current):
     gcp = current[current.provider == "gcp"]
     # GCP bills an attached GPU per GPU-hour on top of the VM (its GPU SKUs); machine types

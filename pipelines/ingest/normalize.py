@@ -23,7 +23,7 @@ from scrapers.base import Offer, ParseResult
 
 # (currency, observation date) -> (USD per unit of currency, date of the rate used)
 FxLookup = Callable[[str, date], tuple[float, date]]
-# What a price covers when the parser does not say (scrapers.base.Offer.price_scope).
+# What a price covers in observation files written before the column existed.
 DEFAULT_PRICE_SCOPE = "instance"
 
 
@@ -95,7 +95,7 @@ def offers_to_frame(provider: str, result: ParseResult, fx: FxLookup | None = No
                 "fx_rate_date": rate_date,
                 "price_usd_per_hour": usd,
                 "price_usd_per_gpu_hour": per_gpu,
-                "price_scope": getattr(o, "price_scope", None) or DEFAULT_PRICE_SCOPE,
+                "price_scope": o.price_scope,
                 "upfront_fee": o.upfront_fee,
                 "storage_per_month": o.storage_per_month,
                 "market_offer_count": o.market_offer_count,

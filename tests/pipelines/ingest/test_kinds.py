@@ -74,12 +74,7 @@ def _offer(**kw) -> Offer:
 def test_normalize_sets_kind_from_the_resolved_model_and_passes_the_scope():
     inf2 = _offer()
     a100 = _offer(instance_type="nvidia-tesla-a100", gpu_name_raw="nvidia-tesla-a100")
-    # The parser states the scope (scrapers.base.Offer.price_scope); set here so the test
-    # holds whether or not the field has a default in this checkout.
-    if any(f.name == "price_scope" for f in dataclasses.fields(Offer)):
-        a100 = dataclasses.replace(a100, price_scope="gpu_only")
-    else:
-        a100.price_scope = "gpu_only"
+    a100 = dataclasses.replace(a100, price_scope="gpu_only")  # the parser states the scope
     frame = offers_to_frame("aws", ParseResult(offers=[inf2, a100]))
     assert list(frame["gpu_model"]) == ["Inferentia2", "A100"]
     assert list(frame["accelerator_kind"]) == ["asic", "gpu"]
