@@ -292,7 +292,7 @@ def mixed(tmp_path):
     ]
     prices = tmp_path / "gpu_prices.parquet"
     prices.mkdir()
-    pq.write_table(to_table(pd.DataFrame(rows), HISTORY_SCHEMA), prices / "current-v1.parquet")
+    pq.write_table(to_table(pd.DataFrame(rows), PRICES.schema), prices / "current-v1.parquet")
     publish(pd.read_parquet(prices), tmp_path, "v1")
     return tmp_path
 
