@@ -26,8 +26,10 @@ in `ENV_KEYS` below):
     azure = "http://127.0.0.1:8080"
     [gate]
     max_drop_fraction = 0.5
+    max_quarantine_fraction = 0.05     # rows the gate may quarantine before a provider fails
     [gate.providers.vastai]
     max_drop_fraction = 0.8
+    max_quarantine_fraction = 0.1
     [http]                             # GPU_PRICES_HTTP_TIMEOUT_S, GPU_PRICES_HTTP_MAX_RETRIES
     timeout_s = 60
     max_retries = 4
@@ -90,12 +92,16 @@ def _http_url(value: str | None) -> str | None:
 
 
 class ProviderGate(Section):
-    max_drop_fraction: float = Field(ge=0, le=1)
+    max_drop_fraction: float | None = Field(None, ge=0, le=1)
+    max_quarantine_fraction: float | None = Field(None, ge=0, le=1)
 
 
 class GateSection(Section):
     # None = not configured: each provider's own default (ProviderSpec) applies.
     max_drop_fraction: float | None = Field(None, ge=0, le=1)
+    # Share of a provider's rows the gate may quarantine before the provider fails
+    # (None: pipelines.ingest.gate.DEFAULT_MAX_QUARANTINE_FRACTION).
+    max_quarantine_fraction: float | None = Field(None, ge=0, le=1)
     providers: dict[str, ProviderGate] = {}
 
 
@@ -302,6 +308,8 @@ class Config:
     # None = not configured: each provider's own default (ProviderSpec) applies.
     max_drop_fraction: float | None = None
     provider_max_drop_fraction: dict[str, float] = field(default_factory=dict)
+    max_quarantine_fraction: float | None = None
+    provider_max_quarantine_fraction: dict[str, float] = field(default_factory=dict)
     http: dict[str, Any] = field(default_factory=dict)  # HttpClient keyword arguments
     workdir: Path | None = None
     config_file: Path | None = None  # the settings file read, if any
@@ -370,7 +378,15 @@ class Config:
             settings={**s.settings, **env},
             max_drop_fraction=s.gate.max_drop_fraction,
             provider_max_drop_fraction={
-                name: g.max_drop_fraction for name, g in s.gate.providers.items()
+                name: g.max_drop_fraction
+                for name, g in s.gate.providers.items()
+                if g.max_drop_fraction is not None
+            },
+            max_quarantine_fraction=s.gate.max_quarantine_fraction,
+            provider_max_quarantine_fraction={
+                name: g.max_quarantine_fraction
+                for name, g in s.gate.providers.items()
+                if g.max_quarantine_fraction is not None
             },
             http=s.http.model_dump(exclude_none=True),
             config_file=cfg_path.resolve() if cfg_path else None,
@@ -409,12 +425,23 @@ class Config:
             return self.max_drop_fraction
         return spec_default
 
+    def quarantine_fraction(self, provider: str, default: float) -> float:
+        """Quarantined share the gate allows: [gate.providers.X], else [gate], else `default`."""
+        if provider in self.provider_max_quarantine_fraction:
+            return self.provider_max_quarantine_fraction[provider]
+        if self.max_quarantine_fraction is not None:
+            return self.max_quarantine_fraction
+        return default
+
     def check_provider_names(self, known: Mapping[str, Any]) -> None:
         """Refuse [base_urls] and [gate.providers] entries for providers not in `known`
         (checked by a run against the registry, which this base module does not import)."""
         where = str(self.config_file or CONFIG_FILE)
         for section, names in (
-            ("gate.providers", self.provider_max_drop_fraction),
+            (
+                "gate.providers",
+                {**self.provider_max_drop_fraction, **self.provider_max_quarantine_fraction},
+            ),
             ("base_urls", self.file_base_urls),
         ):
             for name in names:

@@ -234,12 +234,23 @@ def diff(
                 if max_drop_fraction is not None
                 else config.drop_fraction(provider, default)
             )
-            reasons = gate.check(provider, obs, st.rows if st else None, max_drop_fraction=drop)
-            if reasons:
+            result = gate.check(
+                provider,
+                obs,
+                st.rows if st else None,
+                max_drop_fraction=drop,
+                max_quarantine_fraction=config.quarantine_fraction(
+                    provider, gate.DEFAULT_MAX_QUARANTINE_FRACTION
+                ),
+            )
+            if not result.passed:
                 failures += 1
-                for reason in reasons:
-                    typer.echo(f"{path}: gate failed: {reason}", err=True)
+                for line in result.lines():
+                    typer.echo(f"{path}: gate failed: {line}", err=True)
                 continue
+            for line in result.lines():
+                typer.echo(f"{path}: quarantined: {line}", err=True)
+            obs = result.publish
             events = detector.observe(
                 provider, obs, dataset_version=label, detected_at=_snapshot_time(obs, path)
             )

@@ -17,7 +17,8 @@ err = Console(stderr=True, soft_wrap=True)
 
 def print_report(report: RunReport) -> None:
     t = Table(title=f"run {report.run_id} ({report.trigger})")
-    for col in ("provider", "status", "rows", "new", "changed", "unchanged", "removed", "seconds"):
+    cols = ("provider", "status", "rows", "new", "changed", "unchanged", "removed")
+    for col in (*cols, "quarantined", "seconds"):
         t.add_column(col, justify="right" if col not in ("provider", "status") else "left")
     style = {
         "ok": "green",
@@ -35,6 +36,7 @@ def print_report(report: RunReport) -> None:
             str(r.changed_offers),
             str(r.unchanged_offers),
             str(r.removed_offers),
+            str(r.quarantined_rows),
             f"{r.seconds:.1f}",
         )
     console.print(t)
@@ -47,6 +49,10 @@ def print_report(report: RunReport) -> None:
             )
         elif r.status == "skipped" and r.error:
             err.print(f"[yellow]skipped[/] {r.error}")
+        else:
+            # Rows kept out while the rest published: one line per gate finding.
+            for f in r.gate_findings:
+                err.print(f"[yellow]quarantined[/] {f['provider']}: {f['message']}")
         if r.unknown:
             err.print(f"[yellow]unknown[/] {name}: {', '.join(sorted(set(r.unknown))[:20])}")
         if r.warnings:

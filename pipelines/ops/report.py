@@ -22,9 +22,13 @@ class ProviderResult:
     changed_offers: int = 0
     unchanged_offers: int = 0
     removed_offers: int = 0
+    # Rows the gate kept out (gpu_quarantine.parquet); the provider published the rest.
+    quarantined_rows: int = 0
     seconds: float = 0.0
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # The gate's findings, one line each (pipelines.ingest.gate.Finding as a dict).
+    gate_findings: list[dict] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     responses: int = 0
     observed_at: datetime | None = None

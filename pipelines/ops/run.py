@@ -46,7 +46,7 @@ from pipelines.ops.report import (
     ProviderResult,
     RunReport,
 )
-from pipelines.store import locks
+from pipelines.store import locks, quarantine
 from pipelines.store.atomic import file_sha256
 from pipelines.store.history import History
 from scrapers import _toolkit as scrapers_toolkit
@@ -412,6 +412,7 @@ def _process_batch(
     history = History(config.datasets_dir)
     state = history.provider_state()
     passed: dict[str, pd.DataFrame] = {}
+    gated: dict[str, gate.GateResult] = {}
     for name, responses in sorted(batch.items()):
         spec = PROVIDERS[name]
         t0 = time.monotonic()
@@ -426,22 +427,20 @@ def _process_batch(
             res.seconds = fetch_seconds + time.monotonic() - t0
             continue
         res.rows = len(df)
-        last_rows = state.get(name, {}).get("last_good_rows")
-        reasons = gate.check(
-            name,
-            df,
-            last_rows,
-            max_drop_fraction=config.drop_fraction(name, spec.max_row_drop_fraction),
-        )
-        if reasons:
-            res.status, res.error = GATE_FAILED, "; ".join(reasons)
+        result = _gate(spec, df, state.get(name, {}).get("last_good_rows"), config)
+        gated[name] = result
+        res.quarantined_rows = result.quarantined_rows
+        res.gate_findings = [f.to_dict() for f in result.findings]
+        if result.passed:
+            passed[name] = result.publish
+            res.observed_at = result.publish["observed_at"].max().to_pydatetime()
         else:
-            passed[name] = df
-            res.observed_at = df["observed_at"].max().to_pydatetime()
+            res.status, res.error = GATE_FAILED, "; ".join(result.lines())
         res.seconds = fetch_seconds + time.monotonic() - t0
         if progress:
             progress(name, res.status)
     if not passed:
+        _record_quarantine(gated, report, config, None)
         return
     # When the spec table changes, every current row is re-joined; otherwise only new rows.
     pub = history.merge_and_publish(
@@ -455,6 +454,7 @@ def _process_batch(
             res.status = UNCHANGED
             res.warnings.append(merge.skipped_reason)
     report.previous_dataset_version = pub.previous_version
+    _record_quarantine(gated, report, config, pub.version)
     if pub.version is None:
         # Nothing new to publish, but mail queued by an earlier run (SMTP down then) goes.
         if post_steps and alerts and config.alerts.enabled:
@@ -466,6 +466,48 @@ def _process_batch(
         _post_publish(
             report, config, history, merged, pub.version, pub.previous_version, alerts=alerts
         )
+
+
+def _gate(spec: ProviderSpec, df: pd.DataFrame, last_rows: int | None, config: Config):
+    return gate.check(
+        spec.name,
+        df,
+        last_rows,
+        max_drop_fraction=config.drop_fraction(spec.name, spec.max_row_drop_fraction),
+        max_quarantine_fraction=config.quarantine_fraction(
+            spec.name, gate.DEFAULT_MAX_QUARANTINE_FRACTION
+        ),
+    )
+
+
+def _record_quarantine(
+    gated: dict[str, gate.GateResult],
+    report: RunReport,
+    config: Config,
+    version: str | None,
+) -> None:
+    """Append this batch's quarantined rows to datasets/gpu_quarantine.parquet.
+
+    Also for providers that failed the gate: their rows say what went wrong. A failure to
+    write is a note, never a lost publish (the rows' findings are in the run log too).
+    """
+    frames = [
+        quarantine.to_rows(
+            r.quarantined,
+            run_id=report.run_id,
+            dataset_version=version if r.passed else None,
+            published=r.passed,
+        )
+        for r in gated.values()
+        if r.quarantined_rows
+    ]
+    if not frames:
+        return
+    try:
+        quarantine.append(config.datasets_dir, pd.concat(frames, ignore_index=True))
+    except Exception as exc:
+        log.exception("quarantine not written")
+        report.notes.append(f"quarantine file failed: {_one_line(exc)}")
 
 
 def _post_publish(

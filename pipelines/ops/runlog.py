@@ -64,10 +64,15 @@ def rows_from_report(report: RunReport) -> list[dict]:
                 "changed_offers": p.changed_offers,
                 "unchanged_offers": p.unchanged_offers,
                 "removed_offers": p.removed_offers,
+                "quarantined_rows": p.quarantined_rows,
                 "warning_count": len(p.warnings),
                 "seconds": round(float(p.seconds), 3),
                 "error": p.error[:MAX_ERROR_CHARS] if p.error else None,
                 "dataset_version": report.dataset_version,
+                "gate_findings": "\n".join(
+                    f"{f['provider']}: {f['message']}" for f in p.gate_findings
+                )[:MAX_ERROR_CHARS]
+                or None,
             }
         )
     return rows

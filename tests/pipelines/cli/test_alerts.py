@@ -155,7 +155,7 @@ def test_duplicated_rows_do_not_flip_flop(tmp_path):
     assert events == []
     assert result.exit_code == 1
     for name in ("s1.parquet", "s2.csv", "s3.parquet"):
-        assert f"{name}: gate failed: aws: 1 duplicate offer keys" in result.stderr
+        assert f"{name}: gate failed: aws: 1 duplicate rows of an offer key" in result.stderr
 
 
 def test_colab_free_tier_k80_to_t4_is_one_offer_gpu_changed(tmp_path):
