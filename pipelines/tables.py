@@ -258,6 +258,13 @@ PRICE_CHANGES = Table(
             "GPU-model and summary events: offers in the group.",
         ),
         Field("detected_at", TS, "UTC", "When the run that raised the event ran.", False),
+        Field(
+            "observed_at",
+            TS,
+            "UTC",
+            "When the new value was first observed. Earlier than detected_at when the change "
+            "waited for confirmation (a provider's price_confirm_runs, e.g. Azure).",
+        ),
         _VERSION.but(
             name="from_version",
             description="Dataset version of the provider's baseline compared against.",

@@ -94,6 +94,7 @@ class RunContext:
             gpu_model=gpu_id(row),
             currency=row.get("currency"),
             detected_at=self.detected_at,
+            observed_at=self.detected_at,
             from_version=self.from_version,
             to_version=self.to_version,
             source_url=row.get("source_url"),
@@ -116,7 +117,9 @@ def events_frame(events: list[dict[str, Any]]) -> pd.DataFrame:
     rows = []
     for ev in events:
         r = {c: ev.get(c) for c in EVENT_COLUMNS}
-        r["detected_at"] = pd.Timestamp(r["detected_at"]).tz_convert("UTC").to_pydatetime()
+        for ts in ("detected_at", "observed_at"):
+            if r[ts] is not None:
+                r[ts] = pd.Timestamp(r[ts]).tz_convert("UTC").to_pydatetime()
         rows.append(r)
     table = pa.Table.from_pylist(rows, schema=EVENT_SCHEMA) if rows else EVENT_SCHEMA.empty_table()
     return table.to_pandas()

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from pipelines.ingest.gate import deterministic_duplicates
 from pipelines.schema import PRICE_DECIMALS
 from pipelines.store.atomic import write_json_atomic
 
@@ -24,6 +25,13 @@ STATE_SUBDIR = "changes"
 
 DEFAULT_REMOVAL_CONFIRM_RUNS = 2
 DEFAULT_VOLATILE_MIN_CHANGE_PCT = 5.0
+# Runs a new fixed price must persist after the run that first saw it before it is an
+# event (0 = report at once). Providers whose API is known to flap get 1: Azure's Retail
+# Prices API has been seen returning another meter's price (Windows, a wrong SKU) for
+# hours and then the right one again (FIELD-NOTES.md section 10). Cost: a real change
+# there is reported one run later (6 h at the default cadence), with its first
+# observation time in the event's `observed_at`.
+DEFAULT_PRICE_CONFIRM_RUNS: Mapping[str, int] = {"azure": 1}
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,14 @@ class NoiseRules:
         default_factory=lambda: {"spot": DEFAULT_VOLATILE_MIN_CHANGE_PCT}
     )
     marketplace_min_change_pct: float = DEFAULT_VOLATILE_MIN_CHANGE_PCT
+    # provider -> price_confirm_runs; providers not listed use `price_confirm_runs_default`.
+    price_confirm_runs: Mapping[str, int] = field(
+        default_factory=lambda: dict(DEFAULT_PRICE_CONFIRM_RUNS)
+    )
+    price_confirm_runs_default: int = 0
+
+    def confirm_runs(self, provider: str) -> int:
+        return int(self.price_confirm_runs.get(provider, self.price_confirm_runs_default))
 
     def threshold_pct(self, pricing_model: str, is_marketplace: bool) -> float:
         if is_marketplace:
@@ -65,6 +81,9 @@ class ProviderState:
     offers: dict[str, dict[str, Any]] = field(default_factory=dict)
     # offer_key -> {"first_missing_at": iso, "missing_runs": int}
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # offer_key -> a new price waiting for confirmation: {"price_per_hour", "currency",
+    # "first_seen_at": iso, "runs": consecutive runs seen, "source_url"}
+    unconfirmed: dict[str, dict[str, Any]] = field(default_factory=dict)
     # json([pricing_model, gpu, region, currency]) -> last reported cheapest per GPU-hour
     group_refs: dict[str, float] = field(default_factory=dict)
     dataset_version: str | None = None
@@ -78,6 +97,7 @@ class ProviderState:
             "rows": self.rows,
             "offers": [self.offers[k] for k in sorted(self.offers)],
             "pending": self.pending,
+            "unconfirmed": self.unconfirmed,
             "group_refs": self.group_refs,
         }
 
@@ -86,6 +106,7 @@ class ProviderState:
         return cls(
             offers={o["offer_key"]: dict(o) for o in data.get("offers", [])},
             pending={k: dict(v) for k, v in (data.get("pending") or {}).items()},
+            unconfirmed={k: dict(v) for k, v in (data.get("unconfirmed") or {}).items()},
             group_refs={k: float(v) for k, v in (data.get("group_refs") or {}).items()},
             dataset_version=data.get("dataset_version"),
             updated_at=data.get("updated_at"),
@@ -119,24 +140,8 @@ def collapse(obs: pd.DataFrame) -> dict[str, dict[str, Any]]:
             | (obs["market_offer_count"].notna() if "market_offer_count" in obs else False),
         }
     )
-    dup = df["offer_key"].duplicated(keep=False)
-    if dup.any():
-        # Only the duplicated keys need the value ordering; the rest keep their single row.
-        sort_cols = [
-            "offer_key",
-            "price_per_hour",
-            "gpu_model",
-            "gpu_name_raw",
-            "gpu_count",
-            "currency",
-            "source_url",
-        ]
-        dups = df[dup]
-        order = dups[sort_cols].astype(str)
-        order["price_per_hour"] = dups["price_per_hour"]
-        order["gpu_count"] = dups["gpu_count"]
-        first = dups.loc[order.sort_values(sort_cols, kind="mergesort").index]
-        df = pd.concat([df[~dup], first.drop_duplicates("offer_key", keep="first")])
+    # Defence in depth (the gate quarantines duplicates): the same order as the gate's.
+    df = df[~deterministic_duplicates(df)]
     # Through Arrow: nulls (None, NaN, NA) all come out as None, and it is fast.
     table = pa.Table.from_pandas(df[list(_BASE_COLUMNS)], preserve_index=False)
     records: dict[str, dict[str, Any]] = {}

@@ -35,6 +35,15 @@ Noise rules (why each exists: FIELD-NOTES.md, skypilot-catalog#179-#181, skypilo
   `removal_confirm_runs` consecutive good runs, or for `removal_confirm_after` since it was
   first missed, whichever comes first. An offer back in time raises nothing. A GPU model
   is removed only when its last offer's removal is confirmed.
+- Confirmation (`price_confirm_runs`, per provider; default 1 for Azure, 0 elsewhere): a
+  new fixed price of an offer is held back (state `unconfirmed`, baseline unchanged) until
+  it has been seen in that many runs after the first; a price that reverts meanwhile raises
+  nothing, one that moves again restarts the wait. The event is raised at confirmation with
+  `observed_at` = the first sighting. Why: Azure's Retail Prices API has been seen returning
+  another meter's price (Windows, a wrong SKU) for hours and then the right one again, and
+  each flip raised two events that were noise. Cost: a real change on such a provider is
+  reported one run later (6 h at Azure's default cadence). Spot and marketplace summaries
+  already have their own threshold and are not held back.
 - Float noise: prices are compared rounded to PRICE_DECIMALS (9) decimals.
 - Thresholds: `min_change_pct` per pricing model (default: 0 for fixed prices, 5% for
   spot and for marketplace rows). A change below the threshold is not reported and does
@@ -230,6 +239,7 @@ class ChangeDetector:
         events: list[dict[str, Any]] = []
         offers_after: dict[str, dict[str, Any]] = {}
         pending_after: dict[str, dict[str, Any]] = {}
+        unconfirmed_after: dict[str, dict[str, Any]] = {}
 
         for key, row in cur.items():
             old = base.get(key)
@@ -261,7 +271,16 @@ class ChangeDetector:
             if not row["is_volatile"]:
                 ev = self._price_event(ctx, old, row)
                 if ev is not None:
+                    ev = self._confirmed(ctx, st, unconfirmed_after, key, row, ev)
+                if ev is not None:
                     events.append(ev)
+                elif key in unconfirmed_after:
+                    # Waiting for confirmation: the baseline keeps the old price, so a
+                    # revert is no change at all.
+                    kept["price_per_hour"], kept["currency"] = (
+                        old["price_per_hour"],
+                        old["currency"],
+                    )
                 elif old["currency"] == row["currency"]:
                     # Below the threshold: the reference price stays, so creep adds up.
                     kept["price_per_hour"] = old["price_per_hour"]
@@ -304,10 +323,45 @@ class ChangeDetector:
 
         st.offers = offers_after
         st.pending = pending_after
+        st.unconfirmed = unconfirmed_after
         st.dataset_version = dataset_version
         st.updated_at = detected_at.isoformat()
         st.rows = len(obs)
         return events
+
+    def _confirmed(
+        self,
+        ctx: RunContext,
+        st: ProviderState,
+        unconfirmed_after: dict[str, dict[str, Any]],
+        key: str,
+        row: Mapping[str, Any],
+        ev: dict[str, Any],
+    ) -> dict[str, Any] | None:
+        """`ev` once the new price has persisted for the provider's `price_confirm_runs`
+        runs after the one that first saw it; until then None, and the new price waits in
+        `unconfirmed_after`. The event then carries the first observation time."""
+        need = self.rules.confirm_runs(ctx.provider)
+        if need <= 0:
+            return ev
+        seen = st.unconfirmed.get(key)
+        same = (
+            seen is not None
+            and seen["currency"] == row["currency"]
+            and round_price(seen["price_per_hour"]) == round_price(row["price_per_hour"])
+        )
+        runs = int(seen["runs"]) + 1 if same else 1
+        first_seen_at = seen["first_seen_at"] if same else ctx.detected_at.isoformat()
+        if runs > need:
+            ev["observed_at"] = datetime.fromisoformat(first_seen_at)
+            return ev
+        unconfirmed_after[key] = {
+            "price_per_hour": row["price_per_hour"],
+            "currency": row["currency"],
+            "first_seen_at": first_seen_at,
+            "runs": runs,
+        }
+        return None
 
     def _price_event(
         self, ctx: RunContext, old: Mapping[str, Any], row: Mapping[str, Any]
