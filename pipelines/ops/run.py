@@ -501,10 +501,17 @@ def _record_quarantine(
         for r in gated.values()
         if r.quarantined_rows
     ]
-    if not frames:
+    if not gated:
         return
+    rows = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else quarantine.to_rows(
+            pd.DataFrame(), run_id=report.run_id, dataset_version=version, published=True
+        )
+    )
     try:
-        quarantine.append(config.datasets_dir, pd.concat(frames, ignore_index=True))
+        quarantine.append(config.datasets_dir, rows)
     except Exception as exc:
         log.exception("quarantine not written")
         report.notes.append(f"quarantine file failed: {_one_line(exc)}")

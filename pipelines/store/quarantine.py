@@ -68,7 +68,7 @@ def read(datasets_dir: Path) -> pd.DataFrame:
 
 
 def append(datasets_dir: Path, rows: pd.DataFrame) -> int:
-    """Append `rows` (from `to_rows`). Appending the same rows again (a run repeated after
+    """Append `rows` (from `to_rows`; may be empty). Appending the same rows again (a run repeated after
     a crash) adds nothing. Returns the number of rows in the file."""
     datasets_dir = Path(datasets_dir)
     datasets_dir.mkdir(parents=True, exist_ok=True)
@@ -76,6 +76,9 @@ def append(datasets_dir: Path, rows: pd.DataFrame) -> int:
         old = read(datasets_dir)
         frames = [f for f in (old, rows[QUARANTINE_COLUMNS]) if len(f)]
         if not frames:
+            if not quarantine_path(datasets_dir).exists():
+                # The table exists (empty) once anything was gated: users can always load it.
+                write_parquet_atomic(QUARANTINE_SCHEMA.empty_table(), quarantine_path(datasets_dir))
             return 0
         out = pd.concat(frames, ignore_index=True).drop_duplicates(_IDENTITY, keep="last")
         table = pa.Table.from_pandas(out, schema=QUARANTINE_SCHEMA, preserve_index=False)

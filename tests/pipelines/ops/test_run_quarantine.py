@@ -106,6 +106,10 @@ def test_few_implausible_rows_are_quarantined_and_the_rest_published(tmp_path):
         replay=archive_runs(tmp_path / "clean", "vastai", VAST_URL, [clean]),
     )
     ref = current(clean_cfg, "vastai").set_index("offer_key")["price_per_hour"]
+    # A clean run leaves an empty (but loadable, and described) quarantine table.
+    assert len(pd.read_parquet(clean_cfg.datasets_dir / QUARANTINE_NAME)) == 0
+    package = json.loads((clean_cfg.datasets_dir / "datapackage.json").read_text())
+    assert QUARANTINE_NAME in [r.get("path") for r in package["resources"]]
     assert set(q.offer_key) <= set(ref.index)
     assert pub.set_index("offer_key")["price_per_hour"].equals(
         ref.drop(q.offer_key).loc[pub.offer_key]
