@@ -52,7 +52,7 @@ def print_report(report: RunReport) -> None:
         else:
             # Rows kept out while the rest published: one line per gate finding.
             for f in r.gate_findings:
-                err.print(f"[yellow]quarantined[/] {f['provider']}: {f['message']}")
+                err.print(f"[yellow]quarantined[/] {f}")
         if r.unknown:
             err.print(f"[yellow]unknown[/] {name}: {', '.join(sorted(set(r.unknown))[:20])}")
         if r.warnings:

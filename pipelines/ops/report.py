@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
+from pipelines.ingest.gate import Finding
+
 # Provider outcomes. Only "ok" changes the history for that provider.
 OK = "ok"
 FAILED = "failed"  # fetch or parse failed
@@ -27,8 +29,8 @@ class ProviderResult:
     seconds: float = 0.0
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
-    # The gate's findings, one line each (pipelines.ingest.gate.Finding as a dict).
-    gate_findings: list[dict] = field(default_factory=list)
+    # The gate's findings; str(finding) is its one line for the summary and the run log.
+    gate_findings: list[Finding] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     responses: int = 0
     observed_at: datetime | None = None

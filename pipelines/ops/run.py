@@ -430,7 +430,7 @@ def _process_batch(
         result = _gate(spec, df, state.get(name, {}).get("last_good_rows"), config)
         gated[name] = result
         res.quarantined_rows = result.quarantined_rows
-        res.gate_findings = [f.to_dict() for f in result.findings]
+        res.gate_findings = list(result.findings)
         if result.passed:
             passed[name] = result.publish
             res.observed_at = result.publish["observed_at"].max().to_pydatetime()

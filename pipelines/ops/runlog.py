@@ -69,9 +69,7 @@ def rows_from_report(report: RunReport) -> list[dict]:
                 "seconds": round(float(p.seconds), 3),
                 "error": p.error[:MAX_ERROR_CHARS] if p.error else None,
                 "dataset_version": report.dataset_version,
-                "gate_findings": "\n".join(
-                    f"{f['provider']}: {f['message']}" for f in p.gate_findings
-                )[:MAX_ERROR_CHARS]
+                "gate_findings": "\n".join(str(f) for f in p.gate_findings)[:MAX_ERROR_CHARS]
                 or None,
             }
         )
