@@ -63,6 +63,11 @@ Noise rules (why each exists: FIELD-NOTES.md, skypilot-catalog#179-#181, skypilo
   `offer_gpu_changed` events of the same provider and pricing model already name them.
 - The first good run of a provider only establishes its baseline.
 
+Modules (imports go downward): `change_events` (event types, the published table, text of
+an event) <- `change_state` (noise rules, per-provider baselines) <- `change_groups` (spot
+summaries, GPU-model lineup) <- this module (the per-offer detector, `detect_run`), which
+also re-exports the names callers use.
+
 Idempotency: event_id hashes the event type, the offer (or group), the old and new values
 and `from_version` (the provider's baseline version), not the run's own version or time.
 A run repeated after a crash (before the state was saved) recomputes the same ids, and
@@ -71,7 +76,6 @@ events are appended to the Parquet file deduplicated by event_id.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -85,13 +89,10 @@ from pipelines.derive.change_events import (
     EVENT_COLUMNS,
     EVENT_SCHEMA,
     EVENT_TYPES,
-    GPU_MODEL_ADDED,
-    GPU_MODEL_REMOVED,
     OFFER_ADDED,
     OFFER_GPU_CHANGED,
     OFFER_REMOVED,
     PRICE_CHANGED,
-    SPOT_PRICE_CHANGED,
     RunContext,
     append_events,
     describe,
@@ -102,6 +103,7 @@ from pipelines.derive.change_events import (
     read_events,
     round_price,
 )
+from pipelines.derive.change_groups import accept_groups, model_events, pct_change, spot_events
 from pipelines.derive.change_state import (
     DEFAULT_REMOVAL_CONFIRM_RUNS,
     DEFAULT_VOLATILE_MIN_CHANGE_PCT,
@@ -113,7 +115,6 @@ from pipelines.derive.change_state import (
     save_state,
     state_path,
 )
-from pipelines.schema import PRICE_DECIMALS
 
 # Re-exported: callers import the event table and the state from here.
 __all__ = [
@@ -161,26 +162,6 @@ def _gpu_changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     ) != gpu_id(new)
 
 
-def _reclassified(recs: list[dict[str, Any]], other: Mapping[str, dict[str, Any]]) -> bool:
-    """True when every offer in `recs` is in `other` under the same provider GPU spelling:
-    the model set changed because our resolution did."""
-    return all(
-        r["offer_key"] in other
-        and (other[r["offer_key"]].get("gpu_name_raw") or None) == (r.get("gpu_name_raw") or None)
-        for r in recs
-    )
-
-
-def _group_key(rec: Mapping[str, Any]) -> str:
-    return json.dumps([rec["pricing_model"], gpu_id(rec), rec["region"], rec["currency"]])
-
-
-def _pct(old: float, new: float) -> float | None:
-    if old == 0:
-        return None
-    return round((new - old) / old * 100.0, 6)
-
-
 class ChangeDetector:
     """Compares each good run of a provider with its baseline and yields events.
 
@@ -208,7 +189,7 @@ class ChangeDetector:
         st = self.states.get(provider)
         if st is None:
             st = ProviderState()
-            self._accept_groups(st, cur)
+            accept_groups(st, cur)
             st.offers = cur
             st.dataset_version = dataset_version
             st.updated_at = detected_at.isoformat()
@@ -316,10 +297,8 @@ class ChangeDetector:
                 offers_after[key] = old
                 pending_after[key] = p
 
-        events.extend(self._spot_events(ctx, st, cur, new_regions))
-        events.extend(
-            self._model_events(ctx, base, offers_after, gone_regions, new_regions, events)
-        )
+        events.extend(spot_events(self.rules, ctx, st, cur, new_regions))
+        events.extend(model_events(ctx, base, offers_after, gone_regions, new_regions, events))
 
         st.offers = offers_after
         st.pending = pending_after
@@ -379,7 +358,7 @@ class ChangeDetector:
             )
         if old_p == new_p:
             return None
-        pct = _pct(old_p, new_p)
+        pct = pct_change(old_p, new_p)
         threshold = self.rules.threshold_pct(row["pricing_model"], False)
         if pct is not None and abs(pct) < threshold:
             return None
@@ -393,137 +372,6 @@ class ChangeDetector:
             new_value=fmt_price(new_p),
             price_unit="hour",
         )
-
-    @staticmethod
-    def _cheapest_per_gpu_hour(
-        cur: Mapping[str, dict[str, Any]],
-    ) -> dict[str, tuple[float, int, dict[str, Any]]]:
-        groups: dict[str, tuple[float, int, dict[str, Any]]] = {}
-        for row in cur.values():
-            if not row["is_volatile"] or not row["gpu_count"]:
-                continue
-            per_gpu = round(row["price_per_hour"] / row["gpu_count"], PRICE_DECIMALS)
-            gk = _group_key(row)
-            best = groups.get(gk)
-            if best is None:
-                groups[gk] = (per_gpu, 1, row)
-            else:
-                cheaper = per_gpu < best[0] or (
-                    per_gpu == best[0] and row["offer_key"] < best[2]["offer_key"]
-                )
-                groups[gk] = (
-                    (per_gpu, best[1] + 1, row) if cheaper else (best[0], best[1] + 1, best[2])
-                )
-        return groups
-
-    def _accept_groups(self, st: ProviderState, cur: Mapping[str, dict[str, Any]]) -> None:
-        for gk, (per_gpu, _, _) in self._cheapest_per_gpu_hour(cur).items():
-            st.group_refs.setdefault(gk, per_gpu)
-
-    def _spot_events(
-        self,
-        ctx: RunContext,
-        st: ProviderState,
-        cur: Mapping[str, dict[str, Any]],
-        new_regions: set[str],
-    ) -> list[dict[str, Any]]:
-        events = []
-        for gk, (per_gpu, count, row) in sorted(self._cheapest_per_gpu_hour(cur).items()):
-            ref = st.group_refs.get(gk)
-            if ref is None or row["region"] in new_regions:
-                st.group_refs[gk] = per_gpu
-                continue
-            if per_gpu == ref:
-                continue
-            pct = _pct(ref, per_gpu)
-            threshold = self.rules.threshold_pct(
-                row["pricing_model"], row["pricing_model"] != "spot"
-            )
-            if pct is not None and abs(pct) < threshold:
-                continue
-            st.group_refs[gk] = per_gpu
-            events.append(
-                ctx.event(
-                    SPOT_PRICE_CHANGED,
-                    row,
-                    offer_key=None,
-                    instance_type=None,
-                    old_price=ref,
-                    new_price=per_gpu,
-                    change_pct=pct,
-                    price_unit="gpu_hour",
-                    old_value=fmt_price(ref),
-                    new_value=fmt_price(per_gpu),
-                    offer_count=count,
-                    id_key=gk,
-                )
-            )
-        return events
-
-    def _model_events(
-        self,
-        ctx: RunContext,
-        before: Mapping[str, dict[str, Any]],
-        after: Mapping[str, dict[str, Any]],
-        gone_regions: set[str],
-        new_regions: set[str],
-        events: list[dict[str, Any]],
-    ) -> list[dict[str, Any]]:
-        def lineup(
-            offers: Mapping[str, dict[str, Any]], skip_regions: set[str]
-        ) -> dict[tuple[str, str], list[dict[str, Any]]]:
-            out: dict[tuple[str, str], list[dict[str, Any]]] = {}
-            for rec in offers.values():
-                if rec["region"] in skip_regions or not rec.get("gpu_model"):
-                    continue
-                out.setdefault((rec["pricing_model"], rec["gpu_model"]), []).append(rec)
-            return out
-
-        old_lineup = lineup(before, gone_regions)
-        new_lineup = lineup(after, new_regions)
-        explained_new = {
-            (e["pricing_model"], e["gpu_model"])
-            for e in events
-            if e["event_type"] == OFFER_GPU_CHANGED
-        }
-        explained_old = {
-            (e["pricing_model"], e["old_gpu_model"])
-            for e in events
-            if e["event_type"] == OFFER_GPU_CHANGED
-        }
-        out = []
-        for pm_model in sorted(set(new_lineup) - set(old_lineup)):
-            recs = new_lineup[pm_model]
-            if pm_model in explained_new or _reclassified(recs, before):
-                continue
-            out.append(
-                ctx.event(
-                    GPU_MODEL_ADDED,
-                    _model_row(recs),
-                    new_value=pm_model[1],
-                    offer_count=len(recs),
-                    id_key=json.dumps(pm_model),
-                )
-            )
-        for pm_model in sorted(set(old_lineup) - set(new_lineup)):
-            recs = old_lineup[pm_model]
-            if pm_model in explained_old or _reclassified(recs, after):
-                continue
-            out.append(
-                ctx.event(
-                    GPU_MODEL_REMOVED,
-                    _model_row(recs),
-                    old_value=pm_model[1],
-                    offer_count=len(recs),
-                    id_key=json.dumps(pm_model),
-                )
-            )
-        return out
-
-
-def _model_row(recs: list[dict[str, Any]]) -> dict[str, Any]:
-    first = min(recs, key=lambda r: r["offer_key"])
-    return {**first, "offer_key": None, "instance_type": None, "region": None}
 
 
 def detect_run(
