@@ -13,6 +13,7 @@ import pytest
 from pipelines.ingest import gate
 from pipelines.ingest.gate import CheckId, Finding, Severity
 from pipelines.schema import OBSERVATION_FIELDS
+from pipelines.tables import QUARANTINE, QUARANTINE_CHECKS
 from tests.support.observations import P4D_USD_PER_HOUR, observation
 
 
@@ -174,3 +175,17 @@ def test_absurd_price_in_a_currency_without_fx_rate_is_quarantined():
     assert [f.check for f in gate.check("scaleway", df, None).findings] == [
         CheckId.PRICE_IMPLAUSIBLE
     ]
+
+
+def test_quarantine_table_documents_every_row_level_check():
+    """The `check` column of gpu_quarantine (declared in the catalogue, which cannot import
+    the gate) lists exactly the row-level checks: a new check must be documented there."""
+    run_level = {
+        CheckId.MISSING_COLUMNS,
+        CheckId.WRONG_PROVIDER,
+        CheckId.ZERO_ROWS,
+        CheckId.ROW_COUNT_COLLAPSE,
+        CheckId.QUARANTINE_SHARE,
+    }
+    assert set(QUARANTINE_CHECKS) == {c.value for c in CheckId if c not in run_level}
+    assert all(c in QUARANTINE.field("check").description for c in QUARANTINE_CHECKS)

@@ -23,6 +23,7 @@ from pipelines.config import Config
 from pipelines.ingest.archive import Archive
 from pipelines.ops.run import run_providers
 from pipelines.store.quarantine import QUARANTINE_NAME, QUARANTINE_SCHEMA
+from tests.support.published import assert_matches_catalogue, frictionless_validate
 
 FIX = Path(__file__).parents[2] / "fixtures"
 VAST = FIX / "vastai" / "search-offers_raw_2024-11-05_one-per-gpu_excerpt.json"
@@ -94,6 +95,10 @@ def test_few_implausible_rows_are_quarantined_and_the_rest_published(tmp_path):
     assert (q["dataset_version"] == report.dataset_version).all()
     assert q["provider_published"].all() and q["reason"].str.contains("USD per GPU-hour").all()
     assert (q["observed_at"] == pd.Timestamp(T0)).all()
+    # Published like every table: as the catalogue declares it, and the package validates.
+    assert_matches_catalogue(cfg.datasets_dir)
+    checked = frictionless_validate(cfg.datasets_dir / "datapackage.json")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
     # Nothing else of the provider is lost: every other row of the snapshot is published
     # with the price a clean parse of the recording gives.
