@@ -22,7 +22,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from pipelines.cli.common import OneLineErrors
+from pipelines.cli.common import OneLineErrors, check_choice
 from pipelines.config import Config
 from pipelines.derive.changes import (
     DEFAULT_REMOVAL_CONFIRM_RUNS,
@@ -152,7 +152,7 @@ def diff(
             dir_okay=True,
         ),
     ],
-    fmt: Annotated[str, typer.Option("--format", help="jsonl or table.")] = "table",
+    fmt: Annotated[str, typer.Option("--format", help="table (default) or jsonl.")] = "table",
     confirm_runs: Annotated[
         int | None,
         typer.Option(
@@ -183,8 +183,7 @@ def diff(
     from pipelines.ops.events import noise_rules
     from scrapers.registry import PROVIDERS
 
-    if fmt not in ("jsonl", "table"):
-        raise typer.BadParameter("--format must be jsonl or table")
+    check_choice(fmt, ("table", "jsonl"), "--format")
     if len(snapshots) < 2:
         raise typer.BadParameter("give at least two snapshots")
     config = Config.load()
@@ -360,7 +359,8 @@ def unsubscribe_cmd(email: str, state_dir: StateDir = None, db: DbUrl = None) ->
     typer.echo(f"unsubscribed {email}")
 
 
-@alerts_app.command("unsubscribe-token")
+# A token may start with "-" (token_urlsafe): it must not be read as an option.
+@alerts_app.command("unsubscribe-token", context_settings={"ignore_unknown_options": True})
 def unsubscribe_token_cmd(token: str, state_dir: StateDir = None, db: DbUrl = None) -> None:
     """Unsubscribe the address holding TOKEN (the token in a mail's unsubscribe link)."""
     from pipelines.notify import alerts
