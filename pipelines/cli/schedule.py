@@ -252,7 +252,8 @@ def _print_status(rows: list[runlog.ProviderStatus], running: set[str], stale_af
     console.print(t)
     for r in rows:
         if r.is_stale:
-            typer.echo(f"STALE {r.provider}: {r.stale_reason}; last run: {_last_run(r)}", err=True)
+            last = f"; last run: {_last_run(r)}" if r.last_run_at else ""
+            typer.echo(f"STALE {r.provider}: {r.stale_reason}{last}", err=True)
         if r.last_status in ("failed", "gate_failed") and r.last_error:
             typer.echo(f"last error {r.provider}: {r.last_error}", err=True)
     if any(r.is_stale and r.last_trigger == "replay" for r in rows):
