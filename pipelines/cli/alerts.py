@@ -22,7 +22,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from pipelines.cli.common import OneLineErrors, check_choice
+from pipelines.cli.common import HELP_MARKUP, OneLineErrors, check_choice
 from pipelines.config import Config
 from pipelines.derive.changes import (
     DEFAULT_REMOVAL_CONFIRM_RUNS,
@@ -262,6 +262,7 @@ alerts_app = typer.Typer(
     help="Change-alert e-mail subscriptions and delivery.",
     no_args_is_help=True,
     cls=OneLineErrors,
+    rich_markup_mode=HELP_MARKUP,
 )
 
 StateDir = Annotated[

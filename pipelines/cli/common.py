@@ -29,6 +29,12 @@ from typer.core import TyperGroup
 
 from pipelines.errors import EXIT_BAD_INPUT, GpuPricesError, did_you_mean, exit_code
 
+# Help text is Markdown: paragraphs reflow to the terminal and "[default: ...]" or
+# "[smtp]" stay literal (typer's "rich" mode would read them as markup and drop them).
+HELP_MARKUP = "markdown"
+
+DATASETS_HELP = "Datasets directory (default: datasets/ in the project root)."
+
 
 class InputError(GpuPricesError, ValueError):
     """A bad command-line input (unknown name, missing file or directory): one line, exit 2."""

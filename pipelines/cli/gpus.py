@@ -20,6 +20,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pipelines.cli.common import DATASETS_HELP
+
 console = Console()
 err = Console(stderr=True)
 
@@ -216,7 +218,11 @@ def _check_top_options(
 
 
 def register(app: typer.Typer) -> None:
-    gpus_app = typer.Typer(no_args_is_help=True, help="GPU names and specs.")
+    from pipelines.cli.common import HELP_MARKUP
+
+    gpus_app = typer.Typer(
+        no_args_is_help=True, help="GPU names and specs.", rich_markup_mode=HELP_MARKUP
+    )
     app.add_typer(gpus_app, name="gpus")
 
     @gpus_app.command("show")
@@ -303,7 +309,7 @@ def register(app: typer.Typer) -> None:
         n: Annotated[int, typer.Option("-n", "--limit", min=1, help="Rows to show.")] = 20,
         datasets: Annotated[
             Path | None,
-            typer.Option("--datasets", help="Datasets directory (default ./datasets)."),
+            typer.Option("--datasets", help=DATASETS_HELP),
         ] = None,
         as_json: Annotated[
             bool, typer.Option("--json", help="Print JSON rows instead of a table.")

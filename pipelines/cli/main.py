@@ -25,6 +25,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from pipelines.cli.common import (
+    DATASETS_HELP,
+    HELP_MARKUP,
     InputError,
     OneLineErrors,
     check_providers,
@@ -36,11 +38,14 @@ from pipelines.config import Config
 
 app = typer.Typer(
     cls=OneLineErrors,
+    rich_markup_mode=HELP_MARKUP,
     add_completion=False,
     no_args_is_help=True,
     help="Cloud GPU prices: scrape, archive, publish a versioned Parquet history.",
 )
-archive_app = typer.Typer(no_args_is_help=True, help="The raw response archive.")
+archive_app = typer.Typer(
+    no_args_is_help=True, help="The raw response archive.", rich_markup_mode=HELP_MARKUP
+)
 app.add_typer(archive_app, name="archive")
 
 console = Console()
@@ -76,13 +81,11 @@ def run_cmd(
         help="Re-run from an archive directory (e.g. examples/archive); no network. "
         "It must hold responses of at least one of the providers named.",
     ),
-    datasets: Path | None = typer.Option(
-        None, "--datasets", help="Datasets directory (default: <project root>/datasets)."
-    ),
+    datasets: Path | None = typer.Option(None, "--datasets", help=DATASETS_HELP),
     archive: Path | None = typer.Option(
         None,
         "--archive",
-        help="Archive directory for live runs (default: <project root>/archive).",
+        help="Archive directory for live runs (default: archive/ in the project root).",
     ),
     trigger: str = typer.Option("manual", hidden=True),
 ) -> None:
@@ -130,7 +133,9 @@ def run_cmd(
 
 
 @app.command("list")
-def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+def list_cmd(
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table."),
+) -> None:
     """Providers with their sources, pricing models, settings and what they were validated against."""
     from pipelines.ingest.archive import example_coverage
     from scrapers.registry import PROVIDERS
@@ -198,7 +203,8 @@ def parse_cmd(
     fx_files: list[Path] = typer.Option(
         [],
         "--fx",
-        help="ECB rate file(s) for the USD columns (default: the ECB files in ./archive).",
+        help="ECB rate file(s) for the USD columns "
+        "(default: the ECB files in archive/ in the project root).",
     ),
     no_fx: bool = typer.Option(
         False, "--no-fx", help="No FX rates: USD columns of non-USD rows stay empty."
@@ -336,12 +342,12 @@ def archive_verify(
 
 @app.command("versions")
 def versions_cmd(
-    datasets: Path | None = typer.Option(None, "--datasets"),
+    datasets: Path | None = typer.Option(None, "--datasets", help=DATASETS_HELP),
     verify: bool = typer.Option(
         False, "--verify", help="Check file hashes of the current version."
     ),
 ) -> None:
-    """Published dataset versions (each readable at datasets/.history/v<version>/)."""
+    """Published dataset versions (each readable at datasets/.history/vVERSION/)."""
     from pipelines.store.history import History
 
     h = History(published_datasets(_config(datasets, None), explicit=datasets is not None))

@@ -22,6 +22,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pipelines.cli.common import DATASETS_HELP
 from pipelines.cli.report import print_report
 from pipelines.ops.report import RunReport
 
@@ -41,12 +42,12 @@ EXIT_ALREADY_RUNNING = 3
 ScheduleOption = Annotated[
     Path | None,
     typer.Option(
-        "--schedule", help=f"Schedule file (default: ${SCHEDULE_ENV} or schedules/schedule.toml)."
+        "--schedule",
+        help=f"Schedule file (default: ${SCHEDULE_ENV} or "
+        "schedules/schedule.toml in the project root, else the providers' own cadences).",
     ),
 ]
-DatasetsOption = Annotated[
-    Path | None, typer.Option("--datasets", help="Datasets directory (default ./datasets).")
-]
+DatasetsOption = Annotated[Path | None, typer.Option("--datasets", help=DATASETS_HELP)]
 
 
 def _load_config(datasets: Path | None) -> Any:
