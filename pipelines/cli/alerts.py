@@ -22,7 +22,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from pipelines.cli.common import HELP_MARKUP, OneLineErrors, check_choice
+from pipelines.cli.common import HELP_MARKUP, InputError, OneLineErrors, check_choice
 from pipelines.config import Config
 from pipelines.derive.changes import (
     DEFAULT_REMOVAL_CONFIRM_RUNS,
@@ -147,7 +147,7 @@ def diff(
         list[Path],
         typer.Argument(
             help="Observation files (Parquet or CSV) or published versions "
-            "(datasets/.history/v<version>, datasets/gpu_prices.parquet), oldest first.",
+            "(datasets/.history/vVERSION, datasets/gpu_prices.parquet), oldest first.",
             exists=True,
             dir_okay=True,
         ),
@@ -185,7 +185,7 @@ def diff(
 
     check_choice(fmt, ("table", "jsonl"), "--format")
     if len(snapshots) < 2:
-        raise typer.BadParameter("give at least two snapshots")
+        raise InputError("scrape diff: give at least two snapshots (oldest first)")
     config = Config.load()
     # The same rules as a run: environment/config first, then what the options say.
     rules = noise_rules(config.changes)
