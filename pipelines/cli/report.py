@@ -30,9 +30,16 @@ def print_report(report: RunReport) -> None:
     caption = "rows = new + changed + unchanged offers; removed: offers no longer listed"
     if multi:
         caption += "; a replay adds up the archived runs it replayed (runs)"
-    t = Table(title=f"run {report.run_id} ({report.trigger})", caption=caption)
+    # No rules between columns: the summary fits 80 columns without cutting a provider's
+    # name or a header (rich's boxes add a separator column each).
+    t = Table(title=f"run {report.run_id} ({report.trigger})", caption=caption, box=None)
+    widths = {"provider": max(map(len, report.providers), default=0)}
     for col in cols:
-        t.add_column(col, justify="right" if col not in ("provider", "status") else "left")
+        t.add_column(
+            col,
+            justify="right" if col not in ("provider", "status") else "left",
+            min_width=max(len(col), widths.get(col, 0)),
+        )
     style = {
         "ok": "green",
         "failed": "red",
