@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -90,8 +91,8 @@ def _load_schedule(option: Path | None, config: Any) -> sched.ScheduleConfig:
         raise _fail("schedule error", exc, EXIT_BAD_SCHEDULE) from None
 
 
-def _fmt(ts: datetime | None) -> str:
-    return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if ts else "-"
+def _fmt(ts: datetime | None, zone: str = " UTC") -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M") + zone if ts else "-"
 
 
 def register(app: typer.Typer) -> None:
@@ -230,8 +231,12 @@ def _print_jobs(jobs: list[sched.JobInfo], as_json: bool) -> None:
 
 def _print_status(rows: list[runlog.ProviderStatus], running: set[str], stale_after: float) -> None:
     t = Table(
-        title=f"providers (stale: newest prices fetched more than {stale_after:g} x cadence ago)"
+        title=f"providers (times UTC; stale: newest prices fetched more than {stale_after:g} x "
+        "cadence ago)",
+        box=box.SIMPLE_HEAD,
     )
+    # A replayed run's cell names its recording time only when it differs from "prices as
+    # of" (a live run since); the STALE lines below always give both.
     for col in ("provider", "cadence", "last run", "status", "prices as of", "rows", "fresh"):
         t.add_column(col, overflow="fold")
     for r in rows:
@@ -244,9 +249,9 @@ def _print_status(rows: list[runlog.ProviderStatus], running: set[str], stale_af
         t.add_row(
             r.provider,
             r.cadence or "-",
-            _last_run(r),
+            _last_run(r, zone="", unless_recorded=r.prices_observed_at),
             state,
-            _fmt(r.prices_observed_at),
+            _fmt(r.prices_observed_at, zone=""),
             "-" if r.last_good_rows is None else str(r.last_good_rows),
             fresh,
         )
@@ -265,11 +270,15 @@ def _print_status(rows: list[runlog.ProviderStatus], running: set[str], stale_af
         )
 
 
-def _last_run(r: runlog.ProviderStatus) -> str:
-    """ "replayed at X (recorded Y)" for a replay, "X (schedule)" for a live run."""
+def _last_run(
+    r: runlog.ProviderStatus, zone: str = " UTC", unless_recorded: datetime | None = None
+) -> str:
+    """Replays as "replayed at X (recorded Y)", live runs as "X (schedule)"."""
     if r.last_run_at is None:
         return "never"
     if r.last_trigger == "replay":
-        recorded = f" (recorded {_fmt(r.last_observed_at)})" if r.last_observed_at else ""
-        return f"replayed at {_fmt(r.last_run_at)}{recorded}"
-    return f"{_fmt(r.last_run_at)} ({r.last_trigger})"
+        recorded = ""
+        if r.last_observed_at and r.last_observed_at != unless_recorded:
+            recorded = f" (recorded {_fmt(r.last_observed_at, zone)})"
+        return f"replayed at {_fmt(r.last_run_at, zone)}{recorded}"
+    return f"{_fmt(r.last_run_at, zone)} ({r.last_trigger})"
