@@ -301,8 +301,16 @@ RUNS = Table(
             "ok | failed | gate_failed | skipped | unchanged (pipelines/ops/report.py).",
             False,
         ),
-        _COUNT.but(description="Rows the provider's scrape produced."),
-        _COUNT.but(name="new_offers", unit="offers", description="Offers new in the history."),
+        _COUNT.but(
+            description="Offers merged: always new + changed + unchanged offers; when nothing "
+            "was merged (failed, skipped, already in the history), the rows parsed. A replay "
+            "adds up the archived runs it replayed."
+        ),
+        _COUNT.but(
+            name="new_offers",
+            unit="offers",
+            description="Offers new in the history (null when nothing was merged).",
+        ),
         _COUNT.but(
             name="changed_offers", unit="offers", description="Offers whose price version changed."
         ),
@@ -315,11 +323,24 @@ RUNS = Table(
             description="Rows the gate quarantined (gpu_quarantine); the rest published.",
         ),
         _COUNT.but(name="warning_count", unit="warnings", description="Rows skipped or warnings."),
-        Field("seconds", pa.float64(), "s", "Wall-clock time spent on the provider."),
+        Field(
+            "seconds",
+            pa.float64(),
+            "s",
+            "The provider's wall time: fetch (or archive read), parse, gate and the "
+            "merge/publish step its data went through.",
+        ),
         Field("error", pa.string(), "", "One-line error of a failed provider (secrets scrubbed)."),
         _VERSION.but(
             description="The dataset version this run published; null when it published nothing.",
             nullable=True,
+        ),
+        Field(
+            "observed_at",
+            TS,
+            "UTC",
+            "Newest observation the run parsed: when its responses were fetched (for a "
+            "replay, when they were recorded). `scrape status` counts staleness from it.",
         ),
         Field(
             "gate_findings",

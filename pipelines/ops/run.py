@@ -125,8 +125,19 @@ async def _fetch_all(
     run_id: str,
     workdir: Path,
     transport=None,
+    seconds: dict[str, float] | None = None,
 ) -> dict[str, list[Response] | BaseException]:
+    """Fetch every provider concurrently; `seconds` receives each one's own fetch time."""
     http = config.http
+    seconds = {} if seconds is None else seconds
+
+    async def timed(s: ProviderSpec):
+        t0 = time.monotonic()
+        try:
+            return await _fetch_one(s, client, config, archive, run_id, workdir)
+        finally:
+            seconds[s.name] = time.monotonic() - t0
+
     async with HttpClient(
         transport=transport,
         **{
@@ -143,7 +154,7 @@ async def _fetch_all(
         },
     ) as client:
         results = await asyncio.gather(
-            *(_fetch_one(s, client, config, archive, run_id, workdir) for s in specs),
+            *(timed(s) for s in specs),
             return_exceptions=True,
         )
         # Redact after the fact too: an exception message must not carry a key.
@@ -284,8 +295,10 @@ def run_providers(
                 report.providers[s.name] = ProviderResult(s.name, SKIPPED, error=str(exc))
         workdir = Path(tempfile.mkdtemp(prefix="gpu-prices-"))
         try:
-            t0 = time.monotonic()
-            fetched = asyncio.run(_fetch_all(runnable, config, archive, run_id, workdir, transport))
+            fetch_s: dict[str, float] = {}
+            fetched = asyncio.run(
+                _fetch_all(runnable, config, archive, run_id, workdir, transport, fetch_s)
+            )
             fx = _live_fx(config, archive, run_id, workdir, transport, runnable)
             batch: dict[str, list[Response]] = {}
             for s in runnable:
@@ -294,18 +307,18 @@ def run_providers(
                     report.providers[s.name] = ProviderResult(s.name, SKIPPED, error=str(r))
                 elif isinstance(r, BaseException):
                     report.providers[s.name] = ProviderResult(
-                        s.name, FAILED, error=_one_line(r), seconds=time.monotonic() - t0
+                        s.name, FAILED, error=_one_line(r), seconds=fetch_s[s.name]
                     )
                 elif r and all(x.not_modified for x in r):
                     report.providers[s.name] = ProviderResult(
-                        s.name, UNCHANGED, responses=len(r), seconds=time.monotonic() - t0
+                        s.name, UNCHANGED, responses=len(r), seconds=fetch_s[s.name]
                     )
                 else:
                     try:
                         batch[s.name] = _materialize(archive, s.name, r)
                     except ArchiveError as exc:  # the archived body is gone or was changed
                         report.providers[s.name] = ProviderResult(
-                            s.name, FAILED, error=_one_line(exc), seconds=time.monotonic() - t0
+                            s.name, FAILED, error=_one_line(exc), seconds=fetch_s[s.name]
                         )
             _process_batch(
                 batch,
@@ -314,7 +327,7 @@ def run_providers(
                 fx,
                 archive=archive,
                 post_steps=post_steps,
-                fetch_seconds=time.monotonic() - t0,
+                fetch_seconds=fetch_s,
                 progress=progress,
                 alerts=alerts,
             )
@@ -346,11 +359,11 @@ def _replay(
         try:
             runs = archive.runs(s.name)
         except ArchiveError as exc:
-            report.providers[s.name] = ProviderResult(s.name, FAILED, error=_one_line(exc))
+            report.providers[s.name] = ProviderResult(s.name, FAILED, error=_one_line(exc), runs=0)
             continue
         if not runs:
             report.providers[s.name] = ProviderResult(
-                s.name, SKIPPED, error=f"{s.name}: no archived responses in {archive_dir}"
+                s.name, SKIPPED, error=f"{s.name}: no archived responses in {archive_dir}", runs=0
             )
         for run in runs:
             groups[run.run_id].append((s, run))
@@ -358,14 +371,22 @@ def _replay(
     failed: set[str] = set()
     for group in ordered:
         batch = {}
+        read_s: dict[str, float] = {}
         for s, run in group:
             if s.name in failed:
                 continue  # its history stays as the last good run before the bad one
+            t0 = time.monotonic()
             try:
                 batch[s.name] = list(archive.iter_responses(run))
             except ArchiveError as exc:
                 failed.add(s.name)
-                report.providers[s.name] = ProviderResult(s.name, FAILED, error=_one_line(exc))
+                res = ProviderResult(
+                    s.name, FAILED, error=_one_line(exc), seconds=time.monotonic() - t0
+                )
+                if s.name in report.providers:
+                    res.absorb(report.providers[s.name])
+                report.providers[s.name] = res
+            read_s[s.name] = time.monotonic() - t0
         sub = RunReport(run_id=report.run_id, trigger="replay", started_at=started)
         # Only the ECB files that existed at the time of the replayed run count.
         fx = archived_fx(archive, as_of=max(r.fetched_at for _, r in group) + _FX_GRACE)
@@ -376,16 +397,14 @@ def _replay(
             fx,
             archive=archive,
             post_steps=post_steps,
-            fetch_seconds=0.0,
+            fetch_seconds=read_s,
             progress=progress,
             alerts=alerts,
         )
         for name, res in sub.providers.items():
-            prev = report.providers.get(name)
-            if prev is not None and prev.status == OK and res.status == OK:
-                res.new_offers += prev.new_offers
-                res.changed_offers += prev.changed_offers
-                res.removed_offers += prev.removed_offers
+            # Each provider's line sums its replayed runs (ProviderResult.absorb).
+            if name in report.providers:
+                res.absorb(report.providers[name])
             report.providers[name] = res
         report.dataset_version = sub.dataset_version or report.dataset_version
         if report.previous_dataset_version is None:
@@ -405,7 +424,7 @@ def _process_batch(
     *,
     archive: Archive,
     post_steps: bool,
-    fetch_seconds: float,
+    fetch_seconds: dict[str, float],
     progress,
     alerts: bool = True,
 ) -> None:
@@ -415,7 +434,7 @@ def _process_batch(
     gated: dict[str, gate.GateResult] = {}
     for name, responses in sorted(batch.items()):
         spec = PROVIDERS[name]
-        t0 = time.monotonic()
+        t0 = time.monotonic() - fetch_seconds.get(name, 0.0)
         res = ProviderResult(name, OK, responses=len(responses))
         report.providers[name] = res
         try:
@@ -424,7 +443,7 @@ def _process_batch(
             res.unknown = list(parsed.unknown)
         except Exception as exc:  # a parser bug must fail this provider, not the run
             res.status, res.error = FAILED, _one_line(exc)
-            res.seconds = fetch_seconds + time.monotonic() - t0
+            res.seconds = time.monotonic() - t0
             continue
         res.rows = len(df)
         result = _gate(spec, df, state.get(name, {}).get("last_good_rows"), config)
@@ -436,21 +455,43 @@ def _process_batch(
             res.observed_at = result.publish["observed_at"].max().to_pydatetime()
         else:
             res.status, res.error = GATE_FAILED, "; ".join(result.lines())
-        res.seconds = fetch_seconds + time.monotonic() - t0
+        res.seconds = time.monotonic() - t0
         if progress:
             progress(name, res.status)
     if not passed:
         _record_quarantine(gated, report, config, None)
         return
+    # The merge, publish and post-publish steps are one step for all passed providers:
+    # its wall time is part of each one's (ProviderResult.seconds).
+    t_publish = time.monotonic()
+    try:
+        _merge_and_post(
+            passed, gated, report, config, history, post_steps=post_steps, alerts=alerts
+        )
+    finally:
+        for name in passed:
+            report.providers[name].seconds += time.monotonic() - t_publish
+
+
+def _merge_and_post(
+    passed: dict[str, pd.DataFrame],
+    gated: dict[str, gate.GateResult],
+    report: RunReport,
+    config: Config,
+    history: History,
+    *,
+    post_steps: bool,
+    alerts: bool,
+) -> None:
     # When the spec table changes, every current row is re-joined; otherwise only new rows.
     pub = history.merge_and_publish(
         passed, enrich=gpu_specs.join_specs, enrich_key=file_sha256(gpu_specs.SPECS_CSV)
     )
     for name, merge in pub.merges.items():
         res = report.providers[name]
-        res.new_offers, res.changed_offers = merge.new, merge.changed
-        res.unchanged_offers, res.removed_offers = merge.unchanged, merge.removed
-        if merge.skipped_reason:
+        if not merge.skipped_reason:
+            res.record_merge(merge.new, merge.changed, merge.unchanged, merge.removed)
+        else:
             res.status = UNCHANGED
             res.warnings.append(merge.skipped_reason)
     report.previous_dataset_version = pub.previous_version

@@ -17,6 +17,7 @@ import typer
 from typer.testing import CliRunner
 
 from pipelines.cli.alerts import register
+from pipelines.cli.common import OneLineErrors
 from pipelines.ingest.normalize import frame_from_rows
 from pipelines.notify import alerts
 from tests.support.observations import observation
@@ -25,7 +26,7 @@ T0 = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
 
 
 def make_app() -> typer.Typer:
-    app = typer.Typer()
+    app = typer.Typer(cls=OneLineErrors)  # as in pipelines/cli/main.py: bad input is one line
 
     @app.callback()
     def main() -> None:
