@@ -288,3 +288,43 @@ def test_raw_gpu_names_resolve_to_canonical_models():
         for o in datacrunch.parse(_all()).offers
     }
     assert models == {"1H100.80S.30V": "H100", "2A6000.20V": "RTX A6000", "1V100.6V": "V100"}
+
+
+def test_scrape_parse_on_the_saved_recordings_without_urls():
+    # What a user runs on the three recorded files (no on-demand availability recording):
+    # kinds from content, spot only where the spot list names the type.
+    from typer.testing import CliRunner
+
+    from pipelines.cli.main import app
+
+    files = [
+        str(FIXTURES / FILES[k][0]) for k in ("instance-types", "availability-spot", "locations")
+    ]
+    out = CliRunner().invoke(
+        app,
+        [
+            "parse",
+            "datacrunch",
+            *files,
+            "--format",
+            "jsonl",
+            "--no-fx",
+            "--observed-at",
+            "2025-10-02T12:00:00Z",
+        ],
+    )
+    assert out.exit_code == 0, out.stderr
+    rows = {
+        (r["instance_type"], r["pricing_model"], r["region"])
+        for r in map(json.loads, out.stdout.splitlines())
+    }
+    assert rows == {
+        ("1H100.80S.30V", "on_demand", "global"),
+        ("2A6000.20V", "on_demand", "global"),
+        ("1V100.6V", "on_demand", "global"),
+        ("2A6000.20V", "spot", "FIN-01"),
+        ("1V100.6V", "spot", "FIN-01"),
+    }
+    for f in files:
+        alone = CliRunner().invoke(app, ["parse", "datacrunch", f, "--no-fx"])
+        assert alone.exit_code == 0, (f, alone.stderr)
