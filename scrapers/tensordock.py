@@ -114,6 +114,11 @@ class _HostOffer:
         return total
 
 
+def _market(host: _HostOffer) -> tuple[str, int, str]:
+    """A market: one GPU model and count in one country."""
+    return (host.gpu_name, host.gpu_count, host.region)
+
+
 def _hostnodes(resp: Response) -> dict[str, Any]:
     return tk.load_json(resp, NAME, keys={"hostnodes": dict}, field="hostnodes", exact=True)[
         "hostnodes"
@@ -197,7 +202,7 @@ def parse(responses: Sequence[Response]) -> ParseResult:
         )
     groups = aggregate(
         hosts,
-        key=lambda h: (h.gpu_name, h.gpu_count, h.region),
+        key=_market,
         price=lambda h: h.price_per_hour,
     )
     _instance_offers(hosts, result)
@@ -242,9 +247,18 @@ def _instance_offers(hosts: list[_HostOffer], result: ParseResult) -> None:
     whole = [h for h in hosts if h.instance_price_per_hour is not None]
     groups = aggregate(
         whole,
-        key=lambda h: (h.gpu_name, h.gpu_count, h.region),
+        key=_market,
         price=lambda h: h.instance_price_per_hour,  # type: ignore[arg-type,return-value]
     )
+    missing = sorted({_market(h) for h in hosts} - {g.key for g in groups})
+    if missing:
+        shown = ", ".join(f"{format_count(n)}x {g} in {r}" for g, n, r in missing[:3])
+        result.warnings.append(
+            f"{NAME}: {len(missing)} GPU market(s) without a whole-instance row: no host "
+            f"prices or has free the vCPUs/RAM/disk the rule needs ({shown}"
+            + (", ..." if len(missing) > 3 else "")
+            + ")"
+        )
     for group in groups:
         gpu_name, count, region = group.key
         cheapest = group.cheapest

@@ -166,3 +166,16 @@ def test_fetch_and_parse_against_local_server(provider_server):
     responses = asyncio.run(go())
     assert [r.url for r in responses] == [provider_server.url + "/" + tensordock.HOSTNODES_PATH]
     assert len(tensordock.parse(responses).offers) == 8
+
+
+def test_market_without_a_whole_instance_is_reported():
+    doc = _doc()
+    node = next(iter(doc["hostnodes"].values()))
+    node["specs"]["storage"]["amount"] = 10  # less than the 30 GB disk of the rule
+    result = tensordock.parse([_resp(doc)])
+    assert _instances(result.offers) == {} and len(_gpu_only(result.offers)) == 4
+    assert result.warnings == [
+        "tensordock: 4 GPU market(s) without a whole-instance row: no host prices or has free "
+        "the vCPUs/RAM/disk the rule needs (1x l40-pcie-48gb in United States, "
+        "2x l40-pcie-48gb in United States, 4x l40-pcie-48gb in United States, ...)"
+    ]
