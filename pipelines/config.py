@@ -26,8 +26,10 @@ in `ENV_KEYS` below):
     azure = "http://127.0.0.1:8080"
     [gate]
     max_drop_fraction = 0.5
+    max_quarantine_fraction = 0.05     # rows the gate may quarantine before a provider fails
     [gate.providers.vastai]
     max_drop_fraction = 0.8
+    max_quarantine_fraction = 0.1
     [http]                             # GPU_PRICES_HTTP_TIMEOUT_S, GPU_PRICES_HTTP_MAX_RETRIES
     timeout_s = 60
     max_retries = 4
@@ -42,6 +44,9 @@ in `ENV_KEYS` below):
     removal_confirm_hours = 24         # GPU_PRICES_REMOVAL_CONFIRM_HOURS
     spot_min_change_pct = 5            # GPU_PRICES_SPOT_MIN_CHANGE_PCT
     marketplace_min_change_pct = 5     # GPU_PRICES_MARKETPLACE_MIN_CHANGE_PCT
+    price_confirm_runs = 0             # GPU_PRICES_PRICE_CONFIRM_RUNS (all providers)
+    [changes.providers.azure]
+    price_confirm_runs = 1             # a new Azure price must persist one more run
     [settings]                         # provider settings/secrets by their documented names
     AWS_REGIONS = "us-east-1"
 
@@ -90,12 +95,16 @@ def _http_url(value: str | None) -> str | None:
 
 
 class ProviderGate(Section):
-    max_drop_fraction: float = Field(ge=0, le=1)
+    max_drop_fraction: float | None = Field(None, ge=0, le=1)
+    max_quarantine_fraction: float | None = Field(None, ge=0, le=1)
 
 
 class GateSection(Section):
     # None = not configured: each provider's own default (ProviderSpec) applies.
     max_drop_fraction: float | None = Field(None, ge=0, le=1)
+    # Share of a provider's rows the gate may quarantine before the provider fails
+    # (None: pipelines.ingest.gate.DEFAULT_MAX_QUARANTINE_FRACTION).
+    max_quarantine_fraction: float | None = Field(None, ge=0, le=1)
     providers: dict[str, ProviderGate] = {}
 
 
@@ -128,6 +137,10 @@ class AlertsSection(Section):
     db_url: str | None = None  # SQLAlchemy URL; default sqlite in the state dir
 
 
+class ProviderChanges(Section):
+    price_confirm_runs: int = Field(ge=0)
+
+
 class ChangesSection(Section):
     """Noise rules of change detection (pipelines/derive/changes.py NoiseRules)."""
 
@@ -135,6 +148,11 @@ class ChangesSection(Section):
     removal_confirm_hours: float | None = Field(None, gt=0)
     spot_min_change_pct: float = Field(5.0, ge=0)
     marketplace_min_change_pct: float = Field(5.0, ge=0)
+    # Runs a new fixed price must persist before it is an event, for every provider without
+    # its own entry under [changes.providers.X]; unset: the built-in per-provider defaults
+    # (pipelines/derive/change_state.py DEFAULT_PRICE_CONFIRM_RUNS: Azure 1, others 0).
+    price_confirm_runs: int | None = Field(None, ge=0)
+    providers: dict[str, ProviderChanges] = {}
 
 
 class SettingsFile(Section):
@@ -178,6 +196,7 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
     "GPU_PRICES_REMOVAL_CONFIRM_HOURS": ("changes", "removal_confirm_hours"),
     "GPU_PRICES_SPOT_MIN_CHANGE_PCT": ("changes", "spot_min_change_pct"),
     "GPU_PRICES_MARKETPLACE_MIN_CHANGE_PCT": ("changes", "marketplace_min_change_pct"),
+    "GPU_PRICES_PRICE_CONFIRM_RUNS": ("changes", "price_confirm_runs"),
 }
 _BASE_URL_PREFIX, _BASE_URL_SUFFIX = "GPU_PRICES_", "_BASE_URL"
 
@@ -302,6 +321,8 @@ class Config:
     # None = not configured: each provider's own default (ProviderSpec) applies.
     max_drop_fraction: float | None = None
     provider_max_drop_fraction: dict[str, float] = field(default_factory=dict)
+    max_quarantine_fraction: float | None = None
+    provider_max_quarantine_fraction: dict[str, float] = field(default_factory=dict)
     http: dict[str, Any] = field(default_factory=dict)  # HttpClient keyword arguments
     workdir: Path | None = None
     config_file: Path | None = None  # the settings file read, if any
@@ -370,7 +391,15 @@ class Config:
             settings={**s.settings, **env},
             max_drop_fraction=s.gate.max_drop_fraction,
             provider_max_drop_fraction={
-                name: g.max_drop_fraction for name, g in s.gate.providers.items()
+                name: g.max_drop_fraction
+                for name, g in s.gate.providers.items()
+                if g.max_drop_fraction is not None
+            },
+            max_quarantine_fraction=s.gate.max_quarantine_fraction,
+            provider_max_quarantine_fraction={
+                name: g.max_quarantine_fraction
+                for name, g in s.gate.providers.items()
+                if g.max_quarantine_fraction is not None
             },
             http=s.http.model_dump(exclude_none=True),
             config_file=cfg_path.resolve() if cfg_path else None,
@@ -409,12 +438,23 @@ class Config:
             return self.max_drop_fraction
         return spec_default
 
+    def quarantine_fraction(self, provider: str, default: float) -> float:
+        """Quarantined share the gate allows: [gate.providers.X], else [gate], else `default`."""
+        if provider in self.provider_max_quarantine_fraction:
+            return self.provider_max_quarantine_fraction[provider]
+        if self.max_quarantine_fraction is not None:
+            return self.max_quarantine_fraction
+        return default
+
     def check_provider_names(self, known: Mapping[str, Any]) -> None:
         """Refuse [base_urls] and [gate.providers] entries for providers not in `known`
         (checked by a run against the registry, which this base module does not import)."""
         where = str(self.config_file or CONFIG_FILE)
         for section, names in (
-            ("gate.providers", self.provider_max_drop_fraction),
+            (
+                "gate.providers",
+                {**self.provider_max_drop_fraction, **self.provider_max_quarantine_fraction},
+            ),
             ("base_urls", self.file_base_urls),
         ):
             for name in names:

@@ -308,6 +308,13 @@ PRICE_CHANGES = Table(
             "GPU-model and summary events: offers in the group.",
         ),
         Field("detected_at", TS, "UTC", "When the run that raised the event ran.", False),
+        Field(
+            "observed_at",
+            TS,
+            "UTC",
+            "When the new value was first observed. Earlier than detected_at when the change "
+            "waited for confirmation (a provider's price_confirm_runs, e.g. Azure).",
+        ),
         _VERSION.but(
             name="from_version",
             description="Dataset version of the provider's baseline compared against.",
@@ -344,8 +351,16 @@ RUNS = Table(
             "ok | failed | gate_failed | skipped | unchanged (pipelines/ops/report.py).",
             False,
         ),
-        _COUNT.but(description="Rows the provider's scrape produced."),
-        _COUNT.but(name="new_offers", unit="offers", description="Offers new in the history."),
+        _COUNT.but(
+            description="Offers merged: always new + changed + unchanged offers; when nothing "
+            "was merged (failed, skipped, already in the history), the rows parsed. A replay "
+            "adds up the archived runs it replayed."
+        ),
+        _COUNT.but(
+            name="new_offers",
+            unit="offers",
+            description="Offers new in the history (null when nothing was merged).",
+        ),
         _COUNT.but(
             name="changed_offers", unit="offers", description="Offers whose price version changed."
         ),
@@ -353,15 +368,103 @@ RUNS = Table(
             name="unchanged_offers", unit="offers", description="Offers confirmed unchanged."
         ),
         _COUNT.but(name="removed_offers", unit="offers", description="Offers withdrawn."),
+        _COUNT.but(
+            name="quarantined_rows",
+            description="Rows the gate quarantined (gpu_quarantine); the rest published.",
+        ),
         _COUNT.but(name="warning_count", unit="warnings", description="Rows skipped or warnings."),
-        Field("seconds", pa.float64(), "s", "Wall-clock time spent on the provider."),
+        Field(
+            "seconds",
+            pa.float64(),
+            "s",
+            "The provider's wall time: fetch (or archive read), parse, gate and the "
+            "merge/publish step its data went through.",
+        ),
         Field("error", pa.string(), "", "One-line error of a failed provider (secrets scrubbed)."),
         _VERSION.but(
             description="The dataset version this run published; null when it published nothing.",
             nullable=True,
         ),
+        Field(
+            "observed_at",
+            TS,
+            "UTC",
+            "Newest observation the run parsed: when its responses were fetched (for a "
+            "replay, when they were recorded). `scrape status` counts staleness from it.",
+        ),
+        Field(
+            "gate_findings",
+            pa.string(),
+            "",
+            "One line per gate finding (row- and run-level), newline-separated.",
+        ),
     ),
     primary_key=("run_id", "provider"),
+)
+
+# --- gpu_quarantine: rows the gate kept out of gpu_prices --------------------------------
+# The gate's row-level checks (pipelines/ingest/gate.py, CheckId).
+QUARANTINE_CHECKS = (
+    "required_field",
+    "price_not_positive",
+    "free_with_price",
+    "gpu_count",
+    "price_implausible",
+    "duplicate_key",
+)
+_AS_QUARANTINED = (
+    "offer_key",
+    "instance_type",
+    "region",
+    "zone",
+    "pricing_model",
+    "term",
+    "gpu_name_raw",
+    "gpu_model",
+    "gpu_count",
+    "currency",
+    "price_per_hour",
+    "price_usd_per_gpu_hour",
+)
+
+QUARANTINE = Table(
+    file="gpu_quarantine.parquet",
+    title="Quarantined rows",
+    description="Rows the gate kept out of gpu_prices, with the check that failed and the "
+    "run. A provider still publishes its other rows unless too many are quarantined "
+    "(max_quarantine_fraction).",
+    fields=(
+        RUNS.field("run_id").but(description="Run that quarantined the row (see gpu_runs)."),
+        _VERSION.but(
+            description="Dataset version the run published; null when it published nothing.",
+            nullable=True,
+        ),
+        _OBS["provider"],
+        Field(
+            "check",
+            pa.string(),
+            "",
+            "Gate check that failed: " + " | ".join(QUARANTINE_CHECKS) + ".",
+            False,
+        ),
+        Field("field", pa.string(), "", "Column the check looked at.", False),
+        Field("reason", pa.string(), "", "The gate's one-line message for this check.", False),
+        Field(
+            "provider_published",
+            pa.bool_(),
+            "",
+            "False when the provider failed the gate.",
+            False,
+        ),
+        # As observed, possibly missing: that can be why the row is here.
+        *[_OBS[n].but(nullable=True) for n in _AS_QUARANTINED],
+        _OBS["observed_at"].but(description="When the row was observed."),
+        _OBS["source_url"],
+        _OBS["snapshot_sha256"].but(
+            description="Archived response the row was parsed from.", nullable=True
+        ),
+    ),
+    primary_key=("run_id", "provider", "offer_key", "check", "observed_at", "snapshot_sha256"),
 )
 
 # Every published Parquet table, in the order datapackage.json and the README list them.
@@ -372,6 +475,7 @@ CATALOGUE: tuple[Table, ...] = (
     PRICE_PER_TFLOP_SUMMARY,
     PRICE_CHANGES,
     RUNS,
+    QUARANTINE,
 )
 BY_FILE: dict[str, Table] = {t.file: t for t in CATALOGUE}
 

@@ -14,12 +14,27 @@ Output: one `Offer` per (GPU instance type, pricing model, location).
 
 How availability maps to regions (a decision, not something the API states): the price
 list is global (one price per type, valid in every location), availability is the
-capacity of the moment. A type gets one row per location whose availability list (of the
-matching model: spot list for spot rows, on-demand list for on-demand rows) names it.
-A priced type that no location lists gets one row with region "global" and
-`extra["available_locations"] = []`, so a capacity shortage never hides a published price.
-When the on-demand availability response is missing (older archives recorded only the
-spot list) every on-demand row is "global" and a warning says so.
+capacity of the moment.
+
+- On-demand: a type gets one row per location whose on-demand availability list names it.
+  A priced type that no location lists gets one row with region "global" and
+  `extra["available_locations"] = []`, so a capacity shortage never hides a published
+  price. When the on-demand availability response is missing every on-demand row is
+  "global" and a warning says so.
+- Spot: a row exists only where the provider says the type is offered as spot, i.e. one
+  row per location whose *spot* availability list names it. A `spot_price` of a type that
+  no spot list names (or all spot prices, when no spot availability response was
+  recorded) is not published; a warning per type says so. A spot price alone is not an
+  offer: DataCrunch quotes one for types it has no spot capacity for anywhere.
+
+Response kinds are recognised from the fetch step's label, else the URL, else the content
+(so `scrape parse datacrunch FILE` works on the files as saved): instance types carry
+`instance_type`, availability lists `location_code` + `availabilities`, locations `code` +
+`name`. Spot and on-demand availability look the same; which one a file is comes from the
+URL's `isSpot` query or, for a saved file, an `is_spot-true`/`isSpot=false` in its name;
+an availability list that says neither is not used (warning). Availability or locations
+without the instance-types response give no rows (prices come only from
+`/instance-types`) and a warning, not an error.
 
 Currency: the API carries no currency field. DataCrunch quotes its API and web prices in
 US dollars (the official SDK prints them with a "$"); this module records "USD".
@@ -113,11 +128,20 @@ async def fetch(ctx: FetchContext) -> list[Response]:
     ]
 
 
-def _kind_of(response: Response) -> str | None:
-    """The kind the fetch step gave, else recognised from the URL (replayed archives)."""
-    if response.kind in KINDS:
-        return response.kind
-    parts = urlsplit(response.url)
+KIND_AVAILABILITY = "availability"  # spot or on-demand not yet known
+# "isSpot=true" in a URL query, "is_spot-true" / "isSpot=false" in a saved file's name.
+_SPOT_FLAG_RE = re.compile(r"is_?spot[-=_:](true|false)", re.IGNORECASE)
+
+
+def _spot_flag(text: str) -> str | None:
+    m = _SPOT_FLAG_RE.search(text)
+    if m is None:
+        return None
+    return KIND_SPOT if m.group(1).lower() == "true" else KIND_ON_DEMAND
+
+
+def _kind_from_url(url: str) -> str | None:
+    parts = urlsplit(url)
     path = parts.path.rstrip("/")
     if path.endswith("/instance-types"):
         return KIND_TYPES
@@ -126,11 +150,31 @@ def _kind_of(response: Response) -> str | None:
     if path.endswith("/instance-availability"):
         query = {k.lower(): v.lower() for k, v in parse_qsl(parts.query)}
         spot = query.get("isspot", query.get("is_spot"))
-        if spot == "true":
-            return KIND_SPOT
-        if spot == "false":
-            return KIND_ON_DEMAND
+        return {"true": KIND_SPOT, "false": KIND_ON_DEMAND}.get(spot or "", KIND_AVAILABILITY)
     return None
+
+
+def _kind_from_content(response: Response) -> str | None:
+    """The kind a saved body has, from the keys of its first object (None: not one of ours)."""
+    doc = tk.peek_json(response)
+    first = next((x for x in doc if isinstance(x, dict)), None) if isinstance(doc, list) else None
+    if first is None:
+        return None
+    if "instance_type" in first:
+        return KIND_TYPES
+    if "location_code" in first and "availabilities" in first:
+        return _spot_flag(urlsplit(response.url).path.rsplit("/", 1)[-1]) or KIND_AVAILABILITY
+    if "code" in first and ("name" in first or "country_code" in first):
+        return KIND_LOCATIONS
+    return None
+
+
+def _kind_of(response: Response) -> str | None:
+    """The kind the fetch step gave, else recognised from the URL (replayed archives), else
+    from the content (a file saved from the API and parsed without its URL)."""
+    if response.kind in KINDS:
+        return response.kind
+    return _kind_from_url(response.url) or _kind_from_content(response)
 
 
 def _load_list(response: Response, field: str) -> list[Any]:
@@ -163,16 +207,41 @@ def parse(responses: Sequence[Response]) -> ParseResult:
     result = ParseResult()
     rows = tk.Rows(NAME, result)
     by_kind: dict[str, Response] = {}
-    for response in responses:
+    for response in tk.fresh(responses):
         kind = _kind_of(response)
-        if kind is not None and not response.not_modified:
-            by_kind[kind] = response
+        if kind is None:
+            raise ParseError(
+                NAME,
+                response.url,
+                "not an instance-types, instance-availability or locations response",
+                field="body",
+            )
+        if kind == KIND_AVAILABILITY:
+            result.warnings.append(
+                f"{NAME}: {response.url}: availability list not used: neither its URL nor its "
+                "file name says isSpot=true or false (give --url ...?isSpot=true)"
+            )
+            continue
+        by_kind[kind] = response
     types_response = by_kind.get(KIND_TYPES)
     if types_response is None:
-        source = responses[0].url if responses else DEFAULT_BASE_URL + "/instance-types"
-        raise ParseError(
-            NAME, source, "no instance-types response recorded", field="instance-types"
+        if not by_kind:
+            source = responses[0].url if responses else DEFAULT_BASE_URL + "/instance-types"
+            raise ParseError(
+                NAME, source, "no instance-types response recorded", field="instance-types"
+            )
+        # Availability / locations alone: checked below for their layout, but they carry
+        # no prices, so no rows (a live run always fetches the instance types too).
+        for kind in (KIND_SPOT, KIND_ON_DEMAND):
+            if kind in by_kind:
+                _availability(by_kind[kind])
+        if KIND_LOCATIONS in by_kind:
+            _load_list(by_kind[KIND_LOCATIONS], "locations")
+        result.warnings.append(
+            f"{NAME}: no instance-types response among the {', '.join(sorted(by_kind))} "
+            "response(s): no rows (prices come only from GET /instance-types)"
         )
+        return result
 
     locations: dict[str, dict[str, Any]] = {}
     if KIND_LOCATIONS in by_kind:
@@ -186,7 +255,12 @@ def parse(responses: Sequence[Response]) -> ParseResult:
     for model, avail in availability.items():
         if avail is None:
             result.warnings.append(
-                f"{NAME}: no {model} availability response; {model} rows use region 'global'"
+                f"{NAME}: no {model} availability response; "
+                + (
+                    "spot prices are not published (a spot row needs a spot list naming it)"
+                    if model == "spot"
+                    else f"{model} rows use region 'global'"
+                )
             )
         elif locations:
             for codes in avail.values():
@@ -251,6 +325,13 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                 continue
             avail = availability[model]
             codes = (avail or {}).get(instance_type, [])
+            if model == "spot" and not codes:
+                if avail is not None:
+                    result.warnings.append(
+                        f"{NAME}: {url}: {instance_type}: spot_price {raw_price!r} not "
+                        "published: no spot availability list names the type"
+                    )
+                continue
             for region in codes or [GLOBAL_REGION]:
                 loc = locations.get(region, {})
                 result.offers.append(

@@ -197,6 +197,10 @@ PROVIDER = ProviderSpec(
     fetch=fetch,
     parse=parse,
     default_cadence="0 3 * * *",
+    # The default FR catalog prices in EUR (locale.currencyCode). Another subsidiary's
+    # currency (GBP, CAD ...) is covered too: the ECB files carry every reference rate, and
+    # one non-USD currency declared is what makes a live run fetch them.
+    currencies=("EUR",),
     settings=(
         Setting(
             ENV_SUBSIDIARY,

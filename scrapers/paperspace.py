@@ -19,8 +19,18 @@ A missing table, a missing column or an unparseable price fails the provider
 (`ParseError` naming the field). Rows priced "Contact sales" / "-" are skipped with a warning,
 rows of CPU-only machine types (C1 ... C10) are not GPU offers and are left out.
 
-Output: one `on_demand` offer per GPU machine type, region "global" (Paperspace lists one
-price for all its regions), gpu_count from a "GPUs" column or an "x8" suffix (A100-80Gx8).
+Output: one offer per GPU machine type, region "global" (Paperspace lists one price for all
+its regions), gpu_count from a "GPUs" column or an "x8" suffix (A100-80Gx8).
+
+Footnoted prices: Paperspace marks some prices with asterisks ("$2.24*/hr") whose footnote
+on the page says what the price needs ("* 3-year commitment"). Such a price is not an
+on-demand price, so its pricing model comes from the footnote text: a 3-year / 36-month
+commitment -> `reserved_3y` (term "commitment"), 1-year / 12-month -> `reserved_1y`, a
+monthly subscription -> `subscription`. A footnote the page does not explain, or whose text
+names none of these, makes the row unusable: it is skipped with a counted warning naming the
+footnote (publishing it as on-demand would rank a commitment rate against hourly ones).
+Footnotes are lines outside the tables starting with the same run of asterisks
+(`\\* text`, `** text`); a Markdown bullet (`* item`) or bold text is not one.
 """
 
 from __future__ import annotations
@@ -64,6 +74,17 @@ NOT_PRICED = frozenset({"contact sales", "contact us", "-", "—", "n/a", "comin
 COUNT_SUFFIX_RE = re.compile(r"^(?P<base>.+?)x(?P<count>\d+)$")
 CPU_ONLY_RE = re.compile(r"^C\d+$", re.IGNORECASE)
 NUMBER_RE = re.compile(r"(\d+(?:\.\d+)?)")
+# A footnote marker in a price cell: a run of asterisks ("$2.24*", "$1.15**/hr").
+MARKER_RE = re.compile(r"\*+")
+# A footnote line: escaped (`\*\* text`) or plain (`** text`) asterisks, then its text.
+FOOTNOTE_RE = re.compile(r"^\s*(?P<marks>(?:\\\*)+|\*+)\s*(?P<text>\S.*?)\s*$")
+COMMITMENT_TERM = "commitment"
+# Footnote wording -> the pricing model it means; the first that matches wins.
+FOOTNOTE_MODELS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\b(3|three)[- ]?(year|yr)|\b36[- ]?month", re.IGNORECASE), "reserved_3y"),
+    (re.compile(r"\b(1|one)[- ]?(year|yr)|\b12[- ]?month|\bannual", re.IGNORECASE), "reserved_1y"),
+    (re.compile(r"\bmonthly\b|\bper month\b|\bsubscription", re.IGNORECASE), "subscription"),
+)
 SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*(GB|TB)$", re.IGNORECASE)
 
 
@@ -144,12 +165,39 @@ def parse(responses: Sequence[Response]) -> ParseResult:
     return result
 
 
+def footnotes(text: str) -> dict[int, str]:
+    """Asterisk count -> footnote text, from the lines of the page outside its tables."""
+    notes: dict[int, str] = {}
+    for line in text.splitlines():
+        if "|" in line:
+            continue  # table rows hold markers, not footnotes
+        m = FOOTNOTE_RE.match(line)
+        if m is None:
+            continue
+        marks, note = m.group("marks"), m.group("text")
+        escaped = marks.startswith("\\")
+        count = marks.count("*")
+        if not escaped and (
+            (count == 1 and line.lstrip()[1:2] == " ")  # "* item": a bullet
+            or note.endswith("*")  # "**bold**" / "*italic*"
+        ):
+            continue
+        notes.setdefault(count, _strip_md(note))
+    return notes
+
+
+def footnote_model(note: str) -> str | None:
+    """The pricing model a footnote's wording means, or None when it names no known term."""
+    return next((model for rx, model in FOOTNOTE_MODELS if rx.search(note)), None)
+
+
 def _parse_page(resp: Response) -> ParseResult:
     result = ParseResult()
     rows = tk.Rows(NAME, result)
     src = tk.source(resp)
     text = resp.read().decode("utf-8", errors="replace")
     tables = pipe_tables(text)
+    notes = footnotes(text)
     machine = next(
         (
             t
@@ -198,6 +246,27 @@ def _parse_page(resp: Response) -> ParseResult:
                 f"{name}: unparseable hourly price {cell!r}",
                 field=f"machines[{name}].{machine.header[hour_col]}",
             )
+        pricing_model, term, note = "on_demand", None, None
+        marker = MARKER_RE.search(cell)
+        if marker is not None:
+            mark = marker.group(0)
+            note = notes.get(len(mark))
+            model = footnote_model(note) if note is not None else None
+            if model is None:
+                why = (
+                    f"footnote {mark!r} ({note!r}) names no commitment term we know"
+                    if note is not None
+                    else f"footnote {mark!r} is not explained on the page"
+                )
+                rows.skip(
+                    resp.url,
+                    name,
+                    f"price {cell!r}: {why}; not an on-demand price",
+                    field=machine.header[hour_col],
+                )
+                continue
+            pricing_model = model
+            term = COMMITMENT_TERM if model.startswith("reserved") else None
         m = COUNT_SUFFIX_RE.match(name)
         base, count = (m.group("base"), int(m.group("count"))) if m else (name, 1)
         if gpus_col is not None and NUMBER_RE.search(row[gpus_col]):
@@ -208,12 +277,13 @@ def _parse_page(resp: Response) -> ParseResult:
                 f"{NAME}: machine type {name!r} not in paperspace_machine_types.csv"
             )
         gpu_mem = _number(row[mem_col]) if mem_col is not None else None
-        # A "*" marks a footnote on the page (promotions, commitments): keep the cell as quoted.
         extra: dict[str, object] = {
             "storage_size_gb": storage_size,
             "price_cell": cell,
-            "has_footnote": "*" in cell,
+            "has_footnote": marker is not None,
         }
+        if note is not None:
+            extra["footnote"] = note
         if month_col is not None:
             monthly = _price(row[month_col])
             if monthly is not None:
@@ -222,7 +292,8 @@ def _parse_page(resp: Response) -> ParseResult:
             src.offer(
                 instance_type=name,
                 region=REGION,
-                pricing_model="on_demand",
+                pricing_model=pricing_model,
+                term=term,
                 currency=CURRENCY,
                 price_per_hour=float(price),
                 gpu_count=float(count),
@@ -240,7 +311,10 @@ def _parse_page(resp: Response) -> ParseResult:
         )
     if not result.offers:
         raise ParseError(
-            NAME, resp.url, "machine table has no priced GPU machine types", field="machines"
+            NAME,
+            resp.url,
+            "machine table has no priced GPU machine types",
+            field=rows.most_common_field or "machines",
         )
     return result
 
@@ -281,7 +355,7 @@ PROVIDER = ProviderSpec(
     title="Paperspace (DigitalOcean) machines",
     pricing_page_url="https://www.paperspace.com/pricing",
     source_urls=(f"{DEFAULT_BASE_URL}/{PRICING_PATH}",),
-    pricing_models=("on_demand",),
+    pricing_models=("on_demand", "reserved_1y", "reserved_3y", "subscription"),
     validated_against="documented schema only",
     default_base_url=DEFAULT_BASE_URL,
     fetch=fetch,

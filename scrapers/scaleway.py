@@ -235,6 +235,8 @@ PROVIDER = ProviderSpec(
     fetch=fetch,
     parse=parse,
     default_cadence="0 3 * * *",
+    # The catalog prices in EUR (retail_price.currency_code): live runs fetch ECB rates.
+    currencies=("EUR",),
     settings=(
         Setting(
             ENV_ZONES,

@@ -17,6 +17,19 @@ so there is no fixed instance price. The published price is the GPU part only
 (price_unit_published "gpu_hour", `extra["price_covers"] = "gpu_only"`); the cheapest
 host's CPU/RAM/storage unit prices go to `extra` so a full configuration can be priced.
 GPU counts: 1, 2, 4 and 8, as far as the host has that many free (`amount`).
+
+Whole instances, so the GPU part is not ranked against whole machines of other clouds: for
+every market a second offer prices the smallest sensible machine built from the parts the
+host prices (`price_scope = "instance"`, its own offer key `"<n>x <gpu> <v>vcpu-<r>gb-<d>gb"`):
+
+    n GPUs + n x 2 vCPUs + n x 8 GB RAM + 30 GB disk, each at the host's own unit price.
+
+TensorDock's API states no minimum vCPUs or RAM per GPU (the renter picks any amount), so
+2 vCPUs and 8 GB per GPU is our floor for a usable GPU machine (RAM in even GB, as the
+deploy form takes it); 30 GB is the smallest disk that holds the Ubuntu image (the figure
+gpuhunt's TensorDock provider uses as its minimum disk). A host whose free vCPUs, RAM or
+disk (`amount`) cannot hold that machine, or that prices none of them, does not count for
+the instance market. The rule and the amounts are in `extra["composition"]`.
 """
 
 from __future__ import annotations
@@ -41,6 +54,14 @@ DEFAULT_BASE_URL = "https://marketplace.tensordock.com"
 HOSTNODES_PATH = "api/v0/client/deploy/hostnodes"
 GPU_COUNTS = (1, 2, 4, 8)
 UNKNOWN_REGION = "unknown"
+# The smallest sensible whole machine (see the module docstring): per GPU, plus one disk.
+INSTANCE_VCPUS_PER_GPU = 2
+INSTANCE_RAM_GB_PER_GPU = 8
+INSTANCE_DISK_GB = 30
+COMPOSITION_RULE = (
+    f"n GPUs + {INSTANCE_VCPUS_PER_GPU} vCPUs and {INSTANCE_RAM_GB_PER_GPU} GB RAM per GPU + "
+    f"{INSTANCE_DISK_GB} GB disk, at the host's unit prices per hour"
+)
 
 
 async def fetch(ctx: FetchContext) -> list[Response]:
@@ -68,6 +89,34 @@ class _HostOffer:
     @property
     def price_per_hour(self) -> Decimal:
         return self.price_per_gpu_hour * self.gpu_count
+
+    @property
+    def parts(self) -> dict[str, int]:
+        """What the smallest sensible machine with these GPUs takes of each resource."""
+        return {
+            "cpu": INSTANCE_VCPUS_PER_GPU * self.gpu_count,
+            "ram": INSTANCE_RAM_GB_PER_GPU * self.gpu_count,
+            "storage": INSTANCE_DISK_GB,
+        }
+
+    @property
+    def instance_price_per_hour(self) -> Decimal | None:
+        """GPUs + the parts at this host's unit prices; None when the host cannot hold the
+        machine (too few free units) or does not price a part."""
+        total = self.price_per_hour
+        for resource, amount in self.parts.items():
+            part = self.specs.get(resource)
+            price = tk.to_decimal(part.get("price")) if isinstance(part, dict) else None
+            free = tk.to_decimal(part.get("amount")) if isinstance(part, dict) else None
+            if price is None or price < 0 or free is None or free < amount:
+                return None
+            total += price * amount
+        return total
+
+
+def _market(host: _HostOffer) -> tuple[str, int, str]:
+    """A market: one GPU model and count in one country."""
+    return (host.gpu_name, host.gpu_count, host.region)
 
 
 def _hostnodes(resp: Response) -> dict[str, Any]:
@@ -153,9 +202,10 @@ def parse(responses: Sequence[Response]) -> ParseResult:
         )
     groups = aggregate(
         hosts,
-        key=lambda h: (h.gpu_name, h.gpu_count, h.region),
+        key=_market,
         price=lambda h: h.price_per_hour,
     )
+    _instance_offers(hosts, result)
     for group in groups:
         gpu_name, count, region = group.key
         cheapest = group.cheapest
@@ -192,6 +242,70 @@ def parse(responses: Sequence[Response]) -> ParseResult:
     return result
 
 
+def _instance_offers(hosts: list[_HostOffer], result: ParseResult) -> None:
+    """The whole-machine market of each (GPU, count, country): see the module docstring."""
+    whole = [h for h in hosts if h.instance_price_per_hour is not None]
+    groups = aggregate(
+        whole,
+        key=_market,
+        price=lambda h: h.instance_price_per_hour,  # type: ignore[arg-type,return-value]
+    )
+    missing = sorted({_market(h) for h in hosts} - {g.key for g in groups})
+    if missing:
+        shown = ", ".join(f"{format_count(n)}x {g} in {r}" for g, n, r in missing[:3])
+        result.warnings.append(
+            f"{NAME}: {len(missing)} GPU market(s) without a whole-instance row: no host "
+            f"prices or has free the vCPUs/RAM/disk the rule needs ({shown}"
+            + (", ..." if len(missing) > 3 else "")
+            + ")"
+        )
+    for group in groups:
+        gpu_name, count, region = group.key
+        cheapest = group.cheapest
+        parts = cheapest.parts
+        vrams = [h.vram_gb for h in group.members if h.vram_gb is not None]
+        result.offers.append(
+            cheapest.source.offer(
+                instance_type=(
+                    f"{format_count(count)}x {gpu_name} "
+                    f"{parts['cpu']}vcpu-{parts['ram']}gb-{parts['storage']}gb"
+                ),
+                region=region,
+                pricing_model="on_demand",
+                currency="USD",
+                price_per_hour=float(group.min_price),
+                gpu_count=float(count),
+                gpu_name_raw=gpu_name,
+                gpu_memory_gb=float(max(vrams)) if vrams else None,
+                vcpus=float(parts["cpu"]),
+                memory_gb=float(parts["ram"]),
+                price_unit_published="hour",
+                price_scope="instance",
+                market_offer_count=group.offer_count,
+                market_price_p25_per_hour=float(group.p25_price),
+                market_price_median_per_hour=float(group.median_price),
+                extra={
+                    "price_covers": "instance",
+                    "derived": True,
+                    "composition": {
+                        "rule": COMPOSITION_RULE,
+                        "gpus": count,
+                        "vcpus": parts["cpu"],
+                        "ram_gb": parts["ram"],
+                        "disk_gb": parts["storage"],
+                    },
+                    "cheapest_hostnode_id": cheapest.hostnode_id,
+                    "cheapest_city": cheapest.location.get("city"),
+                    "cheapest_price_per_gpu_hour": float(cheapest.price_per_gpu_hour),
+                    "cheapest_cpu_price_per_vcpu_hour": _unit_price(cheapest.specs, "cpu"),
+                    "cheapest_ram_price_per_gb_hour": _unit_price(cheapest.specs, "ram"),
+                    "cheapest_storage_price_per_gb_hour": _unit_price(cheapest.specs, "storage"),
+                    "market_price_max_per_hour": float(group.prices[-1]),
+                },
+            )
+        )
+
+
 PROVIDER = ProviderSpec(
     name=NAME,
     title="TensorDock Marketplace",
@@ -208,7 +322,8 @@ PROVIDER = ProviderSpec(
     default_cadence="15 * * * *",
     max_row_drop_fraction=0.7,
     notes=(
-        "GPU part of the price only (CPU/RAM/storage are priced per unit on top). The "
+        "GPU-part rows (gpu_only) plus the smallest whole machine built from the host's "
+        "unit prices (instance; rule in the module docstring). The "
         "recorded sample is one host's `specs`; the hostnodes envelope follows the v0 docs. "
         "gpuhunt dropped TensorDock in Feb 2026, so the v0 endpoint may have changed."
     ),

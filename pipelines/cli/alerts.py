@@ -22,7 +22,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from pipelines.cli.common import OneLineErrors
+from pipelines.cli.common import HELP_MARKUP, InputError, OneLineErrors, check_choice
 from pipelines.config import Config
 from pipelines.derive.changes import (
     DEFAULT_REMOVAL_CONFIRM_RUNS,
@@ -147,12 +147,12 @@ def diff(
         list[Path],
         typer.Argument(
             help="Observation files (Parquet or CSV) or published versions "
-            "(datasets/.history/v<version>, datasets/gpu_prices.parquet), oldest first.",
+            "(datasets/.history/vVERSION, datasets/gpu_prices.parquet), oldest first.",
             exists=True,
             dir_okay=True,
         ),
     ],
-    fmt: Annotated[str, typer.Option("--format", help="jsonl or table.")] = "table",
+    fmt: Annotated[str, typer.Option("--format", help="table (default) or jsonl.")] = "table",
     confirm_runs: Annotated[
         int | None,
         typer.Option(
@@ -183,10 +183,9 @@ def diff(
     from pipelines.ops.events import noise_rules
     from scrapers.registry import PROVIDERS
 
-    if fmt not in ("jsonl", "table"):
-        raise typer.BadParameter("--format must be jsonl or table")
+    check_choice(fmt, ("table", "jsonl"), "--format")
     if len(snapshots) < 2:
-        raise typer.BadParameter("give at least two snapshots")
+        raise InputError("scrape diff: give at least two snapshots (oldest first)")
     config = Config.load()
     # The same rules as a run: environment/config first, then what the options say.
     rules = noise_rules(config.changes)
@@ -234,12 +233,23 @@ def diff(
                 if max_drop_fraction is not None
                 else config.drop_fraction(provider, default)
             )
-            reasons = gate.check(provider, obs, st.rows if st else None, max_drop_fraction=drop)
-            if reasons:
+            result = gate.check(
+                provider,
+                obs,
+                st.rows if st else None,
+                max_drop_fraction=drop,
+                max_quarantine_fraction=config.quarantine_fraction(
+                    provider, gate.DEFAULT_MAX_QUARANTINE_FRACTION
+                ),
+            )
+            if not result.passed:
                 failures += 1
-                for reason in reasons:
-                    typer.echo(f"{path}: gate failed: {reason}", err=True)
+                for line in result.lines():
+                    typer.echo(f"{path}: gate failed: {line}", err=True)
                 continue
+            for line in result.lines():
+                typer.echo(f"{path}: quarantined: {line}", err=True)
+            obs = result.publish
             events = detector.observe(
                 provider, obs, dataset_version=label, detected_at=_snapshot_time(obs, path)
             )
@@ -263,6 +273,7 @@ alerts_app = typer.Typer(
     help="Change-alert e-mail subscriptions and delivery.",
     no_args_is_help=True,
     cls=OneLineErrors,
+    rich_markup_mode=HELP_MARKUP,
 )
 
 StateDir = Annotated[
@@ -360,7 +371,8 @@ def unsubscribe_cmd(email: str, state_dir: StateDir = None, db: DbUrl = None) ->
     typer.echo(f"unsubscribed {email}")
 
 
-@alerts_app.command("unsubscribe-token")
+# A token may start with "-" (token_urlsafe): it must not be read as an option.
+@alerts_app.command("unsubscribe-token", context_settings={"ignore_unknown_options": True})
 def unsubscribe_token_cmd(token: str, state_dir: StateDir = None, db: DbUrl = None) -> None:
     """Unsubscribe the address holding TOKEN (the token in a mail's unsubscribe link)."""
     from pipelines.notify import alerts

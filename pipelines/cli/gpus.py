@@ -24,6 +24,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pipelines.cli.common import DATASETS_HELP
+
 console = Console()
 err = Console(stderr=True)
 
@@ -150,6 +152,19 @@ def _print_show(results: list[dict]) -> None:
                 t.add_row("TDP W", _fmt(s["gpu_tdp_w"]))
                 t.add_row("source", _fmt(s["gpu_spec_source"]))
         console.print(t)
+
+
+def _report_unknown(results: list[dict]) -> None:
+    """One line per name that resolved to no model, and exit 1: a typo is not an answer."""
+    from pipelines.errors import did_you_mean
+    from pipelines.ingest.gpus import known_models
+
+    unknown = [r["raw"] for r in results if r["gpu_model"] is None and not r["ambiguous_models"]]
+    for name in unknown:
+        hint = did_you_mean(name, known_models()) or " (`scrape gpus list` shows the known models)"
+        err.print(f"unknown GPU name {name!r}{hint}", markup=False, highlight=False)
+    if unknown:
+        raise typer.Exit(1)
 
 
 def _datasets_dir(datasets: Path | None) -> Path:
@@ -371,8 +386,32 @@ def _print_top(
         console.print(note, highlight=False)
 
 
+def _check_top_options(
+    gpu: str | None, pricing: str, precision: str, datasets: Path | None
+) -> None:
+    """`scrape top`'s inputs (pipelines/cli/common.py): a typo in a name is an error with a
+    "did you mean", not an empty "no offers"; so is a missing datasets directory."""
+    from pipelines.cli import common
+    from pipelines.config import Config
+    from pipelines.derive.tflops import PRECISIONS
+    from scrapers.base import PRICING_MODELS
+
+    common.check_choice(pricing, PRICING_MODELS, "--pricing")
+    common.check_choice(precision, PRECISIONS, "--precision")
+    if gpu:
+        common.check_gpu(gpu)
+    if datasets is None:
+        common.published_datasets(Config.load())
+    else:
+        common.existing_dir(datasets, "--datasets")
+
+
 def register(app: typer.Typer) -> None:
-    gpus_app = typer.Typer(no_args_is_help=True, help="GPU names and specs.")
+    from pipelines.cli.common import HELP_MARKUP
+
+    gpus_app = typer.Typer(
+        no_args_is_help=True, help="GPU names and specs.", rich_markup_mode=HELP_MARKUP
+    )
     app.add_typer(gpus_app, name="gpus")
 
     @gpus_app.command("show")
@@ -401,6 +440,41 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(results, indent=2))
         else:
             _print_show(results)
+        _report_unknown(results)
+
+    @gpus_app.command("list")
+    def gpus_list(
+        as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    ) -> None:
+        """Every GPU model a provider's name can resolve to, with its spec variants."""
+        from pipelines.derive.specs import KEY_COLUMNS, candidates
+        from pipelines.ingest.gpus import known_models
+
+        rows = []
+        for model in known_models():
+            cand = candidates(model)
+            rows.append(
+                {
+                    "gpu_model": model,
+                    "spec_variants": [
+                        {k: _clean(v) for k, v in zip(KEY_COLUMNS, row, strict=True)}
+                        for row in cand[KEY_COLUMNS].itertuples(index=False, name=None)
+                    ],
+                }
+            )
+        if as_json:
+            typer.echo(json.dumps(rows, indent=2))
+            return
+        t = Table(title=f"{len(rows)} known GPU models")
+        t.add_column("gpu_model")
+        t.add_column("spec variants (form factor, memory)", overflow="fold")
+        for r in rows:
+            variants = ", ".join(
+                " ".join(x for x in (v["gpu_form_factor"], f"{_fmt(v['gpu_memory_gb'])} GB") if x)
+                for v in r["spec_variants"]
+            )
+            t.add_row(r["gpu_model"], variants or "[yellow]no spec row[/]")
+        console.print(t)
 
     @app.command("top")
     def top(
@@ -447,7 +521,7 @@ def register(app: typer.Typer) -> None:
         n: Annotated[int, typer.Option("-n", "--limit", min=1, help="Ranked rows to show.")] = 20,
         datasets: Annotated[
             Path | None,
-            typer.Option("--datasets", help="Datasets directory (default ./datasets)."),
+            typer.Option("--datasets", help=DATASETS_HELP),
         ] = None,
         as_json: Annotated[
             bool,
@@ -463,12 +537,9 @@ def register(app: typer.Typer) -> None:
         Every current offer that matches is shown: ranked, or unranked with its reason.
         Like with like: one pricing model, whole-instance prices and GPUs by default.
         """
-        from pipelines.derive.tflops import PRECISIONS
+        _check_top_options(gpu, pricing, precision, datasets)
         from pipelines.schema import ACCELERATOR_KINDS, PRICE_SCOPES
 
-        if precision not in PRECISIONS:
-            err.print(f"unknown precision {precision!r}; one of {', '.join(PRECISIONS)}")
-            raise typer.Exit(2)
         if by not in RANK_BY:
             err.print(f"unknown --by {by!r}; one of {', '.join(RANK_BY)}")
             raise typer.Exit(2)

@@ -24,17 +24,28 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from pipelines.cli.common import OneLineErrors
+from pipelines.cli.common import (
+    DATASETS_HELP,
+    HELP_MARKUP,
+    InputError,
+    OneLineErrors,
+    check_providers,
+    check_replay_archive,
+    published_datasets,
+)
 from pipelines.cli.report import print_report
 from pipelines.config import Config
 
 app = typer.Typer(
     cls=OneLineErrors,
+    rich_markup_mode=HELP_MARKUP,
     add_completion=False,
     no_args_is_help=True,
     help="Cloud GPU prices: scrape, archive, publish a versioned Parquet history.",
 )
-archive_app = typer.Typer(no_args_is_help=True, help="The raw response archive.")
+archive_app = typer.Typer(
+    no_args_is_help=True, help="The raw response archive.", rich_markup_mode=HELP_MARKUP
+)
 app.add_typer(archive_app, name="archive")
 
 console = Console()
@@ -65,30 +76,42 @@ def run_cmd(
     providers: list[str] = typer.Argument(None, help="Provider ids (see `scrape list`)."),
     all_: bool = typer.Option(False, "--all", help="Run every registered provider."),
     replay: Path | None = typer.Option(
-        None, "--replay", help="Re-run from an archive directory; no network."
+        None,
+        "--replay",
+        help="Re-run from an archive directory (e.g. examples/archive); no network. "
+        "It must hold responses of at least one of the providers named.",
     ),
-    datasets: Path | None = typer.Option(
-        None, "--datasets", help="Datasets directory (default ./datasets)."
-    ),
+    datasets: Path | None = typer.Option(None, "--datasets", help=DATASETS_HELP),
     archive: Path | None = typer.Option(
-        None, "--archive", help="Archive directory for live runs (default ./archive)."
+        None,
+        "--archive",
+        help="Archive directory for live runs (default: archive/ in the project root).",
     ),
     trigger: str = typer.Option("manual", hidden=True),
 ) -> None:
-    """Fetch (or replay), archive, parse, gate, merge and publish."""
+    """Fetch (or replay), archive, parse, gate, merge and publish.
+
+    Default paths resolve from the project root: GPU_PRICES_ROOT, else the nearest
+    directory upwards holding gpu-prices.toml, else the working directory.
+    """
     from pipelines.ops.run import run_providers
     from scrapers.registry import PROVIDERS
 
-    names = sorted(PROVIDERS) if all_ else list(providers or [])
+    if all_ and providers:
+        raise InputError("name providers or use --all, not both")
+    names = sorted(PROVIDERS) if all_ else check_providers(providers or [])
     if not names:
-        err.print("name providers or use --all")
-        raise typer.Exit(2)
-    unknown = [n for n in names if n not in PROVIDERS]
-    if unknown:
-        err.print(
-            f"unknown provider(s): {', '.join(unknown)}; known: {', '.join(sorted(PROVIDERS))}"
-        )
-        raise typer.Exit(2)
+        raise InputError("name providers (see `scrape list`) or use --all")
+    if replay is not None:
+        matched = check_replay_archive(replay, names)
+        if not all_:
+            # Named explicitly, each must be in the archive; with --all the others are
+            # listed as skipped.
+            missing = sorted(set(names) - set(matched))
+            if missing:
+                raise InputError(
+                    f"--replay {replay}: no archived responses for {', '.join(missing)}"
+                )
     cfg = _config(datasets, archive)
     done: list[str] = []
     verb = "replaying" if replay else "fetching"
@@ -110,7 +133,9 @@ def run_cmd(
 
 
 @app.command("list")
-def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+def list_cmd(
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table."),
+) -> None:
     """Providers with their sources, pricing models, settings and what they were validated against."""
     from pipelines.ingest.archive import example_coverage
     from scrapers.registry import PROVIDERS
@@ -178,7 +203,8 @@ def parse_cmd(
     fx_files: list[Path] = typer.Option(
         [],
         "--fx",
-        help="ECB rate file(s) for the USD columns (default: the ECB files in ./archive).",
+        help="ECB rate file(s) for the USD columns "
+        "(default: the ECB files in archive/ in the project root).",
     ),
     no_fx: bool = typer.Option(
         False, "--no-fx", help="No FX rates: USD columns of non-USD rows stay empty."
@@ -316,15 +342,15 @@ def archive_verify(
 
 @app.command("versions")
 def versions_cmd(
-    datasets: Path | None = typer.Option(None, "--datasets"),
+    datasets: Path | None = typer.Option(None, "--datasets", help=DATASETS_HELP),
     verify: bool = typer.Option(
         False, "--verify", help="Check file hashes of the current version."
     ),
 ) -> None:
-    """Published dataset versions (each readable at datasets/.history/v<version>/)."""
+    """Published dataset versions (each readable at datasets/.history/vVERSION/)."""
     from pipelines.store.history import History
 
-    h = History(_config(datasets, None).datasets_dir)
+    h = History(published_datasets(_config(datasets, None), explicit=datasets is not None))
     cur = h.current_version()
     t = Table(title="dataset versions")
     for col in ("version", "created_at", "rows", "current rows", "files"):

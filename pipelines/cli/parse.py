@@ -10,7 +10,6 @@ UTC with a `Z`, dates `YYYY-MM-DD`, missing values `null`.
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 import json
 import math
@@ -21,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from pipelines.cli.common import InputError, check_choice, check_providers
 from pipelines.schema import OBSERVATION_SCHEMA
 from scrapers.base import ProviderSpec, Response
 
@@ -40,24 +40,15 @@ TABLE_COLUMNS = (
 )
 
 
-class InputError(ValueError):
-    """A bad command-line input (unknown provider or format, missing file): one line, exit 2."""
-
-
 def provider_spec(name: str) -> ProviderSpec:
     from scrapers.registry import PROVIDERS
 
-    if name in PROVIDERS:
-        return PROVIDERS[name]
-    close = difflib.get_close_matches(name, PROVIDERS, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise InputError(f"unknown provider {name!r}{hint}; known: {', '.join(sorted(PROVIDERS))}")
+    (name,) = check_providers([name])
+    return PROVIDERS[name]
 
 
 def check_format(fmt: str) -> str:
-    if fmt not in FORMATS:
-        raise InputError(f"unknown --format {fmt!r}; use one of: {', '.join(FORMATS)}")
-    return fmt
+    return check_choice(fmt, FORMATS, "--format")
 
 
 def check_files(files: Sequence[Path]) -> None:

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from pipelines.cli.common import DATASETS_HELP
 from pipelines.cli.report import print_report
 from pipelines.ops.report import RunReport
 
@@ -41,12 +43,12 @@ EXIT_ALREADY_RUNNING = 3
 ScheduleOption = Annotated[
     Path | None,
     typer.Option(
-        "--schedule", help=f"Schedule file (default: ${SCHEDULE_ENV} or schedules/schedule.toml)."
+        "--schedule",
+        help=f"Schedule file (default: ${SCHEDULE_ENV} or "
+        "schedules/schedule.toml in the project root, else the providers' own cadences).",
     ),
 ]
-DatasetsOption = Annotated[
-    Path | None, typer.Option("--datasets", help="Datasets directory (default ./datasets).")
-]
+DatasetsOption = Annotated[Path | None, typer.Option("--datasets", help=DATASETS_HELP)]
 
 
 def _load_config(datasets: Path | None) -> Any:
@@ -89,8 +91,8 @@ def _load_schedule(option: Path | None, config: Any) -> sched.ScheduleConfig:
         raise _fail("schedule error", exc, EXIT_BAD_SCHEDULE) from None
 
 
-def _fmt(ts: datetime | None) -> str:
-    return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if ts else "-"
+def _fmt(ts: datetime | None, zone: str = " UTC") -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M") + zone if ts else "-"
 
 
 def register(app: typer.Typer) -> None:
@@ -171,11 +173,24 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--json", help="One JSON object per provider.")
         ] = False,
     ) -> None:
-        """Last run and last good run per provider; exits 1 when a provider is stale."""
+        """Last run (replays included), newest prices and freshness per provider.
+
+        Stale counts the age of the data, not of the runs: a scheduled provider is stale
+        when its newest published prices were fetched from it more than N x its cadence
+        ago (N = stale_after_cadences in the schedule file, default 3). A replay publishes
+        recorded prices as of their recording, so replaying old archives (such as
+        examples/archive after setup) leaves them stale until a live `scrape run`.
+        Providers that never had a good run are stale too, unless skipped by design (no
+        API key). Exits 1 when any provider is stale, so it can serve as a health check.
+        """
+        from pipelines.cli.common import existing_dir
         from pipelines.ops import runlog
         from pipelines.store import locks
 
         config = _load_config(datasets)
+        existing_dir(
+            config.datasets_dir, "datasets directory", root=None if datasets else config.root
+        )
         schedule = _load_schedule(schedule_file, config)
         rows = runlog.status(
             config.datasets_dir,
@@ -183,7 +198,13 @@ def register(app: typer.Typer) -> None:
             datetime.now(UTC),
             stale_after_cadences=schedule.stale_after_cadences,
         )
-        running = {r.provider for r in rows if locks.is_locked(config.state_dir, r.provider)}
+        # Only look at locks that exist: checking one creates its file.
+        running = {
+            r.provider
+            for r in rows
+            if locks.lock_path(config.state_dir, r.provider).exists()
+            and locks.is_locked(config.state_dir, r.provider)
+        }
         if as_json:
             for r in rows:
                 typer.echo(json.dumps({**r.to_dict(), "is_running": r.provider in running}))
@@ -209,8 +230,14 @@ def _print_jobs(jobs: list[sched.JobInfo], as_json: bool) -> None:
 
 
 def _print_status(rows: list[runlog.ProviderStatus], running: set[str], stale_after: float) -> None:
-    t = Table(title=f"providers (stale: no good run within {stale_after:g} x cadence)")
-    for col in ("provider", "cadence", "last run", "status", "last good run", "rows", "fresh"):
+    t = Table(
+        title=f"providers (times UTC; stale: newest prices fetched more than {stale_after:g} x "
+        "cadence ago)",
+        box=box.SIMPLE_HEAD,
+    )
+    # A replayed run's cell names its recording time only when it differs from "prices as
+    # of" (a live run since); the STALE lines below always give both.
+    for col in ("provider", "cadence", "last run", "status", "prices as of", "rows", "fresh"):
         t.add_column(col, overflow="fold")
     for r in rows:
         state = r.last_status or "-"
@@ -222,15 +249,36 @@ def _print_status(rows: list[runlog.ProviderStatus], running: set[str], stale_af
         t.add_row(
             r.provider,
             r.cadence or "-",
-            _fmt(r.last_run_at),
+            _last_run(r, zone="", unless_recorded=r.prices_observed_at),
             state,
-            _fmt(r.last_good_at),
+            _fmt(r.prices_observed_at, zone=""),
             "-" if r.last_good_rows is None else str(r.last_good_rows),
             fresh,
         )
     console.print(t)
     for r in rows:
         if r.is_stale:
-            typer.echo(f"STALE {r.provider}: {r.stale_reason}", err=True)
+            last = f"; last run: {_last_run(r)}" if r.last_run_at else ""
+            typer.echo(f"STALE {r.provider}: {r.stale_reason}{last}", err=True)
         if r.last_status in ("failed", "gate_failed") and r.last_error:
             typer.echo(f"last error {r.provider}: {r.last_error}", err=True)
+    if any(r.is_stale and r.last_trigger == "replay" for r in rows):
+        typer.echo(
+            "note: a replay publishes recorded prices as of their recording time; "
+            "`scrape run` fetches current ones",
+            err=True,
+        )
+
+
+def _last_run(
+    r: runlog.ProviderStatus, zone: str = " UTC", unless_recorded: datetime | None = None
+) -> str:
+    """Replays as "replayed at X (recorded Y)", live runs as "X (schedule)"."""
+    if r.last_run_at is None:
+        return "never"
+    if r.last_trigger == "replay":
+        recorded = ""
+        if r.last_observed_at and r.last_observed_at != unless_recorded:
+            recorded = f" (recorded {_fmt(r.last_observed_at, zone)})"
+        return f"replayed at {_fmt(r.last_run_at, zone)}{recorded}"
+    return f"{_fmt(r.last_run_at, zone)} ({r.last_trigger})"

@@ -35,6 +35,15 @@ Noise rules (why each exists: FIELD-NOTES.md, skypilot-catalog#179-#181, skypilo
   `removal_confirm_runs` consecutive good runs, or for `removal_confirm_after` since it was
   first missed, whichever comes first. An offer back in time raises nothing. A GPU model
   is removed only when its last offer's removal is confirmed.
+- Confirmation (`price_confirm_runs`, per provider; default 1 for Azure, 0 elsewhere): a
+  new fixed price of an offer is held back (state `unconfirmed`, baseline unchanged) until
+  it has been seen in that many runs after the first; a price that reverts meanwhile raises
+  nothing, one that moves again restarts the wait. The event is raised at confirmation with
+  `observed_at` = the first sighting. Why: Azure's Retail Prices API has been seen returning
+  another meter's price (Windows, a wrong SKU) for hours and then the right one again, and
+  each flip raised two events that were noise. Cost: a real change on such a provider is
+  reported one run later (6 h at Azure's default cadence). Spot and marketplace summaries
+  already have their own threshold and are not held back.
 - Float noise: prices are compared rounded to PRICE_DECIMALS (9) decimals.
 - Thresholds: `min_change_pct` per pricing model (default: 0 for fixed prices, 5% for
   spot and for marketplace rows). A change below the threshold is not reported and does
@@ -54,6 +63,11 @@ Noise rules (why each exists: FIELD-NOTES.md, skypilot-catalog#179-#181, skypilo
   `offer_gpu_changed` events of the same provider and pricing model already name them.
 - The first good run of a provider only establishes its baseline.
 
+Modules (imports go downward): `change_events` (event types, the published table, text of
+an event) <- `change_state` (noise rules, per-provider baselines) <- `change_groups` (spot
+summaries, GPU-model lineup) <- this module (the per-offer detector, `detect_run`), which
+also re-exports the names callers use.
+
 Idempotency: event_id hashes the event type, the offer (or group), the old and new values
 and `from_version` (the provider's baseline version), not the run's own version or time.
 A run repeated after a crash (before the state was saved) recomputes the same ids, and
@@ -62,199 +76,77 @@ events are appended to the Parquet file deduplicated by event_id.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from pipelines.schema import PRICE_DECIMALS
-from pipelines.store.atomic import write_json_atomic, write_parquet_atomic
-from pipelines.tables import EVENT_TYPES, PRICE_CHANGES
-
-log = logging.getLogger("pipelines.derive.changes")
-
-CHANGES_NAME = PRICE_CHANGES.file
-STATE_SUBDIR = "changes"
-
-(
-    PRICE_CHANGED,
+from pipelines.derive.change_events import (
+    CHANGES_NAME,
+    EVENT_COLUMNS,
+    EVENT_SCHEMA,
+    EVENT_TYPES,
     OFFER_ADDED,
-    OFFER_REMOVED,
-    GPU_MODEL_ADDED,
-    GPU_MODEL_REMOVED,
     OFFER_GPU_CHANGED,
-    SPOT_PRICE_CHANGED,
-) = EVENT_TYPES
-
-# Columns and types of gpu_price_changes.parquet: pipelines/tables.py.
-EVENT_SCHEMA = PRICE_CHANGES.schema
-EVENT_COLUMNS = PRICE_CHANGES.columns
-
-DEFAULT_REMOVAL_CONFIRM_RUNS = 2
-DEFAULT_VOLATILE_MIN_CHANGE_PCT = 5.0
-
-
-@dataclass(frozen=True)
-class NoiseRules:
-    """Configurable thresholds of the noise rules (module docstring); built from the
-    `[changes]` settings by pipelines/ops/events.py `noise_rules`."""
-
-    removal_confirm_runs: int = DEFAULT_REMOVAL_CONFIRM_RUNS
-    removal_confirm_after: timedelta | None = None
-    min_change_pct: Mapping[str, float] = field(
-        default_factory=lambda: {"spot": DEFAULT_VOLATILE_MIN_CHANGE_PCT}
-    )
-    marketplace_min_change_pct: float = DEFAULT_VOLATILE_MIN_CHANGE_PCT
-
-    def threshold_pct(self, pricing_model: str, is_marketplace: bool) -> float:
-        if is_marketplace:
-            return self.marketplace_min_change_pct
-        return float(self.min_change_pct.get(pricing_model, 0.0))
-
-
-# Columns of an offer kept in the baseline: what the comparisons and the events need.
-_BASE_COLUMNS = (
-    "offer_key",
-    "instance_type",
-    "region",
-    "pricing_model",
-    "gpu_model",
-    "gpu_name_raw",
-    "gpu_count",
-    "currency",
-    "price_per_hour",
-    "source_url",
-    "is_volatile",
+    OFFER_REMOVED,
+    PRICE_CHANGED,
+    RunContext,
+    append_events,
+    describe,
+    event_to_json,
+    events_frame,
+    fmt_price,
+    gpu_id,
+    read_events,
+    round_price,
+)
+from pipelines.derive.change_groups import accept_groups, model_events, pct_change, spot_events
+from pipelines.derive.change_state import (
+    DEFAULT_REMOVAL_CONFIRM_RUNS,
+    DEFAULT_VOLATILE_MIN_CHANGE_PCT,
+    STATE_SUBDIR,
+    NoiseRules,
+    ProviderState,
+    collapse,
+    load_state,
+    save_state,
+    state_path,
 )
 
+# Re-exported: callers import the event table and the state from here.
+__all__ = [
+    "CHANGES_NAME",
+    "DEFAULT_REMOVAL_CONFIRM_RUNS",
+    "DEFAULT_VOLATILE_MIN_CHANGE_PCT",
+    "EVENT_COLUMNS",
+    "EVENT_SCHEMA",
+    "EVENT_TYPES",
+    "STATE_SUBDIR",
+    "ChangeDetector",
+    "NoiseRules",
+    "ProviderState",
+    "append_events",
+    "collapse",
+    "describe",
+    "detect_run",
+    "event_to_json",
+    "events_frame",
+    "fmt_price",
+    "load_state",
+    "read_events",
+    "save_state",
+    "state_path",
+]
 
-@dataclass
-class ProviderState:
-    offers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # offer_key -> {"first_missing_at": iso, "missing_runs": int}
-    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # json([pricing_model, gpu, region, currency]) -> last reported cheapest per GPU-hour
-    group_refs: dict[str, float] = field(default_factory=dict)
-    dataset_version: str | None = None
-    updated_at: str | None = None
-    rows: int = 0  # rows of the last good run (the gate's last_good_rows in `scrape diff`)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "dataset_version": self.dataset_version,
-            "updated_at": self.updated_at,
-            "rows": self.rows,
-            "offers": [self.offers[k] for k in sorted(self.offers)],
-            "pending": self.pending,
-            "group_refs": self.group_refs,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ProviderState:
-        return cls(
-            offers={o["offer_key"]: dict(o) for o in data.get("offers", [])},
-            pending={k: dict(v) for k, v in (data.get("pending") or {}).items()},
-            group_refs={k: float(v) for k, v in (data.get("group_refs") or {}).items()},
-            dataset_version=data.get("dataset_version"),
-            updated_at=data.get("updated_at"),
-            rows=int(data.get("rows") or 0),
-        )
-
-
-def _clean(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return value
-
-
-def _round_price(x: float | None) -> float | None:
-    return None if x is None else round(float(x), PRICE_DECIMALS)
-
-
-def fmt_price(x: float | None) -> str:
-    """A price as text without float noise: 0.2 and 0.2000 both read '0.2'."""
-    if x is None:
-        return ""
-    return f"{round(float(x), PRICE_DECIMALS):.{PRICE_DECIMALS}f}".rstrip("0").rstrip(".")
+log = logging.getLogger("pipelines.derive.changes")
 
 
 def _fmt_gpu(count: float | None, model: str | None) -> str:
     n = "?" if count is None else f"{float(count):g}"
     return f"{n}x {model or '?'}"
-
-
-def collapse(obs: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """One baseline record per offer key, independent of row order.
-
-    Duplicate keys are resolved by sorting on the values (cheapest, then GPU, then URL) so
-    the same set of rows always yields the same record.
-    """
-    if len(obs) == 0:
-        return {}
-    df = pd.DataFrame(
-        {
-            "offer_key": obs["offer_key"].astype(str),
-            "instance_type": obs["instance_type"],
-            "region": obs["region"],
-            "pricing_model": obs["pricing_model"],
-            "gpu_model": obs["gpu_model"] if "gpu_model" in obs else None,
-            "gpu_name_raw": obs["gpu_name_raw"] if "gpu_name_raw" in obs else None,
-            "gpu_count": pd.to_numeric(obs["gpu_count"], errors="coerce"),
-            "currency": obs["currency"],
-            "price_per_hour": pd.to_numeric(obs["price_per_hour"], errors="coerce").round(
-                PRICE_DECIMALS
-            ),
-            "source_url": obs["source_url"] if "source_url" in obs else None,
-            "is_volatile": (obs["pricing_model"] == "spot")
-            | (obs["market_offer_count"].notna() if "market_offer_count" in obs else False),
-        }
-    )
-    dup = df["offer_key"].duplicated(keep=False)
-    if dup.any():
-        # Only the duplicated keys need the value ordering; the rest keep their single row.
-        sort_cols = [
-            "offer_key",
-            "price_per_hour",
-            "gpu_model",
-            "gpu_name_raw",
-            "gpu_count",
-            "currency",
-            "source_url",
-        ]
-        dups = df[dup]
-        order = dups[sort_cols].astype(str)
-        order["price_per_hour"] = dups["price_per_hour"]
-        order["gpu_count"] = dups["gpu_count"]
-        first = dups.loc[order.sort_values(sort_cols, kind="mergesort").index]
-        df = pd.concat([df[~dup], first.drop_duplicates("offer_key", keep="first")])
-    # Through Arrow: nulls (None, NaN, NA) all come out as None, and it is fast.
-    table = pa.Table.from_pandas(df[list(_BASE_COLUMNS)], preserve_index=False)
-    records: dict[str, dict[str, Any]] = {}
-    for rec in table.to_pylist():
-        rec["is_volatile"] = bool(rec["is_volatile"])
-        for col in ("gpu_count", "price_per_hour"):
-            if rec[col] is not None:
-                rec[col] = float(rec[col])
-        records[rec["offer_key"]] = rec
-    return records
-
-
-def _gpu_id(rec: Mapping[str, Any]) -> str | None:
-    """What 'the GPU' of an offer is for comparisons: the canonical model, else the raw name."""
-    return rec.get("gpu_model") or rec.get("gpu_name_raw")
 
 
 def _gpu_changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
@@ -265,34 +157,9 @@ def _gpu_changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     """
     if old.get("gpu_count") != new.get("gpu_count"):
         return True
-    return (old.get("gpu_name_raw") or None) != (new.get("gpu_name_raw") or None) and _gpu_id(
+    return (old.get("gpu_name_raw") or None) != (new.get("gpu_name_raw") or None) and gpu_id(
         old
-    ) != _gpu_id(new)
-
-
-def _reclassified(recs: list[dict[str, Any]], other: Mapping[str, dict[str, Any]]) -> bool:
-    """True when every offer in `recs` is in `other` under the same provider GPU spelling:
-    the model set changed because our resolution did."""
-    return all(
-        r["offer_key"] in other
-        and (other[r["offer_key"]].get("gpu_name_raw") or None) == (r.get("gpu_name_raw") or None)
-        for r in recs
-    )
-
-
-def _group_key(rec: Mapping[str, Any]) -> str:
-    return json.dumps([rec["pricing_model"], _gpu_id(rec), rec["region"], rec["currency"]])
-
-
-def _event_id(*parts: Any) -> str:
-    blob = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()[:32]
-
-
-def _pct(old: float, new: float) -> float | None:
-    if old == 0:
-        return None
-    return round((new - old) / old * 100.0, 6)
+    ) != gpu_id(new)
 
 
 class ChangeDetector:
@@ -322,7 +189,7 @@ class ChangeDetector:
         st = self.states.get(provider)
         if st is None:
             st = ProviderState()
-            self._accept_groups(st, cur)
+            accept_groups(st, cur)
             st.offers = cur
             st.dataset_version = dataset_version
             st.updated_at = detected_at.isoformat()
@@ -330,7 +197,7 @@ class ChangeDetector:
             self.states[provider] = st
             log.info("%s: baseline established with %d offers", provider, len(cur))
             return []
-        ctx = _RunContext(
+        ctx = RunContext(
             provider=provider,
             detected_at=detected_at,
             from_version=st.dataset_version or previous_dataset_version,
@@ -353,6 +220,7 @@ class ChangeDetector:
         events: list[dict[str, Any]] = []
         offers_after: dict[str, dict[str, Any]] = {}
         pending_after: dict[str, dict[str, Any]] = {}
+        unconfirmed_after: dict[str, dict[str, Any]] = {}
 
         for key, row in cur.items():
             old = base.get(key)
@@ -370,7 +238,7 @@ class ChangeDetector:
                     )
                 continue
             kept = dict(row)
-            old_gpu, new_gpu = _gpu_id(old), _gpu_id(row)
+            old_gpu, new_gpu = gpu_id(old), gpu_id(row)
             if _gpu_changed(old, row):
                 events.append(
                     ctx.event(
@@ -384,7 +252,16 @@ class ChangeDetector:
             if not row["is_volatile"]:
                 ev = self._price_event(ctx, old, row)
                 if ev is not None:
+                    ev = self._confirmed(ctx, st, unconfirmed_after, key, row, ev)
+                if ev is not None:
                     events.append(ev)
+                elif key in unconfirmed_after:
+                    # Waiting for confirmation: the baseline keeps the old price, so a
+                    # revert is no change at all.
+                    kept["price_per_hour"], kept["currency"] = (
+                        old["price_per_hour"],
+                        old["currency"],
+                    )
                 elif old["currency"] == row["currency"]:
                     # Below the threshold: the reference price stays, so creep adds up.
                     kept["price_per_hour"] = old["price_per_hour"]
@@ -420,22 +297,55 @@ class ChangeDetector:
                 offers_after[key] = old
                 pending_after[key] = p
 
-        events.extend(self._spot_events(ctx, st, cur, new_regions))
-        events.extend(
-            self._model_events(ctx, base, offers_after, gone_regions, new_regions, events)
-        )
+        events.extend(spot_events(self.rules, ctx, st, cur, new_regions))
+        events.extend(model_events(ctx, base, offers_after, gone_regions, new_regions, events))
 
         st.offers = offers_after
         st.pending = pending_after
+        st.unconfirmed = unconfirmed_after
         st.dataset_version = dataset_version
         st.updated_at = detected_at.isoformat()
         st.rows = len(obs)
         return events
 
-    def _price_event(
-        self, ctx: _RunContext, old: Mapping[str, Any], row: Mapping[str, Any]
+    def _confirmed(
+        self,
+        ctx: RunContext,
+        st: ProviderState,
+        unconfirmed_after: dict[str, dict[str, Any]],
+        key: str,
+        row: Mapping[str, Any],
+        ev: dict[str, Any],
     ) -> dict[str, Any] | None:
-        old_p, new_p = _round_price(old["price_per_hour"]), _round_price(row["price_per_hour"])
+        """`ev` once the new price has persisted for the provider's `price_confirm_runs`
+        runs after the one that first saw it; until then None, and the new price waits in
+        `unconfirmed_after`. The event then carries the first observation time."""
+        need = self.rules.confirm_runs(ctx.provider)
+        if need <= 0:
+            return ev
+        seen = st.unconfirmed.get(key)
+        same = (
+            seen is not None
+            and seen["currency"] == row["currency"]
+            and round_price(seen["price_per_hour"]) == round_price(row["price_per_hour"])
+        )
+        runs = int(seen["runs"]) + 1 if same else 1
+        first_seen_at = seen["first_seen_at"] if same else ctx.detected_at.isoformat()
+        if runs > need:
+            ev["observed_at"] = datetime.fromisoformat(first_seen_at)
+            return ev
+        unconfirmed_after[key] = {
+            "price_per_hour": row["price_per_hour"],
+            "currency": row["currency"],
+            "first_seen_at": first_seen_at,
+            "runs": runs,
+        }
+        return None
+
+    def _price_event(
+        self, ctx: RunContext, old: Mapping[str, Any], row: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        old_p, new_p = round_price(old["price_per_hour"]), round_price(row["price_per_hour"])
         if old["currency"] != row["currency"]:
             return ctx.event(
                 PRICE_CHANGED,
@@ -448,7 +358,7 @@ class ChangeDetector:
             )
         if old_p == new_p:
             return None
-        pct = _pct(old_p, new_p)
+        pct = pct_change(old_p, new_p)
         threshold = self.rules.threshold_pct(row["pricing_model"], False)
         if pct is not None and abs(pct) < threshold:
             return None
@@ -462,267 +372,6 @@ class ChangeDetector:
             new_value=fmt_price(new_p),
             price_unit="hour",
         )
-
-    @staticmethod
-    def _cheapest_per_gpu_hour(
-        cur: Mapping[str, dict[str, Any]],
-    ) -> dict[str, tuple[float, int, dict[str, Any]]]:
-        groups: dict[str, tuple[float, int, dict[str, Any]]] = {}
-        for row in cur.values():
-            if not row["is_volatile"] or not row["gpu_count"]:
-                continue
-            per_gpu = round(row["price_per_hour"] / row["gpu_count"], PRICE_DECIMALS)
-            gk = _group_key(row)
-            best = groups.get(gk)
-            if best is None:
-                groups[gk] = (per_gpu, 1, row)
-            else:
-                cheaper = per_gpu < best[0] or (
-                    per_gpu == best[0] and row["offer_key"] < best[2]["offer_key"]
-                )
-                groups[gk] = (
-                    (per_gpu, best[1] + 1, row) if cheaper else (best[0], best[1] + 1, best[2])
-                )
-        return groups
-
-    def _accept_groups(self, st: ProviderState, cur: Mapping[str, dict[str, Any]]) -> None:
-        for gk, (per_gpu, _, _) in self._cheapest_per_gpu_hour(cur).items():
-            st.group_refs.setdefault(gk, per_gpu)
-
-    def _spot_events(
-        self,
-        ctx: _RunContext,
-        st: ProviderState,
-        cur: Mapping[str, dict[str, Any]],
-        new_regions: set[str],
-    ) -> list[dict[str, Any]]:
-        events = []
-        for gk, (per_gpu, count, row) in sorted(self._cheapest_per_gpu_hour(cur).items()):
-            ref = st.group_refs.get(gk)
-            if ref is None or row["region"] in new_regions:
-                st.group_refs[gk] = per_gpu
-                continue
-            if per_gpu == ref:
-                continue
-            pct = _pct(ref, per_gpu)
-            threshold = self.rules.threshold_pct(
-                row["pricing_model"], row["pricing_model"] != "spot"
-            )
-            if pct is not None and abs(pct) < threshold:
-                continue
-            st.group_refs[gk] = per_gpu
-            events.append(
-                ctx.event(
-                    SPOT_PRICE_CHANGED,
-                    row,
-                    offer_key=None,
-                    instance_type=None,
-                    old_price=ref,
-                    new_price=per_gpu,
-                    change_pct=pct,
-                    price_unit="gpu_hour",
-                    old_value=fmt_price(ref),
-                    new_value=fmt_price(per_gpu),
-                    offer_count=count,
-                    id_key=gk,
-                )
-            )
-        return events
-
-    def _model_events(
-        self,
-        ctx: _RunContext,
-        before: Mapping[str, dict[str, Any]],
-        after: Mapping[str, dict[str, Any]],
-        gone_regions: set[str],
-        new_regions: set[str],
-        events: list[dict[str, Any]],
-    ) -> list[dict[str, Any]]:
-        def lineup(
-            offers: Mapping[str, dict[str, Any]], skip_regions: set[str]
-        ) -> dict[tuple[str, str], list[dict[str, Any]]]:
-            out: dict[tuple[str, str], list[dict[str, Any]]] = {}
-            for rec in offers.values():
-                if rec["region"] in skip_regions or not rec.get("gpu_model"):
-                    continue
-                out.setdefault((rec["pricing_model"], rec["gpu_model"]), []).append(rec)
-            return out
-
-        old_lineup = lineup(before, gone_regions)
-        new_lineup = lineup(after, new_regions)
-        explained_new = {
-            (e["pricing_model"], e["gpu_model"])
-            for e in events
-            if e["event_type"] == OFFER_GPU_CHANGED
-        }
-        explained_old = {
-            (e["pricing_model"], e["old_gpu_model"])
-            for e in events
-            if e["event_type"] == OFFER_GPU_CHANGED
-        }
-        out = []
-        for pm_model in sorted(set(new_lineup) - set(old_lineup)):
-            recs = new_lineup[pm_model]
-            if pm_model in explained_new or _reclassified(recs, before):
-                continue
-            out.append(
-                ctx.event(
-                    GPU_MODEL_ADDED,
-                    _model_row(recs),
-                    new_value=pm_model[1],
-                    offer_count=len(recs),
-                    id_key=json.dumps(pm_model),
-                )
-            )
-        for pm_model in sorted(set(old_lineup) - set(new_lineup)):
-            recs = old_lineup[pm_model]
-            if pm_model in explained_old or _reclassified(recs, after):
-                continue
-            out.append(
-                ctx.event(
-                    GPU_MODEL_REMOVED,
-                    _model_row(recs),
-                    old_value=pm_model[1],
-                    offer_count=len(recs),
-                    id_key=json.dumps(pm_model),
-                )
-            )
-        return out
-
-
-def _model_row(recs: list[dict[str, Any]]) -> dict[str, Any]:
-    first = min(recs, key=lambda r: r["offer_key"])
-    return {**first, "offer_key": None, "instance_type": None, "region": None}
-
-
-@dataclass
-class _RunContext:
-    provider: str
-    detected_at: datetime
-    from_version: str | None
-    to_version: str
-
-    def event(
-        self, event_type: str, row: Mapping[str, Any], *, id_key: str | None = None, **values: Any
-    ) -> dict[str, Any]:
-        ev: dict[str, Any] = dict.fromkeys(EVENT_COLUMNS)
-        ev.update(
-            event_type=event_type,
-            provider=self.provider,
-            offer_key=row.get("offer_key"),
-            pricing_model=row["pricing_model"],
-            region=row.get("region"),
-            instance_type=row.get("instance_type"),
-            gpu_model=_gpu_id(row),
-            currency=row.get("currency"),
-            detected_at=self.detected_at,
-            from_version=self.from_version,
-            to_version=self.to_version,
-            source_url=row.get("source_url"),
-        )
-        ev.update(values)
-        ev["event_id"] = _event_id(
-            event_type,
-            self.provider,
-            id_key or ev["offer_key"],
-            ev["old_value"],
-            ev["new_value"],
-            ev["old_gpu_model"],
-            self.from_version,
-        )
-        return ev
-
-
-def events_frame(events: list[dict[str, Any]]) -> pd.DataFrame:
-    """Events as a DataFrame with exactly EVENT_SCHEMA's columns and dtypes."""
-    rows = []
-    for ev in events:
-        r = {c: ev.get(c) for c in EVENT_COLUMNS}
-        r["detected_at"] = pd.Timestamp(r["detected_at"]).tz_convert("UTC").to_pydatetime()
-        rows.append(r)
-    table = pa.Table.from_pylist(rows, schema=EVENT_SCHEMA) if rows else EVENT_SCHEMA.empty_table()
-    return table.to_pandas()
-
-
-def event_to_json(ev: Mapping[str, Any]) -> dict[str, Any]:
-    """An event row as JSON-ready values (timestamps ISO 8601, NaN/NA as null)."""
-    out: dict[str, Any] = {}
-    for k, v in ev.items():
-        if _clean(v) is None:
-            out[k] = None
-        elif isinstance(v, pd.Timestamp | datetime):
-            out[k] = pd.Timestamp(v).isoformat()
-        elif hasattr(v, "item"):
-            out[k] = v.item()  # numpy scalar
-        else:
-            out[k] = v
-    return out
-
-
-def read_events(path: Path) -> pd.DataFrame:
-    if not Path(path).exists():
-        return EVENT_SCHEMA.empty_table().to_pandas()
-    return pq.read_table(path, schema=EVENT_SCHEMA).to_pandas()
-
-
-def append_events(path: Path, new: pd.DataFrame) -> pd.DataFrame:
-    """Append `new` to the events file (dedup by event_id, first kept); return all events."""
-    old = read_events(path)
-    if len(new) == 0 and Path(path).exists():
-        return old
-    frames = [f for f in (old, new) if len(f)]
-    allev = pd.concat(frames, ignore_index=True) if frames else new
-    allev = allev.drop_duplicates("event_id", keep="first")
-    allev = allev.sort_values(
-        ["detected_at", "provider", "event_type", "event_id"], kind="mergesort"
-    )
-    write_parquet_atomic(allev.reset_index(drop=True), path, schema=EVENT_SCHEMA)
-    return allev.reset_index(drop=True)
-
-
-def state_path(state_dir: Path, provider: str) -> Path:
-    return Path(state_dir) / STATE_SUBDIR / f"{provider}.json"
-
-
-def load_state(state_dir: Path, provider: str) -> ProviderState | None:
-    path = state_path(state_dir, provider)
-    if not path.exists():
-        return None
-    return ProviderState.from_json(json.loads(path.read_text()))
-
-
-def save_state(state_dir: Path, provider: str, st: ProviderState) -> None:
-    write_json_atomic(st.to_json(), state_path(state_dir, provider))
-
-
-def describe(ev: Mapping[str, Any]) -> str:
-    """One line of text for an event (feed titles, mail digests)."""
-    t = ev["event_type"]
-    cur = ev.get("currency") or ""
-    where = " ".join(
-        str(x) for x in (ev.get("instance_type"), ev.get("region"), ev.get("pricing_model")) if x
-    )
-    head = f"{ev['provider']} {ev.get('gpu_model') or ''} {where}".replace("  ", " ").strip()
-    pct = _clean(ev.get("change_pct"))
-    pct_s = f" ({pct:+.1f}%)" if pct is not None else ""
-    if t == PRICE_CHANGED:
-        return f"{head}: price {ev['old_value']} -> {ev['new_value']} {cur}/h{pct_s}"
-    if t == SPOT_PRICE_CHANGED:
-        return (
-            f"{head}: cheapest {ev['old_value']} -> {ev['new_value']} {cur}/GPU-hour{pct_s}"
-            f" over {ev.get('offer_count')} offers"
-        )
-    if t == OFFER_ADDED:
-        return f"{head}: new offer at {ev['new_value']} {cur}/h"
-    if t == OFFER_REMOVED:
-        return f"{head}: offer withdrawn (was {ev['old_value']} {cur}/h)"
-    if t == OFFER_GPU_CHANGED:
-        return f"{head}: GPU {ev['old_value']} -> {ev['new_value']}"
-    if t == GPU_MODEL_ADDED:
-        return f"{head}: GPU model added ({ev.get('offer_count')} offers)"
-    if t == GPU_MODEL_REMOVED:
-        return f"{head}: GPU model removed"
-    return f"{head}: {t}"
 
 
 def detect_run(

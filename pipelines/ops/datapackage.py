@@ -49,7 +49,7 @@ DESCRIPTION = (
     "reserved, subscription, free tiers), scraped on a schedule from the providers' own "
     "pricing APIs and pages, archived verbatim, normalized and kept as a versioned history "
     "(one row per price version of an offer), joined with GPU specs; with price per TFLOP "
-    "rankings, change events and the run log."
+    "rankings, change events, the run log and the rows the gate quarantined."
 )
 
 

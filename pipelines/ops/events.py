@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.config import ChangesSection, Config
+from pipelines.derive.change_state import DEFAULT_PRICE_CONFIRM_RUNS
 from pipelines.derive.changes import CHANGES_NAME, NoiseRules, append_events, detect_run, save_state
 from pipelines.notify import alerts, feed
 
@@ -31,6 +32,13 @@ def noise_rules(changes: ChangesSection) -> NoiseRules:
         else None,
         min_change_pct={"spot": changes.spot_min_change_pct},
         marketplace_min_change_pct=changes.marketplace_min_change_pct,
+        # A global setting replaces the built-in per-provider defaults; per-provider
+        # entries win over both.
+        price_confirm_runs={
+            **(DEFAULT_PRICE_CONFIRM_RUNS if changes.price_confirm_runs is None else {}),
+            **{name: p.price_confirm_runs for name, p in changes.providers.items()},
+        },
+        price_confirm_runs_default=changes.price_confirm_runs or 0,
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
+from pipelines.ingest.gate import Finding
+
 # Provider outcomes. Only "ok" changes the history for that provider.
 OK = "ok"
 FAILED = "failed"  # fetch or parse failed
@@ -15,6 +17,17 @@ UNCHANGED = "unchanged"  # every source answered "not modified"; nothing to pars
 
 @dataclass
 class ProviderResult:
+    """One provider's outcome in a run.
+
+    `rows` and the offer counts agree by construction once the provider's data is merged
+    (`record_merge`): rows = new + changed + unchanged offers; `removed` offers were not
+    seen and are counted apart. Before a merge (failed, gate_failed, skipped, or observations
+    already in the history) `rows` is what was parsed and `merged` is False: the counts do
+    not apply. A replay over several archived runs adds them up (`absorb`); `runs` says how
+    many runs were replayed. `seconds` is this provider's wall time: its fetch (or archive
+    read), parse and gate, and the merge/publish step its data went through.
+    """
+
     provider: str
     status: str
     rows: int = 0
@@ -22,16 +35,49 @@ class ProviderResult:
     changed_offers: int = 0
     unchanged_offers: int = 0
     removed_offers: int = 0
+    # Rows the gate kept out (gpu_quarantine.parquet); the provider published the rest.
+    quarantined_rows: int = 0
     seconds: float = 0.0
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # The gate's findings; str(finding) is its one line for the summary and the run log.
+    gate_findings: list[Finding] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     responses: int = 0
-    observed_at: datetime | None = None
+    observed_at: datetime | None = None  # newest observation (response fetch) time parsed
+    merged: bool = False
+    runs: int = 1
 
     @property
     def failed(self) -> bool:
         return self.status in (FAILED, GATE_FAILED)
+
+    def record_merge(self, new: int, changed: int, unchanged: int, removed: int) -> None:
+        """What merging this provider's observations did; sets `rows` to match."""
+        self.new_offers, self.changed_offers = new, changed
+        self.unchanged_offers, self.removed_offers = unchanged, removed
+        self.rows = new + changed + unchanged
+        self.merged = True
+
+    def absorb(self, earlier: ProviderResult) -> None:
+        """Fold in the result of an earlier replayed run of the same provider."""
+        self.runs += earlier.runs
+        self.seconds += earlier.seconds
+        self.responses += earlier.responses
+        if self.observed_at is None:
+            self.observed_at = earlier.observed_at
+        if not earlier.merged:
+            return
+        if not self.merged:
+            # Only merged runs count (the latest status and error still show).
+            self.new_offers = self.changed_offers = self.unchanged_offers = 0
+            self.removed_offers = self.rows = 0
+            self.merged = True
+        self.new_offers += earlier.new_offers
+        self.changed_offers += earlier.changed_offers
+        self.unchanged_offers += earlier.unchanged_offers
+        self.removed_offers += earlier.removed_offers
+        self.rows += earlier.rows
 
 
 @dataclass

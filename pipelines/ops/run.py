@@ -46,7 +46,7 @@ from pipelines.ops.report import (
     ProviderResult,
     RunReport,
 )
-from pipelines.store import locks
+from pipelines.store import locks, quarantine
 from pipelines.store.history import History
 from scrapers import _toolkit as scrapers_toolkit
 from scrapers import base as scrapers_base
@@ -124,8 +124,19 @@ async def _fetch_all(
     run_id: str,
     workdir: Path,
     transport=None,
+    seconds: dict[str, float] | None = None,
 ) -> dict[str, list[Response] | BaseException]:
+    """Fetch every provider concurrently; `seconds` receives each one's own fetch time."""
     http = config.http
+    seconds = {} if seconds is None else seconds
+
+    async def timed(s: ProviderSpec):
+        t0 = time.monotonic()
+        try:
+            return await _fetch_one(s, client, config, archive, run_id, workdir)
+        finally:
+            seconds[s.name] = time.monotonic() - t0
+
     async with HttpClient(
         transport=transport,
         **{
@@ -142,7 +153,7 @@ async def _fetch_all(
         },
     ) as client:
         results = await asyncio.gather(
-            *(_fetch_one(s, client, config, archive, run_id, workdir) for s in specs),
+            *(timed(s) for s in specs),
             return_exceptions=True,
         )
         # Redact after the fact too: an exception message must not carry a key.
@@ -283,8 +294,10 @@ def run_providers(
                 report.providers[s.name] = ProviderResult(s.name, SKIPPED, error=str(exc))
         workdir = Path(tempfile.mkdtemp(prefix="gpu-prices-"))
         try:
-            t0 = time.monotonic()
-            fetched = asyncio.run(_fetch_all(runnable, config, archive, run_id, workdir, transport))
+            fetch_s: dict[str, float] = {}
+            fetched = asyncio.run(
+                _fetch_all(runnable, config, archive, run_id, workdir, transport, fetch_s)
+            )
             fx = _live_fx(config, archive, run_id, workdir, transport, runnable)
             batch: dict[str, list[Response]] = {}
             for s in runnable:
@@ -293,18 +306,18 @@ def run_providers(
                     report.providers[s.name] = ProviderResult(s.name, SKIPPED, error=str(r))
                 elif isinstance(r, BaseException):
                     report.providers[s.name] = ProviderResult(
-                        s.name, FAILED, error=_one_line(r), seconds=time.monotonic() - t0
+                        s.name, FAILED, error=_one_line(r), seconds=fetch_s[s.name]
                     )
                 elif r and all(x.not_modified for x in r):
                     report.providers[s.name] = ProviderResult(
-                        s.name, UNCHANGED, responses=len(r), seconds=time.monotonic() - t0
+                        s.name, UNCHANGED, responses=len(r), seconds=fetch_s[s.name]
                     )
                 else:
                     try:
                         batch[s.name] = _materialize(archive, s.name, r)
                     except ArchiveError as exc:  # the archived body is gone or was changed
                         report.providers[s.name] = ProviderResult(
-                            s.name, FAILED, error=_one_line(exc), seconds=time.monotonic() - t0
+                            s.name, FAILED, error=_one_line(exc), seconds=fetch_s[s.name]
                         )
             _process_batch(
                 batch,
@@ -313,7 +326,7 @@ def run_providers(
                 fx,
                 archive=archive,
                 post_steps=post_steps,
-                fetch_seconds=time.monotonic() - t0,
+                fetch_seconds=fetch_s,
                 progress=progress,
                 alerts=alerts,
             )
@@ -345,11 +358,11 @@ def _replay(
         try:
             runs = archive.runs(s.name)
         except ArchiveError as exc:
-            report.providers[s.name] = ProviderResult(s.name, FAILED, error=_one_line(exc))
+            report.providers[s.name] = ProviderResult(s.name, FAILED, error=_one_line(exc), runs=0)
             continue
         if not runs:
             report.providers[s.name] = ProviderResult(
-                s.name, SKIPPED, error=f"{s.name}: no archived responses in {archive_dir}"
+                s.name, SKIPPED, error=f"{s.name}: no archived responses in {archive_dir}", runs=0
             )
         for run in runs:
             groups[run.run_id].append((s, run))
@@ -357,14 +370,22 @@ def _replay(
     failed: set[str] = set()
     for group in ordered:
         batch = {}
+        read_s: dict[str, float] = {}
         for s, run in group:
             if s.name in failed:
                 continue  # its history stays as the last good run before the bad one
+            t0 = time.monotonic()
             try:
                 batch[s.name] = list(archive.iter_responses(run))
             except ArchiveError as exc:
                 failed.add(s.name)
-                report.providers[s.name] = ProviderResult(s.name, FAILED, error=_one_line(exc))
+                res = ProviderResult(
+                    s.name, FAILED, error=_one_line(exc), seconds=time.monotonic() - t0
+                )
+                if s.name in report.providers:
+                    res.absorb(report.providers[s.name])
+                report.providers[s.name] = res
+            read_s[s.name] = time.monotonic() - t0
         sub = RunReport(run_id=report.run_id, trigger="replay", started_at=started)
         # Only the ECB files that existed at the time of the replayed run count.
         fx = archived_fx(archive, as_of=max(r.fetched_at for _, r in group) + _FX_GRACE)
@@ -375,16 +396,14 @@ def _replay(
             fx,
             archive=archive,
             post_steps=post_steps,
-            fetch_seconds=0.0,
+            fetch_seconds=read_s,
             progress=progress,
             alerts=alerts,
         )
         for name, res in sub.providers.items():
-            prev = report.providers.get(name)
-            if prev is not None and prev.status == OK and res.status == OK:
-                res.new_offers += prev.new_offers
-                res.changed_offers += prev.changed_offers
-                res.removed_offers += prev.removed_offers
+            # Each provider's line sums its replayed runs (ProviderResult.absorb).
+            if name in report.providers:
+                res.absorb(report.providers[name])
             report.providers[name] = res
         report.dataset_version = sub.dataset_version or report.dataset_version
         if report.previous_dataset_version is None:
@@ -404,16 +423,17 @@ def _process_batch(
     *,
     archive: Archive,
     post_steps: bool,
-    fetch_seconds: float,
+    fetch_seconds: dict[str, float],
     progress,
     alerts: bool = True,
 ) -> None:
     history = History(config.datasets_dir)
     state = history.provider_state()
     passed: dict[str, pd.DataFrame] = {}
+    gated: dict[str, gate.GateResult] = {}
     for name, responses in sorted(batch.items()):
         spec = PROVIDERS[name]
-        t0 = time.monotonic()
+        t0 = time.monotonic() - fetch_seconds.get(name, 0.0)
         res = ProviderResult(name, OK, responses=len(responses))
         report.providers[name] = res
         try:
@@ -422,38 +442,59 @@ def _process_batch(
             res.unknown = list(parsed.unknown)
         except Exception as exc:  # a parser bug must fail this provider, not the run
             res.status, res.error = FAILED, _one_line(exc)
-            res.seconds = fetch_seconds + time.monotonic() - t0
+            res.seconds = time.monotonic() - t0
             continue
         res.rows = len(df)
-        last_rows = state.get(name, {}).get("last_good_rows")
-        reasons = gate.check(
-            name,
-            df,
-            last_rows,
-            max_drop_fraction=config.drop_fraction(name, spec.max_row_drop_fraction),
-        )
-        if reasons:
-            res.status, res.error = GATE_FAILED, "; ".join(reasons)
+        result = _gate(spec, df, state.get(name, {}).get("last_good_rows"), config)
+        gated[name] = result
+        res.quarantined_rows = result.quarantined_rows
+        res.gate_findings = list(result.findings)
+        if result.passed:
+            passed[name] = result.publish
+            res.observed_at = result.publish["observed_at"].max().to_pydatetime()
         else:
-            passed[name] = df
-            res.observed_at = df["observed_at"].max().to_pydatetime()
-        res.seconds = fetch_seconds + time.monotonic() - t0
+            res.status, res.error = GATE_FAILED, "; ".join(result.lines())
+        res.seconds = time.monotonic() - t0
         if progress:
             progress(name, res.status)
     if not passed:
+        _record_quarantine(gated, report, config, None)
         return
+    # The merge, publish and post-publish steps are one step for all passed providers:
+    # its wall time is part of each one's (ProviderResult.seconds).
+    t_publish = time.monotonic()
+    try:
+        _merge_and_post(
+            passed, gated, report, config, history, post_steps=post_steps, alerts=alerts
+        )
+    finally:
+        for name in passed:
+            report.providers[name].seconds += time.monotonic() - t_publish
+
+
+def _merge_and_post(
+    passed: dict[str, pd.DataFrame],
+    gated: dict[str, gate.GateResult],
+    report: RunReport,
+    config: Config,
+    history: History,
+    *,
+    post_steps: bool,
+    alerts: bool,
+) -> None:
     # When the spec table changes, every current row is re-joined; otherwise only new rows.
     pub = history.merge_and_publish(
         passed, enrich=gpu_specs.join_specs, enrich_key=gpu_specs.reference_key()
     )
     for name, merge in pub.merges.items():
         res = report.providers[name]
-        res.new_offers, res.changed_offers = merge.new, merge.changed
-        res.unchanged_offers, res.removed_offers = merge.unchanged, merge.removed
-        if merge.skipped_reason:
+        if not merge.skipped_reason:
+            res.record_merge(merge.new, merge.changed, merge.unchanged, merge.removed)
+        else:
             res.status = UNCHANGED
             res.warnings.append(merge.skipped_reason)
     report.previous_dataset_version = pub.previous_version
+    _record_quarantine(gated, report, config, pub.version)
     if pub.version is None:
         # Nothing new to publish, but mail queued by an earlier run (SMTP down then) goes.
         if post_steps and alerts and config.alerts.enabled:
@@ -465,6 +506,55 @@ def _process_batch(
         _post_publish(
             report, config, history, merged, pub.version, pub.previous_version, alerts=alerts
         )
+
+
+def _gate(spec: ProviderSpec, df: pd.DataFrame, last_rows: int | None, config: Config):
+    return gate.check(
+        spec.name,
+        df,
+        last_rows,
+        max_drop_fraction=config.drop_fraction(spec.name, spec.max_row_drop_fraction),
+        max_quarantine_fraction=config.quarantine_fraction(
+            spec.name, gate.DEFAULT_MAX_QUARANTINE_FRACTION
+        ),
+    )
+
+
+def _record_quarantine(
+    gated: dict[str, gate.GateResult],
+    report: RunReport,
+    config: Config,
+    version: str | None,
+) -> None:
+    """Append this batch's quarantined rows to datasets/gpu_quarantine.parquet.
+
+    Also for providers that failed the gate: their rows say what went wrong. A failure to
+    write is a note, never a lost publish (the rows' findings are in the run log too).
+    """
+    frames = [
+        quarantine.to_rows(
+            r.quarantined,
+            run_id=report.run_id,
+            dataset_version=version if r.passed else None,
+            published=r.passed,
+        )
+        for r in gated.values()
+        if r.quarantined_rows
+    ]
+    if not gated:
+        return
+    rows = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else quarantine.to_rows(
+            pd.DataFrame(), run_id=report.run_id, dataset_version=version, published=True
+        )
+    )
+    try:
+        quarantine.append(config.datasets_dir, rows)
+    except Exception as exc:
+        log.exception("quarantine not written")
+        report.notes.append(f"quarantine file failed: {_one_line(exc)}")
 
 
 def _post_publish(

@@ -33,6 +33,7 @@ _LOCK_FILE = ".gpu_runs.lock"
 # process log keeps the details.
 MAX_ERROR_CHARS = 2000
 DEFAULT_STALE_AFTER_CADENCES = 3
+REPLAY = "replay"  # the trigger of `scrape run --replay`
 
 # A "good" run leaves the provider's published data current: either new data passed the
 # gate (ok) or every source said "not modified" (unchanged).
@@ -51,6 +52,11 @@ def rows_from_report(report: RunReport) -> list[dict]:
     rows = []
     for name in sorted(report.providers):
         p = report.providers[name]
+        merged = p.merged
+
+        def count(n: int, merged: bool = merged) -> int | None:
+            return n if merged else None
+
         rows.append(
             {
                 "run_id": report.run_id,
@@ -60,14 +66,18 @@ def rows_from_report(report: RunReport) -> list[dict]:
                 "provider": p.provider,
                 "status": p.status,
                 "rows": p.rows,
-                "new_offers": p.new_offers,
-                "changed_offers": p.changed_offers,
-                "unchanged_offers": p.unchanged_offers,
-                "removed_offers": p.removed_offers,
+                "new_offers": count(p.new_offers),
+                "changed_offers": count(p.changed_offers),
+                "unchanged_offers": count(p.unchanged_offers),
+                "removed_offers": count(p.removed_offers),
+                "quarantined_rows": p.quarantined_rows,
                 "warning_count": len(p.warnings),
                 "seconds": round(float(p.seconds), 3),
                 "error": p.error[:MAX_ERROR_CHARS] if p.error else None,
                 "dataset_version": report.dataset_version,
+                "gate_findings": "\n".join(str(f) for f in p.gate_findings)[:MAX_ERROR_CHARS]
+                or None,
+                "observed_at": _utc(p.observed_at) if p.observed_at else None,
             }
         )
     return rows
@@ -107,9 +117,9 @@ def last_started(datasets_dir: Path) -> dict[str, datetime]:
     """Start time of each provider's latest run, whatever its outcome."""
     out: dict[str, datetime] = {}
     for r in read(datasets_dir):
-        if r["trigger"] == "replay":
+        if r["trigger"] == REPLAY:
             # A replay re-parses old responses; it fetched nothing, so it does not make a
-            # provider's data any fresher.
+            # provider's next fetch any less due.
             continue
         out[r["provider"]] = r["started_at"]
     return out
@@ -128,20 +138,33 @@ class ProviderStatus:
     provider: str
     cadence: str | None  # None: in the log but not scheduled
     last_run_at: datetime | None
-    last_trigger: str | None
+    last_trigger: str | None  # manual | schedule | replay
     last_status: str | None
     last_error: str | None
-    last_good_at: datetime | None
+    last_good_at: datetime | None  # when the latest good run (of any trigger) finished
     last_good_rows: int | None
     dataset_version: str | None  # the latest version a run of this provider published
     is_stale: bool
     stale_reason: str | None
+    # Newest observation the last run parsed (for a replay: when it was recorded).
+    last_observed_at: datetime | None = None
+    # What staleness counts: when the newest prices published for this provider were
+    # fetched from it (a live good run: its end; a replay: the recording's fetch time).
+    prices_observed_at: datetime | None = None
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
-        for k in ("last_run_at", "last_good_at"):
+        for k in ("last_run_at", "last_good_at", "last_observed_at", "prices_observed_at"):
             d[k] = d[k].isoformat() if d[k] else None
         return d
+
+
+def _prices_at(row: dict) -> datetime | None:
+    """When the prices of a good run were fetched: a live run confirmed them at its end
+    (even "not modified"); a replay republishes responses recorded at `observed_at`."""
+    if row["trigger"] == REPLAY:
+        return row.get("observed_at")
+    return row["finished_at"] or row["started_at"]
 
 
 def status(
@@ -151,26 +174,31 @@ def status(
     *,
     stale_after_cadences: float = DEFAULT_STALE_AFTER_CADENCES,
 ) -> list[ProviderStatus]:
-    """Last run and last good run per provider, and whether its data is stale.
+    """Last run, last good run and the age of the newest prices, per provider.
 
-    A scheduled provider is stale when it has no good run within `stale_after_cadences` x
-    its cadence (for a cron cadence: the gap between the two slots that follow the last good
-    run, so "0 3 * * *" counts as 24 h). A provider that has never had a good run is stale,
-    except when its latest run was skipped by design (e.g. no API key): it was never set
-    up here, so there is no data to go stale. Providers found only in the log (no longer
-    scheduled) are listed and never flagged.
+    Every run counts as a run, replays included: the last run may be "replayed at X
+    (recorded Y)". Staleness counts the age of the data, not of the runs: a scheduled
+    provider is stale when its newest published prices were fetched from it longer ago
+    than `stale_after_cadences` x its cadence (for a cron cadence: the gap between the two
+    slots that follow that time, so "0 3 * * *" counts as 24 h). Replaying old recordings
+    therefore publishes data without making it fresh. A provider without any good run is
+    stale, except when its latest live run was skipped by design (e.g. no API key): it was
+    never set up here, so there is no data to go stale. Providers found only in the log
+    (no longer scheduled) are listed and never flagged.
     """
     now = _utc(now or datetime.now(UTC))
     last: dict[str, dict] = {}
     good: dict[str, dict] = {}
+    prices_at: dict[str, datetime] = {}
     published: dict[str, str] = {}
     for r in read(datasets_dir):
-        if r["trigger"] == "replay":
-            continue  # see last_started
         name = r["provider"]
         last[name] = r
         if r["status"] in GOOD_STATUSES:
             good[name] = r
+            at = _prices_at(r)
+            if at is not None and (name not in prices_at or at > prices_at[name]):
+                prices_at[name] = at
         if r["dataset_version"] and r["status"] == OK:
             published[name] = r["dataset_version"]
 
@@ -179,21 +207,25 @@ def status(
         cadence = cadences.get(name)
         lr, gr = last.get(name), good.get(name)
         good_at = (gr["finished_at"] or gr["started_at"]) if gr else None
+        data_at = prices_at.get(name)
         stale, reason = False, None
         if cadence is not None:
-            if gr is None:
-                if lr is not None and lr["status"] == SKIPPED:
+            if data_at is None:
+                if lr is not None and lr["status"] == SKIPPED and lr["trigger"] != REPLAY:
                     reason = "skipped: never had a good run here"
+                elif lr is None:
+                    stale, reason = True, "never ran"
+                elif lr["trigger"] == REPLAY and lr["status"] == SKIPPED:
+                    stale, reason = True, "never fetched (not in the replayed archive)"
                 else:
-                    stale = True
-                    reason = "no good run recorded" if lr else "never ran"
+                    stale, reason = True, "no good run recorded"
             else:
-                limit = cadence.period_at(good_at) * stale_after_cadences
-                if now - good_at > limit:
+                limit = cadence.period_at(data_at) * stale_after_cadences
+                if now - data_at > limit:
                     stale = True
                     reason = (
-                        f"last good run {_age(now - good_at)} ago "
-                        f"(> {stale_after_cadences:g} x {cadence.spec})"
+                        f"newest prices fetched {_age(now - data_at)} ago "
+                        f"({_when(data_at)}; > {stale_after_cadences:g} x {cadence.spec})"
                     )
         out.append(
             ProviderStatus(
@@ -208,9 +240,15 @@ def status(
                 dataset_version=published.get(name),
                 is_stale=stale,
                 stale_reason=reason,
+                last_observed_at=lr.get("observed_at") if lr else None,
+                prices_observed_at=data_at,
             )
         )
     return out
+
+
+def _when(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _utc(ts: datetime) -> datetime:

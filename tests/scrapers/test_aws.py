@@ -512,3 +512,59 @@ def test_finding_05_truncated_gzip_offer_file_is_an_error(tmp_path):
     path.write_bytes(gzip.compress(OFFER_FILE.read_bytes())[:-40])
     with pytest.raises(ParseError, match="aws"):
         aws.parse([file_response(path, gzip_body=True)])
+
+
+# --------------------------------------------------------------------------- accelerator kinds
+
+# Models the spec table lists for the non-GPU accelerators AWS sells (issue 12: Inferentia,
+# Trainium and Gaudi-style chips are `asic`, never ranked as GPUs).
+ASIC_MODELS = {"Inferentia", "Inferentia2", "Trainium", "Trainium2", "Gaudi"}
+
+
+def test_family_table_uses_the_documented_accelerator_kinds():
+    from scrapers.aws.tables import families
+
+    kinds = {f.family: f.accelerator_kind for f in families().values()}
+    assert set(kinds.values()) <= {"gpu", "tpu", "asic"}
+    assert {f for f, k in kinds.items() if k == "asic"} == {
+        "inf1",
+        "inf2",
+        "trn1",
+        "trn1n",
+        "trn2",
+        "dl1",
+    }
+
+
+def test_asic_families_resolve_to_non_gpu_spec_models():
+    from pipelines.ingest.gpus import resolve
+    from scrapers.aws.tables import families
+
+    specs = {r["gpu_model"]: r for r in csv_rows("pipelines/data/gpu_specs.csv")}
+    for fam in families().values():
+        model = resolve(
+            fam.gpu_name_raw, provider="aws", instance_type=f"{fam.family}.xlarge"
+        ).gpu_model
+        if fam.accelerator_kind == "asic":
+            assert model in ASIC_MODELS, (fam.family, model)
+            assert specs[model]["gpu_vendor"] in {"AWS", "Intel"}, (fam.family, model)
+        else:
+            assert model not in ASIC_MODELS, (fam.family, model)
+
+
+def test_inferentia_rows_of_the_spot_feed_resolve_to_inferentia_not_a_gpu():
+    from pipelines.ingest.gpus import resolve
+
+    inf = [o for o in aws.parse([response(SPOT_2021)]).offers if o.instance_type[:3] == "inf"]
+    assert inf, "the 2021 spot feed fixture has inf1 rows"
+    for o in inf:
+        resolved = resolve(o.gpu_name_raw, provider="aws", instance_type=o.instance_type)
+        assert resolved.gpu_model == "Inferentia", o.instance_type
+
+
+def csv_rows(relative: str) -> list[dict[str, str]]:
+    import csv
+
+    root = Path(__file__).resolve().parents[2]
+    with (root / relative).open(newline="") as fh:
+        return list(csv.DictReader(fh))

@@ -275,3 +275,17 @@ def test_fetch_pages_from_a_local_server_through_the_base_url_override(provider_
     assert all("AIzaSyLOCALKEY" not in r.url for r in responses)
     offers = gcp.parse(responses).offers
     assert len(offers) > 30 and {o.source_url for o in offers} <= {r.url for r in responses}
+
+
+def test_price_scope_gpu_skus_are_gpu_only_machines_are_instances():
+    # Issue 12: GCP's per-GPU SKU rows (no VM) must never rank against whole machines.
+    offers = gcp.parse([_resp(RECORDED), _resp(CONSTRUCTED)]).offers
+    by_family: dict[str, set[str]] = {}
+    for o in offers:
+        family = o.instance_type.split("-")[0]
+        by_family.setdefault(family, set()).add(o.price_scope)
+    assert by_family["nvidia"] == {"gpu_only"}  # nvidia-tesla-a100 ...: the GPU SKU alone
+    assert by_family["tpu"] == {"gpu_only"}  # one TPU chip
+    assert by_family["a2"] == {"instance"} and by_family["a3"] == {"instance"}
+    machine = next(o for o in offers if o.instance_type.startswith("a2-"))
+    assert machine.vcpus and machine.memory_gb and machine.gpu_count >= 1

@@ -31,10 +31,10 @@ def _by_type(offers):
 
 def test_parse_machine_and_storage_tables():
     result = paperspace.parse([Response(url=URL, fetched_at=FETCHED_AT, body=PAGE.read_bytes())])
-    offers = _by_type(result.offers)
-    assert result.warnings == [] and result.unknown == []
+    offers = _by_type(o for o in result.offers if o.pricing_model == "on_demand")
+    assert result.unknown == []
     assert "C1" not in offers  # CPU-only machine type
-    assert {"P4000", "P5000", "P6000", "V100", "A100-80G", "H100"} <= set(offers)
+    assert {"P4000", "P5000", "P6000", "V100", "H100"} <= set(offers)
     p4000 = offers["P4000"]
     assert (p4000.price_per_hour, p4000.gpu_count, p4000.gpu_memory_gb) == (0.51, 1.0, 8.0)
     assert p4000.gpu_name_raw == "P4000" and p4000.gpu_model_hint == "Quadro P4000"
@@ -43,9 +43,54 @@ def test_parse_machine_and_storage_tables():
     )
     assert p4000.storage_per_month == 5.0 and p4000.extra["storage_size_gb"] == 50.0
     assert p4000.observed_at == FETCHED_AT and p4000.source_url == URL
-    footnoted = offers["A100-80G"]
-    assert footnoted.price_per_hour == 1.15 and footnoted.extra["has_footnote"] is True
     assert all(o.storage_per_month == 5.0 for o in result.offers)
+
+
+def test_footnoted_prices_take_the_pricing_model_their_footnote_names():
+    # The fixture's "$2.24*/hr" H100 row has the footnote "* 3-year commitment": a commitment
+    # rate, not on-demand. A100-80G's "$1.15**/hr" has a footnote the page never explains:
+    # skipped with a counted warning naming it, never published as on-demand (issue 12).
+    result = paperspace.parse([Response(url=URL, fetched_at=FETCHED_AT, body=PAGE.read_bytes())])
+    models = {(o.instance_type, o.pricing_model): o for o in result.offers}
+    h100_3y = models[("H100", "reserved_3y")]
+    assert h100_3y.price_per_hour == 2.24 and h100_3y.term == "commitment"
+    assert h100_3y.extra["footnote"] == "3-year commitment"
+    assert models[("H100", "on_demand")].price_per_hour == 3.09
+    assert not any(o.instance_type == "A100-80G" for o in result.offers)
+    assert not any(
+        o.extra["has_footnote"] and o.pricing_model == "on_demand" for o in result.offers
+    )
+    assert result.warnings == [
+        f"paperspace: {URL}: A100-80G: skipped: price '$1.15**/hr': footnote '**' is not "
+        "explained on the page; not an on-demand price (field Price per hour)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("note", "model"),
+    [
+        ("\\* With a 36-month commitment", "reserved_3y"),
+        ("*Requires a 1-year commitment", "reserved_1y"),
+        ("\\* 12 month term, contact sales", "reserved_1y"),
+        ("\\* Billed as a monthly subscription", "subscription"),
+    ],
+)
+def test_footnote_wording_maps_to_a_pricing_model(note, model):
+    text = PAGE.read_text().replace("\\* 3-year commitment", note)
+    offers = {(o.instance_type, o.price_per_hour): o for o in _parse_text(text).offers}
+    assert offers[("H100", 2.24)].pricing_model == model
+
+
+def test_footnote_naming_no_known_term_skips_the_row():
+    text = PAGE.read_text().replace("\\* 3-year commitment", "\\* Limited-time promotion")
+    result = _parse_text(text)
+    assert ("H100", 2.24) not in {(o.instance_type, o.price_per_hour) for o in result.offers}
+    assert any("'Limited-time promotion'" in w and "H100" in w for w in result.warnings)
+
+
+def test_bullets_and_bold_text_are_not_footnotes():
+    notes = paperspace.footnotes("* a bullet\n**Bold line**\n*italic*\n\\*\\* 36-month term\n")
+    assert notes == {2: "36-month term"}
 
 
 def test_multi_gpu_suffix_gpus_column_not_priced_and_unknown():

@@ -17,6 +17,7 @@ import typer
 from typer.testing import CliRunner
 
 from pipelines.cli.alerts import register
+from pipelines.cli.common import OneLineErrors
 from pipelines.ingest.normalize import frame_from_rows
 from pipelines.notify import alerts
 from tests.support.observations import observation
@@ -25,7 +26,7 @@ T0 = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
 
 
 def make_app() -> typer.Typer:
-    app = typer.Typer()
+    app = typer.Typer(cls=OneLineErrors)  # as in pipelines/cli/main.py: bad input is one line
 
     @app.callback()
     def main() -> None:
@@ -155,7 +156,7 @@ def test_duplicated_rows_do_not_flip_flop(tmp_path):
     assert events == []
     assert result.exit_code == 1
     for name in ("s1.parquet", "s2.csv", "s3.parquet"):
-        assert f"{name}: gate failed: aws: 1 duplicate offer keys" in result.stderr
+        assert f"{name}: gate failed: aws: 1 duplicate rows of an offer key" in result.stderr
 
 
 def test_colab_free_tier_k80_to_t4_is_one_offer_gpu_changed(tmp_path):

@@ -40,8 +40,11 @@ def published_twice(tmp_path, provider_server):
     return cfg.datasets_dir
 
 
-def test_diff_of_two_published_versions(tmp_path, provider_server):
+def test_diff_of_two_published_versions(tmp_path, provider_server, monkeypatch):
     datasets = published_twice(tmp_path, provider_server)
+    # `scrape diff` applies the run's rules, and Azure holds a new price back until the next
+    # snapshot confirms it (price_confirm_runs 1): with two snapshots, compare unconfirmed.
+    monkeypatch.setenv("GPU_PRICES_PRICE_CONFIRM_RUNS", "0")
     first, second = (v["version"] for v in History(datasets).versions())
     result = scrape_diff(
         datasets / ".history" / f"v{first}", datasets / "gpu_prices.parquet", "--format", "jsonl"

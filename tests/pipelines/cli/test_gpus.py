@@ -10,6 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from pipelines.cli.common import OneLineErrors
 from pipelines.cli.gpus import register
 from pipelines.derive.tflops import TFLOPS_FILE, publish
 from pipelines.schema import HISTORY_FIELDS, offer_key
@@ -22,7 +23,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def app() -> typer.Typer:
-    app = typer.Typer()
+    app = typer.Typer(cls=OneLineErrors)  # as in pipelines/cli/main.py: bad input is one line
     register(app)
     return app
 
@@ -134,8 +135,10 @@ def datasets(tmp_path):
 def test_gpus_show_json_one_result_per_name_in_order(app):
     names = ["nvidia-tesla-t4", "RTX 6000", "NVIDIA H100 80GB HBM3", "Foo 9000", "A100-80GB"]
     res = runner.invoke(app, ["gpus", "show", *names, "--json"])
-    assert res.exit_code == 0, res.output
-    out = json.loads(res.output)
+    # Every name is answered; "Foo 9000" resolves to nothing: exit 1 and one line on stderr.
+    assert res.exit_code == 1, res.output
+    assert res.stderr.strip().startswith("unknown GPU name 'Foo 9000'")
+    out = json.loads(res.stdout)
     assert [r["raw"] for r in out] == names
     t4, rtx6000, h100, foo, a100 = out
     assert (t4["gpu_model"], t4["gpu_memory_gb"], t4["gpu_form_factor"], t4["how"]) == (
@@ -196,7 +199,7 @@ def test_gpus_show_context_options(app):
 
 def test_gpus_show_table(app):
     res = runner.invoke(app, ["gpus", "show", "Tesla K80", "zzz"])
-    assert res.exit_code == 0
+    assert res.exit_code == 1 and "unknown GPU name 'zzz'" in res.stderr
     assert "K80" in res.output
     assert "unknown" in res.output and "2014-11" in res.output
 
@@ -269,7 +272,7 @@ def test_top_no_offers_and_bad_input(app, datasets, tmp_path):
     res = runner.invoke(app, ["top", "--precision", "int4", "--datasets", str(datasets)])
     assert res.exit_code == 2
     res = runner.invoke(app, ["top", "--datasets", str(tmp_path / "nothing")])
-    assert res.exit_code == 1
+    assert res.exit_code == 2 and "does not exist" in res.stderr
 
 
 # --- like with like, nothing dropped silently -------------------------------------------

@@ -58,7 +58,7 @@ def test_jsonl_is_byte_identical_between_runs_and_file_order():
         (["../x", PAGES[0]], "unknown provider '../x'"),
         (["azure", "/nope/page.json"], "no such file: /nope/page.json"),
         (["azure", str(FIX / "azure")], "not a file:"),
-        (["azure", PAGES[0], "--format", "xml"], "unknown --format 'xml'; use one of: table"),
+        (["azure", PAGES[0], "--format", "xml"], "unknown --format 'xml'; one of: table"),
         (["azure", PAGES[0], "--observed-at", "yesterday"], "--observed-at 'yesterday' is not"),
         (["azure", *PAGES, "--url", "a", "--url", "b", "--url", "c"], "one --url for all files"),
     ],

@@ -236,6 +236,7 @@ def test_row_count_collapse_fails_gate(tmp_path, provider_server, fake_registere
     report = run_providers([fakes.NAME], config=cfg)
     r = report.providers[fakes.NAME]
     assert r.status == "gate_failed" and "fell from 10 to 2" in r.error
+    assert [f.check for f in r.gate_findings] == ["row_count_collapse"]
     df = pd.read_parquet(cfg.datasets_dir / "gpu_prices.parquet")
     assert df.valid_to.isna().sum() == 10
 
@@ -245,7 +246,12 @@ def test_absurd_price_fails_gate(tmp_path, provider_server, fake_registered):
     cfg = make_config(tmp_path, provider_server)
     report = run_providers([fakes.NAME], config=cfg)
     r = report.providers[fakes.NAME]
-    assert r.status == "gate_failed" and "USD/GPU-hour" in r.error and "price_per_hour" in r.error
+    # Every row is implausible: quarantining them all is a broken source, not noise.
+    assert r.status == "gate_failed" and "USD/GPU-hour" in r.error
+    assert [(f.check, f.severity, f.count) for f in r.gate_findings] == [
+        ("price_implausible", "row", 3),
+        ("quarantine_share", "run", 3),
+    ]
     assert not (cfg.datasets_dir / "gpu_prices.parquet").exists()
 
 

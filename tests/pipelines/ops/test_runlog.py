@@ -28,16 +28,15 @@ def report(
         name: ProviderResult(
             name,
             status,
-            rows=10 if status == OK else 0,
-            new_offers=2,
-            changed_offers=1,
-            unchanged_offers=7,
             seconds=1.25,
             warnings=["row skipped"],
             error=None if status in (OK, UNCHANGED) else f"{name}: boom",
         )
         for name, status in statuses.items()
     }
+    for p in providers.values():
+        if p.status == OK:
+            p.record_merge(new=2, changed=1, unchanged=7, removed=0)
     return RunReport(
         run_id, trigger, started, started + timedelta(minutes=2), version, None, providers
     )
@@ -119,7 +118,7 @@ def test_status_flags_providers_without_a_recent_good_run(tmp_path: Path) -> Non
     runlog.append(report("r1", T0, aws=OK, azure=OK, gcp=SKIPPED, oracle=OK), tmp_path)
     later = T0 + timedelta(hours=5)
     runlog.append(report("r2", later, aws=FAILED, azure=UNCHANGED, gcp=SKIPPED), tmp_path)
-    # A replay fetches nothing: it never makes a provider look fresh.
+    # A replay fetches nothing: it never makes a provider's data look fresh.
     runlog.append(report("r3", later, trigger="replay", oracle=OK), tmp_path)
     now = later + timedelta(minutes=10)
     rows = {
@@ -138,8 +137,9 @@ def test_status_flags_providers_without_a_recent_good_run(tmp_path: Path) -> Non
     assert not rows["azure"].is_stale and rows["azure"].last_status == UNCHANGED
     # gcp: skipped by design (no API key), never had data: reported, not stale.
     assert not rows["gcp"].is_stale and rows["gcp"].stale_reason.startswith("skipped")
-    # oracle: only replayed since T0.
-    assert rows["oracle"].is_stale and rows["oracle"].last_run_at == T0
+    # oracle: only replayed since T0: the replay is its last run, but its data is no fresher.
+    assert rows["oracle"].is_stale and rows["oracle"].last_run_at == later
+    assert rows["oracle"].last_trigger == "replay"
     # vultr: scheduled, never ran.
     assert rows["vultr"].is_stale and rows["vultr"].stale_reason == "never ran"
     assert rows["aws"].dataset_version == "v1"

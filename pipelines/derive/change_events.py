@@ -1,0 +1,191 @@
+"""The change-event table: event types, the schema of `datasets/gpu_price_changes.parquet`
+(declared as PRICE_CHANGES in pipelines/tables.py), reading/appending it, and one line of
+text per event.
+
+Detection (pipelines/derive/changes.py) produces these rows; the feed and the mail digests
+(pipelines/notify/) read them. See changes.py for what each event type means.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.schema import PRICE_DECIMALS
+from pipelines.store.atomic import write_parquet_atomic
+from pipelines.tables import EVENT_TYPES, PRICE_CHANGES
+
+CHANGES_NAME = PRICE_CHANGES.file
+
+(
+    PRICE_CHANGED,
+    OFFER_ADDED,
+    OFFER_REMOVED,
+    GPU_MODEL_ADDED,
+    GPU_MODEL_REMOVED,
+    OFFER_GPU_CHANGED,
+    SPOT_PRICE_CHANGED,
+) = EVENT_TYPES
+
+# Columns and types of gpu_price_changes.parquet: pipelines/tables.py.
+EVENT_SCHEMA = PRICE_CHANGES.schema
+EVENT_COLUMNS = PRICE_CHANGES.columns
+
+
+def clean_value(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def round_price(x: float | None) -> float | None:
+    return None if x is None else round(float(x), PRICE_DECIMALS)
+
+
+def fmt_price(x: float | None) -> str:
+    """A price as text without float noise: 0.2 and 0.2000 both read '0.2'."""
+    if x is None:
+        return ""
+    return f"{round(float(x), PRICE_DECIMALS):.{PRICE_DECIMALS}f}".rstrip("0").rstrip(".")
+
+
+def gpu_id(rec: Mapping[str, Any]) -> str | None:
+    """What 'the GPU' of an offer is for comparisons: the canonical model, else the raw name."""
+    return rec.get("gpu_model") or rec.get("gpu_name_raw")
+
+
+def event_id_of(*parts: Any) -> str:
+    blob = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+@dataclass
+class RunContext:
+    provider: str
+    detected_at: datetime
+    from_version: str | None
+    to_version: str
+
+    def event(
+        self, event_type: str, row: Mapping[str, Any], *, id_key: str | None = None, **values: Any
+    ) -> dict[str, Any]:
+        ev: dict[str, Any] = dict.fromkeys(EVENT_COLUMNS)
+        ev.update(
+            event_type=event_type,
+            provider=self.provider,
+            offer_key=row.get("offer_key"),
+            pricing_model=row["pricing_model"],
+            region=row.get("region"),
+            instance_type=row.get("instance_type"),
+            gpu_model=gpu_id(row),
+            currency=row.get("currency"),
+            detected_at=self.detected_at,
+            observed_at=self.detected_at,
+            from_version=self.from_version,
+            to_version=self.to_version,
+            source_url=row.get("source_url"),
+        )
+        ev.update(values)
+        ev["event_id"] = event_id_of(
+            event_type,
+            self.provider,
+            id_key or ev["offer_key"],
+            ev["old_value"],
+            ev["new_value"],
+            ev["old_gpu_model"],
+            self.from_version,
+        )
+        return ev
+
+
+def events_frame(events: list[dict[str, Any]]) -> pd.DataFrame:
+    """Events as a DataFrame with exactly EVENT_SCHEMA's columns and dtypes."""
+    rows = []
+    for ev in events:
+        r = {c: ev.get(c) for c in EVENT_COLUMNS}
+        for ts in ("detected_at", "observed_at"):
+            if r[ts] is not None:
+                r[ts] = pd.Timestamp(r[ts]).tz_convert("UTC").to_pydatetime()
+        rows.append(r)
+    table = pa.Table.from_pylist(rows, schema=EVENT_SCHEMA) if rows else EVENT_SCHEMA.empty_table()
+    return table.to_pandas()
+
+
+def event_to_json(ev: Mapping[str, Any]) -> dict[str, Any]:
+    """An event row as JSON-ready values (timestamps ISO 8601, NaN/NA as null)."""
+    out: dict[str, Any] = {}
+    for k, v in ev.items():
+        if clean_value(v) is None:
+            out[k] = None
+        elif isinstance(v, pd.Timestamp | datetime):
+            out[k] = pd.Timestamp(v).isoformat()
+        elif hasattr(v, "item"):
+            out[k] = v.item()  # numpy scalar
+        else:
+            out[k] = v
+    return out
+
+
+def read_events(path: Path) -> pd.DataFrame:
+    if not Path(path).exists():
+        return EVENT_SCHEMA.empty_table().to_pandas()
+    return pq.read_table(path, schema=EVENT_SCHEMA).to_pandas()
+
+
+def append_events(path: Path, new: pd.DataFrame) -> pd.DataFrame:
+    """Append `new` to the events file (dedup by event_id, first kept); return all events."""
+    old = read_events(path)
+    if len(new) == 0 and Path(path).exists():
+        return old
+    frames = [f for f in (old, new) if len(f)]
+    allev = pd.concat(frames, ignore_index=True) if frames else new
+    allev = allev.drop_duplicates("event_id", keep="first")
+    allev = allev.sort_values(
+        ["detected_at", "provider", "event_type", "event_id"], kind="mergesort"
+    )
+    write_parquet_atomic(allev.reset_index(drop=True), path, schema=EVENT_SCHEMA)
+    return allev.reset_index(drop=True)
+
+
+def describe(ev: Mapping[str, Any]) -> str:
+    """One line of text for an event (feed titles, mail digests)."""
+    t = ev["event_type"]
+    cur = ev.get("currency") or ""
+    where = " ".join(
+        str(x) for x in (ev.get("instance_type"), ev.get("region"), ev.get("pricing_model")) if x
+    )
+    head = f"{ev['provider']} {ev.get('gpu_model') or ''} {where}".replace("  ", " ").strip()
+    pct = clean_value(ev.get("change_pct"))
+    pct_s = f" ({pct:+.1f}%)" if pct is not None else ""
+    if t == PRICE_CHANGED:
+        return f"{head}: price {ev['old_value']} -> {ev['new_value']} {cur}/h{pct_s}"
+    if t == SPOT_PRICE_CHANGED:
+        return (
+            f"{head}: cheapest {ev['old_value']} -> {ev['new_value']} {cur}/GPU-hour{pct_s}"
+            f" over {ev.get('offer_count')} offers"
+        )
+    if t == OFFER_ADDED:
+        return f"{head}: new offer at {ev['new_value']} {cur}/h"
+    if t == OFFER_REMOVED:
+        return f"{head}: offer withdrawn (was {ev['old_value']} {cur}/h)"
+    if t == OFFER_GPU_CHANGED:
+        return f"{head}: GPU {ev['old_value']} -> {ev['new_value']}"
+    if t == GPU_MODEL_ADDED:
+        return f"{head}: GPU model added ({ev.get('offer_count')} offers)"
+    if t == GPU_MODEL_REMOVED:
+        return f"{head}: GPU model removed"
+    return f"{head}: {t}"
