@@ -170,6 +170,15 @@ def diff(
             f"[default: GPU_PRICES_SPOT_MIN_CHANGE_PCT or {DEFAULT_VOLATILE_MIN_CHANGE_PCT}]."
         ),
     ] = None,
+    price_confirm_runs: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Snapshots a new price must persist before it is an event "
+            "[default: the configured per-provider windows, e.g. Azure 1]; 0 shows every "
+            "price change between the snapshots.",
+        ),
+    ] = None,
     max_drop_fraction: Annotated[
         float | None,
         typer.Option(
@@ -202,6 +211,8 @@ def diff(
             min_change_pct={**rules.min_change_pct, "spot": spot_min_change_pct},
             marketplace_min_change_pct=spot_min_change_pct,
         )
+    if price_confirm_runs is not None:
+        rules = replace(rules, price_confirm_runs={}, price_confirm_runs_default=price_confirm_runs)
     detector = ChangeDetector(rules)
     failures = printed = 0
     for path in snapshots:
@@ -262,6 +273,16 @@ def diff(
     if not printed:
         # Said on stderr in jsonl mode, so stdout stays one JSON object per line.
         typer.echo("no changes", err=fmt == "jsonl")
+    pending = {p: len(st.unconfirmed) for p, st in detector.states.items() if st.unconfirmed}
+    if pending:
+        # A change in the last snapshot(s) may still be inside its confirmation window: say
+        # so, or "no changes" would hide it.
+        typer.echo(
+            "waiting for confirmation (not events yet): "
+            + ", ".join(f"{p} {n} price change(s)" for p, n in sorted(pending.items()))
+            + "; --price-confirm-runs 0 shows them",
+            err=True,
+        )
     if failures:
         typer.echo(
             f"{failures} snapshot/provider pair(s) failed the gate and were skipped", err=True

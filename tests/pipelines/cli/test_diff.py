@@ -40,14 +40,28 @@ def published_twice(tmp_path, provider_server):
     return cfg.datasets_dir
 
 
-def test_diff_of_two_published_versions(tmp_path, provider_server, monkeypatch):
+def test_diff_of_two_published_versions_says_what_waits_for_confirmation(tmp_path, provider_server):
     datasets = published_twice(tmp_path, provider_server)
-    # `scrape diff` applies the run's rules, and Azure holds a new price back until the next
-    # snapshot confirms it (price_confirm_runs 1): with two snapshots, compare unconfirmed.
-    monkeypatch.setenv("GPU_PRICES_PRICE_CONFIRM_RUNS", "0")
+    first, second = (v["version"] for v in History(datasets).versions())
+    old, new = datasets / ".history" / f"v{first}", datasets / "gpu_prices.parquet"
+    # The run's rules: Azure holds a new price back one snapshot (price_confirm_runs 1), so
+    # with two snapshots the change is not an event yet, and diff says so instead of hiding it.
+    result = scrape_diff(old, new)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "no changes"
+    assert "waiting for confirmation (not events yet): azure 1 price change(s)" in result.stderr
+
+
+def test_diff_of_two_published_versions(tmp_path, provider_server):
+    datasets = published_twice(tmp_path, provider_server)
     first, second = (v["version"] for v in History(datasets).versions())
     result = scrape_diff(
-        datasets / ".history" / f"v{first}", datasets / "gpu_prices.parquet", "--format", "jsonl"
+        datasets / ".history" / f"v{first}",
+        datasets / "gpu_prices.parquet",
+        "--format",
+        "jsonl",
+        "--price-confirm-runs",
+        "0",
     )
     assert result.exit_code == 0, result.output
     events = [json.loads(line) for line in result.stdout.splitlines()]
