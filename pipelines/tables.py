@@ -330,6 +330,133 @@ PRICE_CHANGES = Table(
     primary_key=("event_id",),
 )
 
+# --- gpu_price_index and its inputs (pipelines/derive/index.py) ------------------------
+_DATE = Field("date", pa.date32(), "UTC date", "", False)
+_INDEX_ID = Field(
+    "index_id",
+    pa.string(),
+    "",
+    "Index id: GPU model, form factor and memory where they vary (H100-SXM, A100-SXM-80GB, "
+    "L40S ...); H100 is the composite of H100-SXM and H100-PCIe (README, 'GPU price index').",
+    False,
+)
+_METHODOLOGY = Field(
+    "methodology_version",
+    pa.string(),
+    "",
+    "Version of the index methodology (pipelines/derive/index.py, README 'GPU price index').",
+    False,
+)
+_INDEX_PRICE = Field("value_usd_per_gpu_hour", pa.float64(), "USD/GPU-hour", "", True)
+
+
+def _provider_stat(name: str, what: str) -> Field:
+    return _INDEX_PRICE.but(
+        name=f"{name}_usd_per_gpu_hour",
+        description=f"{what} of the providers' prices (each provider's cheapest eligible "
+        "offer); null for the composite.",
+    )
+
+
+PRICE_INDEX = Table(
+    file="gpu_price_index.parquet",
+    title="GPU price index",
+    description="Daily GPU rental price index per GPU variant and pricing model, from the list "
+    "prices in force at the end of each UTC day (one row per date, index and pricing model "
+    "with a value). Past days are never rewritten; `scrape index recompute --date D` rebuilds "
+    "a day from the raw archive.",
+    fields=(
+        _DATE.but(description="UTC day; prices in force at its end (24:00 UTC) count."),
+        _INDEX_ID,
+        _OBS["pricing_model"].but(description="on_demand | spot (never mixed)."),
+        _INDEX_PRICE.but(
+            description="Index value: trimmed mean of the providers' prices (composite: the "
+            "stated weighted sum of its components).",
+            nullable=False,
+        ),
+        Field("provider_count", pa.int32(), "providers", "Providers that entered.", False),
+        Field("offer_count", pa.int32(), "offers", "Eligible offers that entered.", False),
+        _provider_stat("min", "Lowest"),
+        _provider_stat("p25", "25th percentile"),
+        _provider_stat("median", "Median"),
+        _provider_stat("p75", "75th percentile"),
+        _provider_stat("max", "Highest"),
+        _METHODOLOGY,
+        Field(
+            "input_sha256",
+            pa.string(),
+            "",
+            "sha256 of the input set: every eligible offer version (offer key, valid_from, "
+            "per-GPU price, raw response sha256), independent of row order.",
+            False,
+        ),
+        Field(
+            "computed_through",
+            TS,
+            "UTC",
+            "Latest observation in the history when the day was computed; `scrape index "
+            "recompute` replays the archive up to it.",
+            False,
+        ),
+    ),
+    primary_key=("date", "index_id", "pricing_model"),
+)
+
+INDEX_EXCLUSION_REASONS = (
+    "pricing_model_not_indexed",
+    "not_gpu",
+    "price_scope_gpu_only",
+    "price_scope_curated_min",
+    "form_factor_unknown",
+    "memory_unknown",
+    "variant_not_indexed",
+    "spec_not_exact",
+    "no_usd_price",
+    "stale",
+)
+INDEX_ROLES = ("provider_price", "trimmed", "above_provider_min")
+
+PRICE_INDEX_INPUTS = Table(
+    file="gpu_price_index_inputs.parquet",
+    title="GPU price index inputs",
+    description="Every offer of an indexed GPU model in force at the end of each computed "
+    "day: whether it entered which index, and why not.",
+    fields=(
+        _DATE.but(description="UTC day of the index value."),
+        _INDEX_ID.but(
+            description="The index the offer belongs to; null when its variant is not known "
+            "or not indexed.",
+            nullable=True,
+        ),
+        _OBS["pricing_model"],
+        _OBS["gpu_model"].but(nullable=False),
+        _OBS["provider"],
+        _OBS["offer_key"],
+        _HIST["valid_from"].but(description="valid_from of the offer's price version."),
+        _OBS["price_usd_per_gpu_hour"].but(
+            description="Per-GPU price the offer enters with (marketplaces: the market median "
+            "when published)."
+        ),
+        _HIST["last_seen_at"],
+        Field("is_included", pa.bool_(), "", "True when the offer is eligible.", False),
+        Field(
+            "exclusion_reason",
+            pa.string(),
+            "",
+            " | ".join(INDEX_EXCLUSION_REASONS) + "; null when included.",
+        ),
+        Field(
+            "statistic_role",
+            pa.string(),
+            "",
+            "Included offers: provider_price (its provider's cheapest, in the mean) | trimmed "
+            "(its provider's price was trimmed off) | above_provider_min.",
+        ),
+        _METHODOLOGY,
+    ),
+    primary_key=("date", "offer_key"),
+)
+
 # --- gpu_runs: the run log ---------------------------------------------------------------
 _COUNT = Field("rows", pa.int64(), "rows", "")
 
@@ -474,6 +601,8 @@ CATALOGUE: tuple[Table, ...] = (
     PRICE_PER_TFLOP,
     PRICE_PER_TFLOP_SUMMARY,
     PRICE_CHANGES,
+    PRICE_INDEX,
+    PRICE_INDEX_INPUTS,
     RUNS,
     QUARANTINE,
 )

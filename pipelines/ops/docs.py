@@ -113,8 +113,15 @@ def example_table() -> str:
     return "\n".join(lines)
 
 
+def index_methodology() -> str:
+    from pipelines.derive.index import methodology_markdown
+
+    return methodology_markdown()
+
+
 SECTIONS = {
     "providers": provider_table,
+    "index": index_methodology,
     "files": files_table,
     "schema": schema_table,
     "coverage": coverage_table,

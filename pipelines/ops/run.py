@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines.config import Config
+from pipelines.derive import index as price_index
 from pipelines.derive import specs as gpu_specs
 from pipelines.derive import tflops
 from pipelines.ingest import gate
@@ -578,6 +579,7 @@ def _post_publish(
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("gpu specs", lambda: gpu_specs.publish_specs(config.datasets_dir, version)),
         ("price per TFLOP", lambda: tflops.publish(current, config.datasets_dir, version)),
+        ("price index", lambda: price_index.publish(history.read_all(), config.datasets_dir)),
         (
             "change events",
             lambda: events.process_run(
