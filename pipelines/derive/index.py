@@ -334,7 +334,8 @@ def _statistic(x: pd.DataFrame, m: Methodology, through: pd.Timestamp) -> pd.Dat
     g = prov.groupby(keys, sort=False)
     n = g["price"].transform("size").to_numpy()
     rank = g.cumcount().to_numpy()
-    k = np.floor(n * m.trim_fraction).astype(int)
+    # At least one provider always stays (two providers are never both trimmed).
+    k = np.minimum(np.floor(n * m.trim_fraction).astype(int), (n - 1) // 2)
     kept = (rank >= k) & (rank < n - k)
     role = pd.Series("above_provider_min", index=ok.index, dtype="object")
     role.loc[prov.index] = np.where(kept, "provider_price", "trimmed")
@@ -405,6 +406,11 @@ def _composites(sub: pd.DataFrame, m: Methodology) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def _none(s: pd.Series) -> pd.Series:
+    s = s.astype(object)
+    return s.where(s.notna(), None)
+
+
 def _inputs_frame(x: pd.DataFrame, m: Methodology) -> pd.DataFrame:
     out = pd.DataFrame(
         {
@@ -418,8 +424,8 @@ def _inputs_frame(x: pd.DataFrame, m: Methodology) -> pd.DataFrame:
             "price_usd_per_gpu_hour": x["price"],
             "last_seen_at": x["last_seen_at"],
             "is_included": x["is_included"].astype(bool),
-            "exclusion_reason": x["reason"],
-            "statistic_role": x["statistic_role"],
+            "exclusion_reason": _none(x["reason"]),
+            "statistic_role": _none(x["statistic_role"]),
             "methodology_version": m.version,
         }
     )
