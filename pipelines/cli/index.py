@@ -146,13 +146,17 @@ def register(app: typer.Typer) -> None:
             typer.echo(_json_rows(df))
             return
         t = Table(title=f"index inputs {d}")
-        for col in ("index", "pricing", "offer", "USD/GPU-h", "included", "reason / role"):
-            t.add_column(col, overflow="fold")
+        t.add_column("index", no_wrap=True)
+        t.add_column("pricing", no_wrap=True)
+        t.add_column("offer (--json: offer_key)", overflow="fold")
+        t.add_column("USD/GPU-h", justify="right")
+        t.add_column("included")
+        t.add_column("reason / role", no_wrap=True)
         for r in df.itertuples(index=False):
             t.add_row(
                 r.index_id or f"({r.gpu_model})",
                 r.pricing_model,
-                r.offer_key,
+                r.offer_key.split("|", 2)[0] + " " + r.offer_key.split("|", 2)[1],
                 _num(r.price_usd_per_gpu_hour),
                 "yes" if r.is_included else "no",
                 (r.statistic_role if r.is_included else r.exclusion_reason) or "-",
