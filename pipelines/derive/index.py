@@ -228,6 +228,24 @@ def _candidates(history: pd.DataFrame, m: Methodology) -> pd.DataFrame:
     c["reason"] = np.select(conditions, reasons, default=None)
     c["index_id"] = index_of.where(~(needs_ff & ff.isna()), None)
     c["digest"] = _record_digests(c)
+    # Integer codes for the statistic's sorts and groups (see _statistic).
+    c["okey"], _ = _codes(c["offer_key"])
+    c["pkey"], _ = _codes(c["provider"])
+    c["dkey"], _ = _codes(c["digest"])
+    pair = c["index_id"].fillna("").astype(object) + "|" + c["pricing_model"].astype(object)
+    c["gkey"], pairs = _codes(pair)
+    split = [v.split("|") for v in pairs]
+    c.attrs["gkeys"] = (
+        np.array([a for a, _ in split], dtype=object),
+        np.array([b for _, b in split], dtype=object),
+    )
+    # Plain object arrays: the day expansion repeats every row hundreds of times, and
+    # numpy takes object pointers far faster than pandas' Arrow-backed strings.
+    for col in c.columns:
+        if not (
+            pd.api.types.is_numeric_dtype(c[col]) or pd.api.types.is_datetime64_any_dtype(c[col])
+        ):
+            c[col] = c[col].astype(object)
     return c
 
 
@@ -245,6 +263,25 @@ def _record_digests(c: pd.DataFrame) -> pd.Series:
         + c["snapshot_sha256"].fillna("").astype(str)
     )
     return text.map(lambda s: hashlib.sha256(s.encode()).hexdigest())
+
+
+# The candidate columns the per-day rows need (the others are not repeated per day).
+_EXPANDED = [
+    "provider",
+    "offer_key",
+    "pricing_model",
+    "gpu_model",
+    "index_id",
+    "reason",
+    "price",
+    "digest",
+    "okey",
+    "pkey",
+    "dkey",
+    "gkey",
+    "valid_from",
+    "last_seen_at",
+]
 
 
 def _expand_days(
@@ -271,7 +308,7 @@ def _expand_days(
     starts = np.repeat(d0, n)
     offsets = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
     day_ns = starts + offsets * _NS_PER_DAY
-    out = c.iloc[rows].reset_index(drop=True)
+    out = c[_EXPANDED].iloc[rows].reset_index(drop=True)
     out["day_ns"] = day_ns
     return out
 
@@ -306,6 +343,7 @@ def compute(
     if last < first:
         return empty
     x = _expand_days(c, first, last, methodology.list_stale_for)
+    x.attrs["gkeys"] = c.attrs["gkeys"]
     if days is not None:
         x = x[x["day_ns"].isin(wanted.asi8)]
     x = x.reset_index(drop=True)
@@ -320,56 +358,97 @@ def compute(
     return index, inputs
 
 
+def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted integer codes (-1 for null) and the values they stand for."""
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes, np.asarray(uniques, dtype=object)
+
+
 def _statistic(x: pd.DataFrame, m: Methodology, through: pd.Timestamp) -> pd.DataFrame:
-    keys = ["day_ns", "index_id", "pricing_model"]
-    ok = x[x["is_included"]]
-    if ok.empty:
-        x["statistic_role"] = None
+    """Per (day, index, pricing model): provider minima, trimmed mean, dispersion, hash.
+
+    Works on integer codes and sorted numpy arrays: the expanded frame has one row per
+    offer and day (millions after a long backfill) and string sorts dominate otherwise.
+    """
+    x["statistic_role"] = None
+    inc = x["is_included"].to_numpy()
+    if not inc.any():
         return _empty(PRICE_INDEX)
+    ok = x[inc]
     # Each provider counts once, at its cheapest eligible offer (ties: lowest offer key).
-    ok = ok.sort_values([*keys, "provider", "price", "offer_key"], kind="stable")
-    first_of_provider = ~ok.duplicated([*keys, "provider"])
-    prov = ok[first_of_provider][[*keys, "provider", "price"]]
-    prov = prov.sort_values([*keys, "price", "provider"], kind="stable")
-    g = prov.groupby(keys, sort=False)
-    n = g["price"].transform("size").to_numpy()
-    rank = g.cumcount().to_numpy()
+    d, g, p = (ok[c].to_numpy() for c in ("day_ns", "gkey", "pkey"))
+    price, o = ok["price"].to_numpy(), ok["okey"].to_numpy()
+    order = np.lexsort((o, price, p, g, d))
+    d, g, p, price = d[order], g[order], p[order], price[order]
+    new_group = np.r_[True, (d[1:] != d[:-1]) | (g[1:] != g[:-1])]
+    new_provider = new_group | np.r_[True, p[1:] != p[:-1]]
+    offer_gid = np.cumsum(new_group) - 1
+    # The provider rows, each group's sorted by price (then provider) for the trimming.
+    pp, pprice = p[new_provider], price[new_provider]
+    prow = np.flatnonzero(new_provider)  # positions in the sorted included rows
+    gid = offer_gid[new_provider]
+    porder = np.lexsort((pp, pprice, gid))
+    gid, pprice, prow = gid[porder], pprice[porder], prow[porder]
+    n_groups = offer_gid[-1] + 1
+    n = np.bincount(gid, minlength=n_groups)
+    start = np.r_[0, np.cumsum(n)[:-1]]
+    rank = np.arange(len(gid)) - start[gid]
     # At least one provider always stays (two providers are never both trimmed).
     k = np.minimum(np.floor(n * m.trim_fraction).astype(int), (n - 1) // 2)
-    kept = (rank >= k) & (rank < n - k)
-    role = pd.Series("above_provider_min", index=ok.index, dtype="object")
-    role.loc[prov.index] = np.where(kept, "provider_price", "trimmed")
-    x["statistic_role"] = None
-    x.loc[ok.index, "statistic_role"] = role
-    kept_prices = prov[kept]
-    out = kept_prices.groupby(keys, sort=True)["price"].mean().rename("value_usd_per_gpu_hour")
-    stats = g["price"].agg(
-        provider_count="size",
-        min_usd_per_gpu_hour="min",
-        max_usd_per_gpu_hour="max",
+    kept = (rank >= k[gid]) & (rank < (n - k)[gid])
+    role = np.full(len(order), "above_provider_min", dtype=object)
+    role[prow] = np.where(kept, "provider_price", "trimmed")
+    x.loc[ok.index[order], "statistic_role"] = role
+
+    first = np.flatnonzero(new_group)
+    by = pd.Series(pprice).groupby(gid)
+    q = by.quantile([0.25, 0.5, 0.75]).unstack().to_numpy()
+    value = np.bincount(gid[kept], weights=pprice[kept], minlength=n_groups) / np.bincount(
+        gid[kept], minlength=n_groups
     )
-    q = g["price"].quantile([0.25, 0.5, 0.75]).unstack()
-    q.columns = ["p25_usd_per_gpu_hour", "median_usd_per_gpu_hour", "p75_usd_per_gpu_hour"]
-    og = ok.groupby(keys, sort=False)
-    offers = og["offer_key"].size().rename("offer_count")
-    hashes = og["digest"].agg(_set_hash).rename("input_sha256")
-    providers = og["provider"].agg(frozenset).rename("providers")
-    res = pd.concat([out, stats, q, offers, hashes, providers], axis=1).reset_index()
-    res = pd.concat([res, _composites(res, m)], ignore_index=True)
+    index_ids, pricing = x.attrs["gkeys"]
+    res = pd.DataFrame(
+        {
+            "day_ns": d[first],
+            "index_id": index_ids[g[first]],
+            "pricing_model": pricing[g[first]],
+            "value_usd_per_gpu_hour": value,
+            "provider_count": n,
+            "offer_count": np.bincount(offer_gid, minlength=n_groups),
+            "min_usd_per_gpu_hour": by.min().to_numpy(),
+            "p25_usd_per_gpu_hour": q[:, 0],
+            "median_usd_per_gpu_hour": q[:, 1],
+            "p75_usd_per_gpu_hour": q[:, 2],
+            "max_usd_per_gpu_hour": by.max().to_numpy(),
+            "input_sha256": _set_hashes(ok, order, offer_gid, first),
+        }
+    )
+    res = pd.concat([res, _composites(res, ok, m)], ignore_index=True)
     res["date"] = pd.to_datetime(res["day_ns"], utc=True).dt.date
     res["provider_count"] = res["provider_count"].astype("int32")
     res["offer_count"] = res["offer_count"].astype("int32")
     res["methodology_version"] = m.version
-    res["computed_through"] = through
+    res["computed_through"] = through.floor("us")
     res = res.sort_values(["date", "index_id", "pricing_model"], kind="stable")
     return res[PRICE_INDEX.columns].reset_index(drop=True)
 
 
-def _set_hash(digests: pd.Series) -> str:
-    return hashlib.sha256("\n".join(sorted(digests)).encode()).hexdigest()
+def _set_hashes(
+    ok: pd.DataFrame, order: np.ndarray, gid: np.ndarray, first: np.ndarray
+) -> list[str]:
+    """Per group: sha256 of its sorted record digests (one pass over a sorted array; a
+    pandas per-group aggregation costs more than the hashing itself)."""
+    dkey = ok["dkey"].to_numpy()[order]
+    by_digest = np.lexsort((dkey, gid))
+    digests = ok["digest"].to_numpy(dtype=object)[order][by_digest]
+    bounds = np.append(first, len(order))
+    return [
+        hashlib.sha256("\n".join(digests[a:b]).encode()).hexdigest()
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
 
 
-def _composites(sub: pd.DataFrame, m: Methodology) -> pd.DataFrame:
+def _composites(sub: pd.DataFrame, ok: pd.DataFrame, m: Methodology) -> pd.DataFrame:
     """Weighted sums of sub-index values; a day lacking any component has no value."""
     frames = []
     keys = ["day_ns", "pricing_model"]
@@ -384,16 +463,17 @@ def _composites(sub: pd.DataFrame, m: Methodology) -> pd.DataFrame:
         if common.empty:
             continue
         value = sum(p.loc[common, "value_usd_per_gpu_hour"] * w for p, w in parts)
-        providers = parts[0][0].loc[common, "providers"]
-        for p, _ in parts[1:]:
-            providers = providers.combine(p.loc[common, "providers"], frozenset.union)
+        # Providers of any component, each counted once.
+        members = ok[ok["index_id"].isin([i for i, _ in comp.weights])]
+        members = members.drop_duplicates([*keys, "provider"])
+        providers = members.groupby(keys, sort=False).size().reindex(common)
         hashes = pd.concat([p.loc[common, "input_sha256"] for p, _ in parts], axis=1)
         frames.append(
             pd.DataFrame(
                 {
                     "index_id": comp.index_id,
                     "value_usd_per_gpu_hour": value,
-                    "provider_count": providers.map(len),
+                    "provider_count": providers,
                     "offer_count": sum(p.loc[common, "offer_count"] for p, _ in parts),
                     "input_sha256": [
                         hashlib.sha256("\n".join(row).encode()).hexdigest()
@@ -412,24 +492,31 @@ def _none(s: pd.Series) -> pd.Series:
 
 
 def _inputs_frame(x: pd.DataFrame, m: Methodology) -> pd.DataFrame:
+    """One row per (day, offer). `date` stays a datetime64 (midnight UTC, naive) here: the
+    frame can hold millions of rows, and Arrow writes it as a date32 without a Python date
+    object per row."""
+    order = np.lexsort((x["okey"].to_numpy(), x["day_ns"].to_numpy()))
+    x = x.iloc[order].reset_index(drop=True)
     out = pd.DataFrame(
         {
-            "date": pd.to_datetime(x["day_ns"], utc=True).dt.date,
-            "index_id": x["index_id"],
-            "pricing_model": x["pricing_model"],
-            "gpu_model": x["gpu_model"],
-            "provider": x["provider"],
-            "offer_key": x["offer_key"],
-            "valid_from": x["valid_from"],
-            "price_usd_per_gpu_hour": x["price"],
-            "last_seen_at": x["last_seen_at"],
-            "is_included": x["is_included"].astype(bool),
-            "exclusion_reason": _none(x["reason"]),
-            "statistic_role": _none(x["statistic_role"]),
+            "date": x["day_ns"].to_numpy().astype("datetime64[ns]"),
+            "index_id": x["index_id"].to_numpy(),
+            "pricing_model": x["pricing_model"].to_numpy(),
+            "gpu_model": x["gpu_model"].to_numpy(),
+            "provider": x["provider"].to_numpy(),
+            "offer_key": x["offer_key"].to_numpy(),
+            # The published timestamps are in microseconds (pipelines/schema.py TS).
+            "valid_from": x["valid_from"].dt.floor("us"),
+            "price_usd_per_gpu_hour": x["price"].to_numpy(),
+            "last_seen_at": x["last_seen_at"].dt.floor("us"),
+            "is_included": x["is_included"].to_numpy(dtype=bool),
+            "exclusion_reason": x["reason"].to_numpy(),
+            "statistic_role": x["statistic_role"].to_numpy(),
             "methodology_version": m.version,
         }
     )
-    out = out.sort_values(["date", "offer_key"], kind="stable").reset_index(drop=True)
+    for col in ("index_id", "exclusion_reason", "statistic_role"):
+        out[col] = _none(out[col])
     return out[PRICE_INDEX_INPUTS.columns]
 
 
@@ -449,15 +536,27 @@ def publish(
 
     Rows of another methodology version are dropped and the whole series recomputed: a new
     methodology is a new series (old versions stay reproducible with `--methodology`).
+    The inputs table (millions of rows after years) is appended as Arrow, never re-sorted
+    unless a new day falls before a published one.
     """
-    from pipelines.store.atomic import write_parquet_atomic
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from pipelines.store.atomic import to_table, write_parquet_atomic
 
     datasets_dir = Path(datasets_dir)
     old_index = _read(datasets_dir / INDEX_FILE, PRICE_INDEX)
-    old_inputs = _read(datasets_dir / INPUTS_FILE, PRICE_INDEX_INPUTS)
     old_index = old_index[old_index["methodology_version"].eq(methodology.version)]
-    old_inputs = old_inputs[old_inputs["methodology_version"].eq(methodology.version)]
-    done = set(old_index["date"]) | set(old_inputs["date"])
+    inputs_path = datasets_dir / INPUTS_FILE
+    schema = PRICE_INDEX_INPUTS.schema
+    old_inputs = (
+        pq.read_table(inputs_path).select(schema.names).cast(schema)
+        if inputs_path.is_file()
+        else schema.empty_table()
+    )
+    old_inputs = old_inputs.filter(pc.equal(old_inputs["methodology_version"], methodology.version))
+    done = set(old_index["date"]) | set(pc.unique(old_inputs["date"]).to_pylist())
     through = computed_through(history)
     if through is None:
         return {INDEX_FILE: 0, INPUTS_FILE: 0}
@@ -468,13 +567,14 @@ def publish(
         return {INDEX_FILE: 0, INPUTS_FILE: 0}
     new_index, new_inputs = compute(history, methodology=methodology, days=todo, through=through)
     index = pd.concat([x for x in (old_index, new_index) if not x.empty] or [new_index])
-    inputs = pd.concat([x for x in (old_inputs, new_inputs) if not x.empty] or [new_inputs])
     index = index.sort_values(list(PRICE_INDEX.primary_key), kind="stable")
-    inputs = inputs.sort_values(list(PRICE_INDEX_INPUTS.primary_key), kind="stable")
+    new_table = to_table(new_inputs, schema)
+    inputs = pa.concat_tables([old_inputs, new_table])
+    if old_inputs.num_rows and new_table.num_rows:
+        if pc.min(new_table["date"]).as_py() < pc.max(old_inputs["date"]).as_py():
+            inputs = inputs.sort_by([(k, "ascending") for k in PRICE_INDEX_INPUTS.primary_key])
     meta = {"gpu_price_index.methodology_version": methodology.version}
-    write_parquet_atomic(
-        inputs, datasets_dir / INPUTS_FILE, schema=PRICE_INDEX_INPUTS.schema, metadata=meta
-    )
+    write_parquet_atomic(inputs, inputs_path, schema=schema, metadata=meta)
     write_parquet_atomic(index, datasets_dir / INDEX_FILE, schema=PRICE_INDEX.schema, metadata=meta)
     return {INDEX_FILE: len(new_index), INPUTS_FILE: len(new_inputs)}
 

@@ -77,7 +77,7 @@ def value(index: pd.DataFrame, index_id: str, pricing: str = "on_demand", day: d
 
 
 def reasons(inputs: pd.DataFrame, day: date = DAY1) -> dict[str, str | None]:
-    sel = inputs[inputs["date"] == day]
+    sel = inputs[inputs["date"] == pd.Timestamp(day)]  # datetime64 in compute's frame
     return dict(zip(sel["offer_key"].str.split("|").str[0], sel["exclusion_reason"], strict=True))
 
 
