@@ -563,9 +563,18 @@ def publish(
     c_first = _utc(history["valid_from"]).min().floor("D")
     all_days = pd.date_range(c_first, through.floor("D") - DAY, freq="D").date
     todo = [d for d in all_days if d not in done]
-    if not todo and (datasets_dir / INDEX_FILE).is_file():
-        return {INDEX_FILE: 0, INPUTS_FILE: 0}
-    new_index, new_inputs = compute(history, methodology=methodology, days=todo, through=through)
+    if not todo:
+        if (datasets_dir / INDEX_FILE).is_file():
+            return {INDEX_FILE: 0, INPUTS_FILE: 0}
+        todo = [through.date()]  # not computable yet: writes the (empty) tables once
+    # Only versions in force at the end of some day to compute: a run after years of
+    # history computes one new day from the live offers, not from every version ever.
+    lo, hi = pd.Timestamp(min(todo), tz="UTC"), pd.Timestamp(max(todo), tz="UTC") + DAY
+    valid_to = _utc(history["valid_to"])
+    window = (_utc(history["valid_from"]) < hi) & (valid_to.isna() | (valid_to >= lo + DAY))
+    new_index, new_inputs = compute(
+        history[window.to_numpy()], methodology=methodology, days=todo, through=through
+    )
     index = pd.concat([x for x in (old_index, new_index) if not x.empty] or [new_index])
     index = index.sort_values(list(PRICE_INDEX.primary_key), kind="stable")
     new_table = to_table(new_inputs, schema)
