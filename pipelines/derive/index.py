@@ -108,7 +108,7 @@ METHODOLOGIES: dict[str, Methodology] = {
         composites=(Composite("H100", (("H100-SXM", 0.5), ("H100-PCIe", 0.5))),),
         staleness_limit=timedelta(days=7),
         trim_fraction=0.2,
-        changes="First version.",
+        changes="the first version.",
     ),
 }
 CURRENT_VERSION = "1.0"
@@ -605,7 +605,8 @@ def methodology_markdown(m: Methodology = CURRENT) -> str:
     )
     stale_h = m.staleness_limit.total_seconds() / 3600
     lines = [
-        f"Methodology version **{m.version}** ({m.changes}) Versions: "
+        f"Methodology version **{m.version}**: {m.changes} Versions that can be recomputed "
+        "(`scrape index recompute --methodology V`): "
         + ", ".join(f"`{v}`" for v in METHODOLOGIES)
         + ".",
         "",
