@@ -16,6 +16,7 @@ from typing import Annotated
 
 import pandas as pd
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -205,17 +206,19 @@ def register(app: typer.Typer) -> None:
             )
         else:
             t = Table(title=f"index {d}: published vs recomputed from {cfg.archive_dir}")
-            cols = ("index", "pricing", "published", "recomputed", "sha256 pub.", "sha256 rec.")
+            t.box, t.pad_edge, t.padding = box.SIMPLE, False, (0, 1)  # fits 80 columns
+            cols = ("index", "pricing", "published", "recomputed", "hash pub.", "hash rec.")
+            widths = {"index": 14, "pricing": 9}  # the longest id and pricing model
             for col in (*cols, "match"):
-                t.add_column(col, no_wrap=True)
+                t.add_column(col, no_wrap=True, min_width=widths.get(col))
             for r in rows:
                 t.add_row(
                     r["index_id"],
                     r["pricing_model"],
                     _num(r["published"]),
                     _num(r["recomputed"]),
-                    (r["published_input_sha256"] or "-")[:12],
-                    (r["recomputed_input_sha256"] or "-")[:12],
+                    (r["published_input_sha256"] or "-")[:8],
+                    (r["recomputed_input_sha256"] or "-")[:8],
                     "yes" if r["matches"] else "NO",
                 )
             console.print(t)
