@@ -206,9 +206,11 @@ def register(app: typer.Typer) -> None:
             )
         else:
             t = Table(title=f"index {d}: published vs recomputed from {cfg.archive_dir}")
-            t.box, t.pad_edge, t.padding = box.SIMPLE, False, (0, 1)  # fits 80 columns
-            cols = ("index", "pricing", "published", "recomputed", "hash pub.", "hash rec.")
-            widths = {"index": 14, "pricing": 9}  # the longest id and pricing model
+            t.box, t.pad_edge, t.padding = box.SIMPLE_HEAD, False, (0, 0, 0, 1)  # 80 columns
+            t.show_edge = False
+            cols = ("index", "pricing", "published", "recomputed", "hash pub", "hash rec")
+            # The longest id and pricing model, the headers: nothing is cut at 80 columns.
+            widths = {"index": 14, "pricing": 9, "published": 9, "recomputed": 10, "match": 5}
             for col in (*cols, "match"):
                 t.add_column(col, no_wrap=True, min_width=widths.get(col))
             for r in rows:
