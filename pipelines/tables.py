@@ -444,6 +444,7 @@ PRICE_INDEX_INPUTS = Table(
             pa.string(),
             "",
             " | ".join(INDEX_EXCLUSION_REASONS) + "; null when included.",
+            values=INDEX_EXCLUSION_REASONS,
         ),
         Field(
             "statistic_role",
@@ -451,6 +452,7 @@ PRICE_INDEX_INPUTS = Table(
             "",
             "Included offers: provider_price (its provider's cheapest, in the mean) | trimmed "
             "(its provider's price was trimmed off) | above_provider_min.",
+            values=INDEX_ROLES,
         ),
         _METHODOLOGY,
     ),
