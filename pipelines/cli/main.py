@@ -373,9 +373,9 @@ def versions_cmd(
 
 
 def _register_groups() -> None:
-    from pipelines.cli import alerts, gpus, schedule
+    from pipelines.cli import alerts, gpus, schedule, site
 
-    for module in (gpus, alerts, schedule):
+    for module in (gpus, alerts, schedule, site):
         module.register(app)
 
 
