@@ -405,7 +405,7 @@ better. GPUs without a dense figure for the precision are not shown.</p>
                 per = "/GPU-h" if r.get("price_unit") == "gpu_hour" else "/h"
                 unit = f" {escape(str(r['currency']))}{per}" if r.get("currency") else ""
                 rows.append(
-                    f"<tr><td>{_date(r['detected_at'])}</td><td>{escape(str(r['event_type']))}</td>"
+                    f'<tr class="event"><td>{_date(r["detected_at"])}</td><td>{escape(str(r["event_type"]))}</td>'
                     f"<td>{self.provider_link(r['provider'])}</td><td>{gpu}</td>"
                     f"<td>{_txt(r.get('pricing_model'))}</td><td>{_txt(r.get('region'))}</td>"
                     f"<td>{_txt(r.get('instance_type'))}</td>"

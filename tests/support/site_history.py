@@ -1,5 +1,8 @@
-"""A small multi-run dataset for the site tests: price changes, a withdrawn offer that comes
-back, overlapping offers of one provider, a single-observation series and change events.
+"""Published datasets for the site tests and benchmark.
+
+`build`: a small multi-run dataset (price changes, a withdrawn offer that comes back,
+overlapping offers of one provider, a single-observation series, change events).
+`many_offers`: thousands of current offers in one run, for the index table at scale.
 
 Constructed test data (prices are illustrative); built through the real publish path:
 History.merge_and_publish, the derived tables, change detection and datapackage.json.
@@ -7,12 +10,13 @@ History.merge_and_publish, the derived tables, change detection and datapackage.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pipelines.derive import specs, tflops
 from pipelines.ingest.normalize import frame_from_rows
 from pipelines.ops import datapackage, events
+from pipelines.schema import offer_key
 from pipelines.store.atomic import file_sha256
 from pipelines.store.history import History
 from tests.support.observations import T0, observation
@@ -88,3 +92,48 @@ def build(datasets: Path) -> History:
         )
         datapackage.write(datasets, history, pub.version)
     return history
+
+
+PROVIDERS = ("aws", "azure", "gcp", "oracle", "vastai", "runpod", "lambdalabs", "vultr",
+             "datacrunch", "scaleway")  # fmt: skip
+PRICING = ("on_demand", "spot", "reserved_1y", "reserved_3y")
+
+
+def many_offers(datasets: Path, n: int) -> Path:
+    """A published dataset of `n` current offers (10 providers, 40 GPU models with specs,
+    4 pricing models, deterministic prices): for the index table at scale."""
+    models = sorted(specs.spec_models())[:40]
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    per: dict[str, list[dict]] = {p: [] for p in PROVIDERS}
+    for i in range(n):
+        p, model, pricing = PROVIDERS[i % 10], models[(i // 10) % 40], PRICING[(i // 400) % 4]
+        itype, region = f"{model.replace(' ', '-')}-x{i}", f"region-{i % 17}"
+        count = float(1 << (i % 4))
+        price = count * (0.2 + (i * 7919 % 1000) / 100)
+        per[p].append(
+            {
+                "provider": p,
+                "offer_key": offer_key(p, itype, region, None, pricing, None),
+                "instance_type": itype,
+                "region": region,
+                "pricing_model": pricing,
+                "gpu_name_raw": model,
+                "gpu_model": model,
+                "gpu_count": count,
+                "currency": "USD",
+                "price_per_hour": price,
+                "price_usd_per_hour": price,
+                "price_usd_per_gpu_hour": price / count,
+                "observed_at": at,
+                "source_url": "https://example.invalid/prices",
+                "snapshot_sha256": "0" * 64,
+            }
+        )
+    history = History(datasets)
+    pub = history.merge_and_publish(
+        {p: frame_from_rows(rows) for p, rows in per.items() if rows},
+        enrich=specs.join_specs,
+        enrich_key=file_sha256(specs.SPECS_CSV),
+    )
+    tflops.publish(history.read_current(), datasets, pub.version)
+    return datasets

@@ -8,7 +8,9 @@
   var C = {};
   data.columns.forEach(function (name, i) { C[name] = i; });
   var rows = data.rows;
-  var tbody = document.querySelector("#offers tbody");
+  var table = document.getElementById("offers");
+  var tbody = table.querySelector("tbody");
+  var FIRST_ROWS = 150, MORE_ROWS = 500, renderToken = 0;
   var count = document.getElementById("count");
   var precisionSel = document.getElementById("precision");
   var filterSels = Array.prototype.slice.call(document.querySelectorAll("select[data-filter]"));
@@ -21,10 +23,12 @@
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
     });
   }
+  // One formatter per precision: toLocaleString would build a new one for every cell.
+  var formats = {};
   function num(v, digits) {
     if (v === null || v === undefined) return "–";
-    if (Number.isInteger(v)) return v.toLocaleString("en-US");
-    return v.toLocaleString("en-US", { maximumFractionDigits: digits });
+    var f = formats[digits] || (formats[digits] = new Intl.NumberFormat("en-US", { maximumFractionDigits: digits }));
+    return f.format(v);
   }
   function pflop(r) {
     var t = r[precIndex()], p = r[C.usd_per_gpu_hour];
@@ -92,16 +96,15 @@
       if (y === null || y === undefined) return -1;
       return (typeof x === "number" ? x - y : String(x).localeCompare(String(y))) * sortDir;
     });
-    var html = new Array(shown.length);
-    for (var i = 0; i < shown.length; i++) {
-      var r = shown[i], page = data.pages[r[C.provider]];
+    function rowHtml(r) {
+      var page = data.pages[r[C.provider]];
       var isBest = r[C.usd_per_gpu_hour] > 0 && r[C.usd_per_gpu_hour] === best[r[C.gpu]];
       var gpu = r[C.page] ? '<a href="gpu/' + esc(r[C.page]) + '.html">' + esc(r[C.gpu]) + "</a>"
         : esc(r[C.gpu]);
       var prov = page ? '<a href="' + esc(page) + '" rel="noopener" title="pricing page">'
         + esc(r[C.provider]) + " ↗</a>" : esc(r[C.provider]);
       var term = r[C.term] ? " (" + esc(r[C.term]) + ")" : "";
-      html[i] = "<tr" + (isBest ? ' class="best" title="cheapest ' + esc(r[C.gpu]) + ' shown"' : "")
+      return "<tr" + (isBest ? ' class="best" title="cheapest ' + esc(r[C.gpu]) + ' shown"' : "")
         + "><td>" + prov + "</td><td>" + gpu + "</td><td class=num>" + num(r[C.gpu_count], 2)
         + "</td><td class=num>" + num(r[C.gpu_memory_gb], 1) + "</td><td class=num>"
         + num(r[C.usd_per_gpu_hour], 4) + "</td><td class=num>" + num(pflop(r), 3)
@@ -109,7 +112,30 @@
         + "</td><td>" + esc(r[C.region] || "–") + "</td><td>" + esc(r[C.instance_type] || "–")
         + "</td><td>" + esc(r[C.last_seen] || "–") + "</td></tr>";
     }
-    tbody.innerHTML = html.join("");
+    function chunk(from, to) {
+      var html = [];
+      for (var i = from; i < to && i < shown.length; i++) html.push(rowHtml(shown[i]));
+      return html.join("");
+    }
+    // The first screenfuls at once; the rest in later tasks, so the page shows and responds
+    // at once even with thousands of offers (laying out every row is what costs, not data).
+    // A newer render (filter, sort) cancels the chunks still pending.
+    var token = ++renderToken;
+    table.dataset.state = "rendering";
+    while (table.tBodies.length > 1) table.removeChild(table.tBodies[1]);
+    tbody.innerHTML = chunk(0, FIRST_ROWS);
+    function more(from) {
+      if (from >= shown.length) { table.dataset.state = "done"; return; }
+      setTimeout(function () {
+        if (token !== renderToken) return;
+        // A section of its own: the rows above are not laid out again.
+        table.insertAdjacentHTML("beforeend", "<tbody>" + chunk(from, from + MORE_ROWS) + "</tbody>");
+        more(from + MORE_ROWS);
+      }, 0);
+    }
+    // On first load the rest waits for the load event: the page is complete first.
+    if (document.readyState === "complete") more(FIRST_ROWS);
+    else window.addEventListener("load", function () { more(FIRST_ROWS); }, { once: true });
     count.textContent = "Showing " + shown.length.toLocaleString("en-US") + " of "
       + rows.length.toLocaleString("en-US") + " offers";
     document.getElementById("prec-label").textContent = precisionSel.value.toUpperCase();
