@@ -22,6 +22,7 @@ from pathlib import Path
 from pipelines.site import card
 from pipelines.site import data as site_data
 from pipelines.site.pages import Site
+from pipelines.tables import BY_FILE, CATALOGUE
 
 SITE_DIR = "site"
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -36,38 +37,38 @@ class BuildResult:
 
 
 def published_tables(d: site_data.SiteData) -> list[dict]:
-    """Every published file to link, from datapackage.json (else the files present)."""
+    """Every published file to link, one entry per table (a directory table lists its parts).
+
+    Files and row counts come from datapackage.json (one resource per file), titles and
+    descriptions from the catalogue (pipelines/tables.py); sizes from the files themselves.
+    Without a datapackage.json, the catalogue's files that exist.
+    """
+    groups: dict[str, list[dict]] = {}
+    for r in d.datapackage.get("resources") or []:
+        path = r.get("path")
+        if isinstance(path, str) and (d.datasets_dir / path).is_file():
+            groups.setdefault(path.split("/")[0], []).append(r)
+    if not groups:
+        for t in CATALOGUE:
+            p = d.datasets_dir / t.file
+            files = sorted(p.glob("*.parquet")) if p.is_dir() else [p] if p.is_file() else []
+            if files:
+                groups[t.file] = [{"path": f.relative_to(d.datasets_dir).as_posix()} for f in files]
     out = []
-    resources = d.datapackage.get("resources") or []
-    for r in resources:
-        paths = r["path"] if isinstance(r.get("path"), list) else [r.get("path")]
-        paths = [p for p in paths if p and (d.datasets_dir / p).exists()]
-        if not paths:
-            continue
-        display = paths[0].split("/")[0] if len(paths) > 1 else paths[0]
+    for top, resources in groups.items():
+        table = BY_FILE.get(top)
+        first = resources[0]
+        paths = [r["path"] for r in resources]
+        rows = [r.get("rows") for r in resources]
         out.append(
             {
-                "name": r.get("name", display),
-                "display": display,
+                "name": table.name if table else first.get("name", top),
+                "display": top,
                 "paths": paths,
-                "description": r.get("description") or r.get("title") or "",
-                "rows": r.get("rows"),
-                "bytes": r.get("bytes"),
-            }
-        )
-    if out:
-        return out
-    for path in sorted(d.datasets_dir.glob("*.parquet")) + sorted(d.datasets_dir.glob("*.atom")):
-        files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
-        rel = [f.relative_to(d.datasets_dir).as_posix() for f in files]
-        out.append(
-            {
-                "name": path.name.split(".")[0],
-                "display": path.name,
-                "paths": rel,
-                "description": "",
-                "rows": None,
-                "bytes": sum(f.stat().st_size for f in files),
+                "title": table.title if table else first.get("title", ""),
+                "description": table.description if table else first.get("description", ""),
+                "rows": None if None in rows else sum(rows),
+                "bytes": sum((d.datasets_dir / p).stat().st_size for p in paths),
             }
         )
     return out

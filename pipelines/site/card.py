@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.derive.tflops import current_only
-from pipelines.schema import HISTORY_FIELDS
 from pipelines.site import data as site_data
 from pipelines.store.atomic import write_bytes_atomic
+from pipelines.tables import CATALOGUE, PRICES
 from scrapers.registry import PROVIDERS
 
 CARD_FILE = "README.md"
@@ -104,8 +104,16 @@ def render(d: site_data.SiteData, tables: list[dict]) -> str:
         "| column | unit | description |",
         "|---|---|---|",
     ]
-    for f in HISTORY_FIELDS:
+    for f in PRICES.fields:
         lines.append(f"| `{f.name}` | {_cell(f.unit)} | {_cell(f.description)} |")
+    lines += [
+        "",
+        "Columns of the other tables (types, units and descriptions in `datapackage.json`):",
+        "",
+    ]
+    for t in CATALOGUE:
+        if t is not PRICES:
+            lines.append(f"- `{t.file}` ({_cell(t.title)}): {', '.join(t.columns)}")
     lines += [
         "",
         "## Sources and their terms",

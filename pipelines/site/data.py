@@ -12,7 +12,6 @@ history (`price_steps`). Nothing is written here.
 
 from __future__ import annotations
 
-import csv
 import heapq
 import json
 import re
@@ -24,11 +23,11 @@ import pandas as pd
 
 from pipelines.derive.specs import SPECS_FILE, load_specs
 from pipelines.derive.tflops import TFLOPS_FILE, current_only, price_per_tflop
+from scrapers.registry import PROVIDERS
 
 PRICES_FILE = "gpu_prices.parquet"
 CHANGES_FILE = "gpu_price_changes.parquet"
 DATAPACKAGE_FILE = "datapackage.json"
-PROVIDER_PAGES_CSV = Path(__file__).resolve().parents[1] / "data" / "provider_pages.csv"
 
 # Columns other engineers add to the tables; absent ones get these defaults so the site
 # works on datasets published before them.
@@ -69,9 +68,21 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def load_provider_pages(path: Path = PROVIDER_PAGES_CSV) -> dict[str, dict[str, str]]:
-    with path.open(newline="") as f:
-        return {row["provider"]: row for row in csv.DictReader(f)}
+def load_provider_pages() -> dict[str, dict[str, str]]:
+    """Per registered provider: its human pricing page and how its prices are obtained.
+
+    The prices are facts each provider publishes under its own terms of use; what we can say
+    for certain is where they come from and whether reading them needs an account.
+    """
+    out = {}
+    for name, spec in PROVIDERS.items():
+        account = any(s.required and s.secret for s in spec.settings)
+        how = "API read with an account key" if account else "public API or page, no account"
+        out[name] = {
+            "pricing_page_url": spec.pricing_page_url or "",
+            "terms": f"{how}; the provider's published prices, under its own terms of use",
+        }
+    return out
 
 
 def load(datasets_dir: Path) -> SiteData:

@@ -454,7 +454,8 @@ says per GPU-hour. Follow them in a feed reader: {feed_link}.</p>
                 )
             size = t.get("bytes")
             rows.append(
-                f"<tr><td><code>{escape(t['name'])}</code></td><td>{links}</td>"
+                f"<tr><td><strong>{escape(t.get('title') or t['name'])}</strong><br>"
+                f"<code>{escape(t['name'])}</code></td><td>{links}</td>"
                 f"<td>{escape(t.get('description') or '')}</td>"
                 f"<td class=num>{_num(t.get('rows'))}</td>"
                 f"<td class=num>{_size(size)}</td></tr>"

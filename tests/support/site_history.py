@@ -88,7 +88,6 @@ def build(datasets: Path) -> History:
             detected_at=T0 + i * RUN_STEP,
             previous_dataset_version=pub.previous_version,
             db_url=f"sqlite:///{state / 'alerts.sqlite'}",
-            env={},
         )
         datapackage.write(datasets, history, pub.version)
     return history
