@@ -156,7 +156,8 @@ def render(d: site_data.SiteData, tables: list[dict]) -> str:
         "",
         "Cite as:",
         "",
-        f"> gpu-prices contributors. *Cloud GPU prices* (dataset version {d.version or '–'}).",
+        f"> gpu-prices contributors. *Cloud GPU prices* (dataset version {d.version or '–'})."
+        + (f" {d.datapackage['homepage']}" if d.datapackage.get("homepage") else ""),
         "",
         "(the repository's `CITATION.cff` has the same in machine-readable form).",
         "",

@@ -3,7 +3,7 @@
 Inputs (all under the datasets directory, all optional except the history):
 - `gpu_prices.parquet` read with `pd.read_parquet` (a directory of parts or one file: either
   works), the history with `valid_from`/`valid_to`;
-- `gpu_price_per_tflop.parquet` (else computed from the current rows, as `scrape top` does);
+- `gpu_price_per_tflop_summary.parquet` (else computed from the current rows);
 - `gpu_price_changes.parquet`, `gpu_specs.parquet`, `datapackage.json`.
 
 Output: a `SiteData` of pandas frames and plain values, and the step series of a GPU's price
@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.derive.specs import SPECS_FILE, load_specs
-from pipelines.derive.tflops import TFLOPS_FILE, current_only, price_per_tflop
+from pipelines.derive.tflops import SUMMARY_FILE, current_only, price_per_tflop, summarize
 from scrapers.registry import PROVIDERS
 
 PRICES_FILE = "gpu_prices.parquet"
@@ -39,7 +39,7 @@ class SiteData:
     datasets_dir: Path
     history: pd.DataFrame  # every row version
     current: pd.DataFrame  # rows that hold now
-    per_tflop: pd.DataFrame  # one row per (current offer, precision)
+    summary: pd.DataFrame  # per GPU model, pricing model and precision: the cheapest offer
     changes: pd.DataFrame
     specs: pd.DataFrame
     datapackage: dict
@@ -95,10 +95,11 @@ def load(datasets_dir: Path) -> SiteData:
         if col not in history:
             history[col] = default
     current = current_only(history)
-    tflops_path = datasets_dir / TFLOPS_FILE
-    per_tflop = (
-        _plain(pd.read_parquet(tflops_path)) if tflops_path.exists() else price_per_tflop(current)
-    )
+    summary_path = datasets_dir / SUMMARY_FILE
+    if summary_path.exists():
+        summary = _plain(pd.read_parquet(summary_path))
+    else:
+        summary = summarize(price_per_tflop(current))
     changes_path = datasets_dir / CHANGES_FILE
     changes = _plain(pd.read_parquet(changes_path)) if changes_path.exists() else pd.DataFrame()
     specs_path = datasets_dir / SPECS_FILE
@@ -115,7 +116,7 @@ def load(datasets_dir: Path) -> SiteData:
         datasets_dir=datasets_dir,
         history=history,
         current=current,
-        per_tflop=per_tflop,
+        summary=summary,
         changes=changes,
         specs=specs,
         datapackage=datapackage,

@@ -16,7 +16,7 @@ import pandas as pd
 
 from pipelines.derive.changes import describe
 from pipelines.derive.specs import PRECISION_COLUMNS
-from pipelines.derive.tflops import PRECISIONS, summarize
+from pipelines.derive.tflops import PRECISIONS
 from pipelines.site.data import SiteData, price_steps, slug
 from pipelines.site.svg import DASHES, PALETTE, Bar, StepSeries, bar_chart, money, step_chart
 from scrapers.registry import PROVIDERS
@@ -332,29 +332,35 @@ the price history (each price version holds from <code>valid_from</code> to
 
     # --- value ------------------------------------------------------------------------
     def value(self) -> str:
-        per = self.d.per_tflop
-        summary = summarize(per) if not per.empty else per
+        summary = self.d.summary
         sections = []
         for precision in VALUE_PRECISIONS:
             for pricing in VALUE_PRICING:
-                part = (
-                    summary[
-                        (summary["precision"] == precision) & (summary["pricing_model"] == pricing)
-                    ]
-                    if not summary.empty
-                    else summary
-                )
-                bars = [
-                    Bar(
-                        label=r.gpu_model,
-                        value=float(r.cheapest_usd_per_pflop_hour),
-                        note=f"{r.cheapest_provider}, ${r.cheapest_price_usd_per_gpu_hour:.3g}/GPU-h",
-                        href=self.gpu_href(r.gpu_model),
+                part = summary
+                if not part.empty:
+                    keep = (part["precision"] == precision) & (part["pricing_model"] == pricing)
+                    # Like with like: whole-instance prices of GPUs (a GPU-only SKU or a TPU
+                    # chip is ranked on its own in the tables, not in this chart).
+                    if "price_scope" in part:
+                        keep &= part["price_scope"].fillna("instance") == "instance"
+                    if "accelerator_kind" in part:
+                        keep &= part["accelerator_kind"].fillna("gpu") == "gpu"
+                    part = part[keep & part["cheapest_usd_per_pflop_hour"].notna()]
+                bars = []
+                for r in part.sort_values(["cheapest_usd_per_pflop_hour", "gpu_model"]).to_dict(
+                    "records"
+                ):
+                    note = f"{r['cheapest_provider']}, ${r['cheapest_price_usd_per_gpu_hour']:.3g}/GPU-h"
+                    if r.get("cheapest_spec_match") == "family_lower_bound":
+                        note += ", TFLOPS of the slowest variant"
+                    bars.append(
+                        Bar(
+                            label=r["gpu_model"],
+                            value=float(r["cheapest_usd_per_pflop_hour"]),
+                            note=note,
+                            href=self.gpu_href(r["gpu_model"]),
+                        )
                     )
-                    for r in part.sort_values(
-                        ["cheapest_usd_per_pflop_hour", "gpu_model"]
-                    ).itertuples(index=False)
-                ]
                 title = f"{precision.upper()} dense, {pricing.replace('_', '-')}"
                 sections.append(
                     f'<section class="value" id="{precision}-{pricing}"><h2>{title}</h2>'
