@@ -127,3 +127,22 @@ def test_scrape_run_publishes_the_card_and_the_site(example_datasets):
         assert f"| `{provider}` |" in text
     # The card is output in the datasets directory, never the repository's README.
     assert text.startswith("# Cloud GPU prices: dataset card")
+
+
+def test_a_failing_site_build_does_not_fail_the_run(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from pipelines.config import Config
+    from pipelines.ops import run as run_mod
+
+    def broken(datasets_dir):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(run_mod.site_build, "publish", broken)
+    cfg = Config.load(root=tmp_path, env={})
+    archive = Path(__file__).parents[3] / "examples" / "archive"
+    report = run_mod.run_providers(["linode"], config=cfg, replay=archive, alerts=False)
+    assert report.exit_code == 0
+    assert report.notes == ["report site failed: disk full"]
+    assert len(pd.read_parquet(cfg.datasets_dir / "gpu_prices.parquet")) > 0
+    assert not (cfg.datasets_dir / "site").exists()
