@@ -10,6 +10,13 @@ else `GPU_PRICES_DATASETS_DIR`, else `./datasets` (where `scrape run` publishes)
 `pipelines`/`scrapers` packages are the internal layout; import only this one.
 """
 
+from importlib import metadata as _metadata
+
 from gpu_prices._api import changes, cheapest, datasets_dir, load
 
-__all__ = ["cheapest", "changes", "datasets_dir", "load"]
+try:
+    __version__ = _metadata.version("gpu-prices")
+except _metadata.PackageNotFoundError:  # a source tree that is not installed
+    __version__ = "0+unknown"
+
+__all__ = ["__version__", "changes", "cheapest", "datasets_dir", "load"]
