@@ -109,7 +109,7 @@
         + "</td><td class=num>" + num(r[C.gpu_memory_gb], 1) + "</td><td class=num>"
         + num(r[C.usd_per_gpu_hour], 4) + "</td><td class=num>" + num(pflop(r), 3)
         + "</td><td>" + esc(r[C.pricing_model]) + term + "</td><td>" + esc(r[C.price_scope] || "–")
-        + "</td><td>" + esc(r[C.region] || "–") + "</td><td>" + esc(r[C.instance_type] || "–")
+        + "</td><td>" + esc(r[C.region] || "–") + "</td><td title=\"" + esc(r[C.instance_type] || "") + "\">" + esc(r[C.instance_type] || "–")
         + "</td><td>" + esc(r[C.last_seen] || "–") + "</td></tr>";
     }
     function chunk(from, to) {
