@@ -81,6 +81,8 @@ def test_cheapest_is_what_scrape_top_lists(example_datasets, tmp_path):
 
 
 def test_cheapest_rejects_unknown_choices(example_datasets):
+    with pytest.raises(ValueError, match="scope: unknown"):
+        gpu_prices.cheapest(scope="whole", datasets=example_datasets)
     with pytest.raises(ValueError, match="by='hour'"):
         gpu_prices.cheapest(by="hour", datasets=example_datasets)
     with pytest.raises(ValueError, match="precision='fp4'"):
