@@ -19,6 +19,7 @@ from pipelines.derive.specs import PRECISION_COLUMNS
 from pipelines.derive.tflops import PRECISIONS
 from pipelines.site.data import SiteData, price_steps, slug
 from pipelines.site.svg import DASHES, PALETTE, Bar, StepSeries, bar_chart, money, step_chart
+from pipelines.tables import UNRANKED_REASONS
 from scrapers.registry import PROVIDERS
 
 SITE_TITLE = "Cloud GPU prices"
@@ -521,10 +522,17 @@ place (Vast.ai, TensorDock); the count and median are in the table.</dd>
 <dt><code>curated_min</code></dt><dd>The lowest price of a curated list the provider publishes.</dd>
 </dl>
 <h2 id="unranked">Unranked offers</h2>
-<p>An offer is in the table but left out of a $/PFLOP ranking when it cannot be compared
-fairly: its GPU name did not resolve to a model, the spec table has no dense figure for that
-precision, the spec match is only a lower bound for the GPU family, or its price is not a
-whole-instance price. The published tables carry the reason per offer.</p>
+<p>Every current offer is in the tables; one that cannot be compared fairly on $/PFLOP-hour
+is listed unranked with its reason:</p>
+<dl>{
+            "".join(
+                f"<dt><code>{escape(k)}</code></dt><dd>{escape(v)}</dd>"
+                for k, v in UNRANKED_REASONS.items()
+            )
+        }</dl>
+<p>When the provider does not say the form factor or memory, the lowest figure of the fitting
+spec variants is used (<code>spec_match = family_lower_bound</code>), so an offer is never
+flattered. Each pricing model, price scope and accelerator kind is ranked on its own.</p>
 <h2 id="sources">Sources and their terms</h2>
 <div class="table-wrap"><table class="sources"><thead><tr><th>Provider</th><th>What</th>
 <th>Fetched from</th><th>Terms</th></tr></thead><tbody>{"".join(providers)}</tbody></table></div>
