@@ -42,3 +42,22 @@ def _no_operator_settings(monkeypatch):
     for key in list(os.environ):
         if key.startswith("GPU_PRICES_") and key.endswith("_BASE_URL"):
             monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture(scope="session")
+def example_datasets(tmp_path_factory):
+    """README command 1's dataset: the example archive replayed (site and card included),
+    once per session; tests only read it."""
+    from pathlib import Path
+
+    from pipelines.config import Config
+    from pipelines.ops.run import run_providers
+    from scrapers.registry import PROVIDERS
+
+    root = tmp_path_factory.mktemp("example")
+    cfg = Config.load(root=root, env={})
+    archive = Path(__file__).parents[1] / "examples" / "archive"
+    report = run_providers(sorted(PROVIDERS), config=cfg, replay=archive, alerts=False)
+    assert report.dataset_version, report.providers
+    assert not [n for n in report.notes if "site" in n], report.notes
+    return cfg.datasets_dir

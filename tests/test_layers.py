@@ -1,7 +1,8 @@
 """Imports go one way, downward, with no cycles (README, "Development").
 
 Layers, lowest first: `scrapers/*` and the base modules `pipelines/*.py` (config, schema,
-tables, errors ...) < `pipelines/ingest` < `store` < `derive` < `notify` < `ops` < `cli`.
+tables, errors ...) < `pipelines/ingest` < `store` < `derive` < `site` < `notify` < `ops` <
+`cli` < `gpu_prices` (the public API, on top of everything).
 Every import counts, including those inside functions (that is how a circle hides) and
 under `if TYPE_CHECKING:` (a type from an upper layer is still an upward dependency).
 """
@@ -12,8 +13,9 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("scrapers", "pipelines")
-LAYERS = ("ingest", "store", "derive", "notify", "ops", "cli")
+PACKAGES = ("scrapers", "pipelines", "gpu_prices")
+LAYERS = ("ingest", "store", "derive", "site", "notify", "ops", "cli")
+API = "gpu_prices"
 
 
 def modules(root: Path) -> dict[str, Path]:
@@ -29,8 +31,10 @@ def modules(root: Path) -> dict[str, Path]:
 
 
 def layer(module: str) -> int:
-    """0 for scrapers and the base modules, then 1.. in LAYERS order."""
+    """0 for scrapers and the base modules, then 1.. in LAYERS order, the API last."""
     parts = module.split(".")
+    if parts[0] == API:
+        return len(LAYERS) + 1
     if parts[0] == "pipelines" and len(parts) > 1 and parts[1] in LAYERS:
         return 1 + LAYERS.index(parts[1])
     return 0
@@ -115,7 +119,7 @@ def cycles(g: dict[str, set[str]]) -> list[list[str]]:
 
 
 def _name(n: int) -> str:
-    return "base" if n == 0 else LAYERS[n - 1]
+    return "base" if n == 0 else API if n > len(LAYERS) else LAYERS[n - 1]
 
 
 def test_no_upward_imports_between_layers():

@@ -373,9 +373,9 @@ def versions_cmd(
 
 
 def _register_groups() -> None:
-    from pipelines.cli import alerts, gpus, index, schedule
+    from pipelines.cli import alerts, gpus, index, schedule, site
 
-    for module in (gpus, alerts, schedule, index):
+    for module in (gpus, alerts, schedule, index, site):
         module.register(app)
 
 

@@ -251,6 +251,10 @@ def _candidates(history: pd.DataFrame, m: Methodology) -> pd.DataFrame:
 
 def _record_digests(c: pd.DataFrame) -> pd.Series:
     """sha256 of each version's identity and price: the unit of the input-set hash."""
+    if c.empty:
+        # `.map` on an empty column gives float64, and str + float then raises: a run whose
+        # history holds no candidate (one provider without indexed GPUs) has no digests.
+        return pd.Series([], index=c.index, dtype=object)
     vf = c["valid_from"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     price = c["price"].round(_HASH_DECIMALS).map(lambda x: "" if pd.isna(x) else repr(float(x)))
     text = (

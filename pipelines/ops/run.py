@@ -47,6 +47,7 @@ from pipelines.ops.report import (
     ProviderResult,
     RunReport,
 )
+from pipelines.site import build as site_build
 from pipelines.store import locks, quarantine
 from pipelines.store.history import History
 from scrapers import _toolkit as scrapers_toolkit
@@ -334,7 +335,7 @@ def run_providers(
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     report.finished_at = datetime.now(UTC)
-    _log_run(report, config)
+    _log_run(report, config, post_steps=post_steps)
     return report
 
 
@@ -412,7 +413,7 @@ def _replay(
         report.unmatched_gpus = sorted(set(report.unmatched_gpus) | set(sub.unmatched_gpus))
         report.notes.extend(sub.notes)
     report.finished_at = datetime.now(UTC)
-    _log_run(report, config)
+    _log_run(report, config, post_steps=post_steps)
     return report
 
 
@@ -676,10 +677,12 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
-def _log_run(report: RunReport, config: Config) -> None:
-    """Append the run log, then describe everything published in datapackage.json.
+def _log_run(report: RunReport, config: Config, *, post_steps: bool = True) -> None:
+    """Append the run log, describe everything published in datapackage.json, then (when
+    this run published) rebuild the dataset card and the report site from it.
 
-    The data package is written last so its entry for the run log includes this run.
+    The data package comes after the run log so its entry for the run log includes this
+    run; the card and the site come last because they describe and link all of it.
     """
     # Errors go into a published file: scrub any key a message might still carry.
     for res in report.providers.values():
@@ -703,3 +706,9 @@ def _log_run(report: RunReport, config: Config) -> None:
         except Exception as exc:
             log.exception("datapackage.json not written")
             report.notes.append(f"datapackage.json failed: {_one_line(exc)}")
+    if version is not None and post_steps and report.dataset_version is not None:
+        try:
+            site_build.publish(config.datasets_dir)
+        except Exception as exc:  # the data is published; only its pages are stale
+            log.exception("dataset card / report site not built")
+            report.notes.append(f"report site failed: {_one_line(exc)}")

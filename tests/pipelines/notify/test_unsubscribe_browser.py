@@ -8,24 +8,12 @@ Playwright's own browser download is not used.
 
 from __future__ import annotations
 
-import shutil
 import threading
 
 import pytest
 
 from pipelines.notify import alerts
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# The flags this sandbox needs: no sandbox as root, no background network to Google.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.support.browser import chromium
 
 
 @pytest.fixture
@@ -43,31 +31,24 @@ def unsubscribe_server(tmp_path):
 
 
 def test_unsubscribe_link_in_a_real_browser(unsubscribe_server, caplog, capfd):
-    assert CHROMIUM, "Chromium is required for this test: run ./setup.sh (apt-get install chromium)"
-    from playwright.sync_api import sync_playwright
-
     engine, base = unsubscribe_server
     sub = alerts.subscribe(engine, "ml-team@example.org", gpus=["H100"])
     link = alerts.unsubscribe_url(base, sub.token)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(link)
-            button = page.get_by_role("button", name="Unsubscribe from GPU price alerts")
-            assert button.is_visible()
-            # Opening the link (what a mail scanner does) must not unsubscribe anyone.
-            assert [s.email for s in alerts.list_subscribers(engine)] == ["ml-team@example.org"]
-            button.click()
-            page.wait_for_load_state()
-            assert "ml-team@example.org is unsubscribed." in page.content()
-            assert alerts.list_subscribers(engine) == []
-            # The link is spent: opening it again and clicking says so, without error.
-            page.goto(link)
-            page.get_by_role("button").click()
-            page.wait_for_load_state()
-            assert "no longer subscribed" in page.content()
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(link)
+        button = page.get_by_role("button", name="Unsubscribe from GPU price alerts")
+        assert button.is_visible()
+        # Opening the link (what a mail scanner does) must not unsubscribe anyone.
+        assert [s.email for s in alerts.list_subscribers(engine)] == ["ml-team@example.org"]
+        button.click()
+        page.wait_for_load_state()
+        assert "ml-team@example.org is unsubscribed." in page.content()
+        assert alerts.list_subscribers(engine) == []
+        # The link is spent: opening it again and clicking says so, without error.
+        page.goto(link)
+        page.get_by_role("button").click()
+        page.wait_for_load_state()
+        assert "no longer subscribed" in page.content()
     out, err = capfd.readouterr()
     assert sub.token not in out + err + caplog.text
