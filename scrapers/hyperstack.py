@@ -34,7 +34,6 @@ from scrapers.base import (
     Response,
     RowError,
     Setting,
-    SkipProvider,
 )
 
 NAME = "hyperstack"
@@ -45,11 +44,8 @@ API_KEY_SETTING = "HYPERSTACK_API_KEY"
 
 
 async def fetch(ctx: FetchContext) -> list[Response]:
-    key = ctx.settings.get(API_KEY_SETTING)
-    if not key:
-        raise SkipProvider(
-            f"{NAME}: {API_KEY_SETTING} is not set; create an API key in the Hyperstack console (https://console.hyperstack.cloud/api-keys)"
-        )
+    # Required in the declaration below: the run skips the provider before fetch without it.
+    key = ctx.settings[API_KEY_SETTING]
     headers = {"api_key": key, "Accept": "application/json"}
     return [
         await ctx.client.get(
@@ -169,7 +165,10 @@ PROVIDER = ProviderSpec(
     parse=parse,
     settings=(
         Setting(
-            API_KEY_SETTING, secret=True, required=True, help="Hyperstack API key (sent as api_key)"
+            API_KEY_SETTING,
+            secret=True,
+            required=True,
+            help="Hyperstack API key: https://console.hyperstack.cloud/api-keys; sent as api_key",
         ),
     ),
     pricing_page_url="https://www.hyperstack.cloud/gpu-pricing",

@@ -30,7 +30,6 @@ from scrapers.base import (
     Response,
     RowError,
     Setting,
-    SkipProvider,
 )
 
 NAME = "jarvislabs"
@@ -41,11 +40,8 @@ VM_WORKLOADS = ("vm", None)
 
 
 async def fetch(ctx: FetchContext) -> list[Response]:
-    key = ctx.settings.get(API_KEY_SETTING)
-    if not key:
-        raise SkipProvider(
-            f"{NAME}: {API_KEY_SETTING} is not set; create an API key at https://jarvislabs.ai/settings and export it"
-        )
+    # Required in the declaration below: the run skips the provider before fetch without it.
+    key = ctx.settings[API_KEY_SETTING]
     resp = await ctx.client.get(
         ctx.url(SERVER_META_PATH),
         provider=NAME,
@@ -129,7 +125,14 @@ PROVIDER = ProviderSpec(
     default_base_url=DEFAULT_BASE_URL,
     fetch=fetch,
     parse=parse,
-    settings=(Setting(API_KEY_SETTING, secret=True, required=True, help="JarvisLabs API key"),),
+    settings=(
+        Setting(
+            API_KEY_SETTING,
+            secret=True,
+            required=True,
+            help="JarvisLabs API key: https://jarvislabs.ai/settings",
+        ),
+    ),
     pricing_page_url="https://jarvislabs.ai/pricing",
     notes="Per-GPU prices: one 1-GPU offer per server_meta row; containers as '<gpu>:container'.",
 )

@@ -27,7 +27,6 @@ from scrapers.base import (
     Response,
     RowError,
     Setting,
-    SkipProvider,
 )
 
 NAME = "seeweb"
@@ -38,11 +37,8 @@ CURRENCY = "EUR"
 
 
 async def fetch(ctx: FetchContext) -> list[Response]:
-    token = ctx.settings.get(TOKEN_SETTING)
-    if not token:
-        raise SkipProvider(
-            f"{NAME}: {TOKEN_SETTING} is not set; the ECS plans API needs a Seeweb API token (Seeweb panel > API) in X-APITOKEN"
-        )
+    # Required in the declaration below: the run skips the provider before fetch without it.
+    token = ctx.settings[TOKEN_SETTING]
     resp = await ctx.client.get(
         ctx.url(PLANS_PATH),
         provider=NAME,
@@ -121,7 +117,10 @@ PROVIDER = ProviderSpec(
     parse=parse,
     settings=(
         Setting(
-            TOKEN_SETTING, secret=True, required=True, help="Seeweb API token (sent as X-APITOKEN)"
+            TOKEN_SETTING,
+            secret=True,
+            required=True,
+            help="Seeweb API token: Seeweb panel > API; sent as X-APITOKEN",
         ),
     ),
     currencies=(CURRENCY,),

@@ -29,7 +29,6 @@ from scrapers.base import (
     Response,
     RowError,
     Setting,
-    SkipProvider,
 )
 
 NAME = "shadeform"
@@ -39,11 +38,8 @@ API_KEY_SETTING = "SHADEFORM_API_KEY"
 
 
 async def fetch(ctx: FetchContext) -> list[Response]:
-    key = ctx.settings.get(API_KEY_SETTING)
-    if not key:
-        raise SkipProvider(
-            f"{NAME}: {API_KEY_SETTING} is not set; create an API key at https://platform.shadeform.ai/settings/api and export it"
-        )
+    # Required in the declaration below: the run skips the provider before fetch without it.
+    key = ctx.settings[API_KEY_SETTING]
     resp = await ctx.client.get(
         ctx.url(TYPES_PATH),
         provider=NAME,
@@ -139,7 +135,14 @@ PROVIDER = ProviderSpec(
     default_base_url=DEFAULT_BASE_URL,
     fetch=fetch,
     parse=parse,
-    settings=(Setting(API_KEY_SETTING, secret=True, required=True, help="Shadeform API key"),),
+    settings=(
+        Setting(
+            API_KEY_SETTING,
+            secret=True,
+            required=True,
+            help="Shadeform API key: https://platform.shadeform.ai/settings/api",
+        ),
+    ),
     pricing_page_url="https://www.shadeform.ai/pricing",
     notes=(
         "Aggregator: every row is a resold offer of the cloud in extra.resold_from. Shape: the "

@@ -106,9 +106,11 @@ async def _fetch_one(
 ) -> list[Response]:
     missing = spec.missing_settings(config.settings)
     if missing:
+        # The declared help says where to get the key: the one skip line is the user's hint.
+        helps = {s.name: s.help for s in spec.settings}
+        wanted = "; ".join(f"{n} ({helps[n]})" if helps.get(n) else n for n in missing)
         raise SkipProvider(
-            f"{spec.name}: skipped: set {', '.join(missing)} to enable it "
-            f"(see README, 'Provider credentials')"
+            f"{spec.name}: skipped: set {wanted} to enable it (see README, 'Provider credentials')"
         )
     ctx = _context(spec, client, config, archive, workdir)
     responses = await spec.fetch(ctx)

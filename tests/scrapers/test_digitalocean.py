@@ -3,9 +3,9 @@ the missing-token skip, page-number paging and a full run against the local serv
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -13,9 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from scrapers import digitalocean
-from scrapers.base import FetchContext, ParseError, Response, SkipProvider
-from scrapers.http import HttpClient
-from tests.support.live_run import archived_bytes, run_live
+from scrapers.base import ParseError, Response
+from tests.support.live_run import archived_bytes, run_live, run_without_settings
 
 FIXTURE = (
     Path(__file__).parents[1]
@@ -83,14 +82,13 @@ def test_layout_change_fails_loudly():
     assert msg.startswith("digitalocean:") and URL in msg and "'price_hourly'" in msg
 
 
-def test_missing_token_is_a_skip_with_a_hint():
-    async def run():
-        async with HttpClient(max_retries=0) as client:
-            ctx = FetchContext(provider="digitalocean", client=client, base_url="http://x")
-            await digitalocean.fetch(ctx)
-
-    with pytest.raises(SkipProvider, match="DIGITALOCEAN_TOKEN is not set; .*access token"):
-        asyncio.run(run())
+def test_missing_token_is_a_skip_with_a_hint(tmp_path):
+    # What the user sees: the run skips digitalocean with one line saying where to get the key.
+    res = run_without_settings(tmp_path, "digitalocean")
+    assert res.status == "skipped"
+    assert re.search(r"DIGITALOCEAN_TOKEN \(DigitalOcean personal access token", res.error), (
+        res.error
+    )
 
 
 def test_run_follows_pages_on_the_local_server(tmp_path, provider_server):

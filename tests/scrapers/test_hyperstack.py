@@ -3,17 +3,16 @@ changes, the missing-key skip and a two-endpoint run against the local server.""
 
 from __future__ import annotations
 
-import asyncio
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from scrapers import hyperstack
-from scrapers.base import FetchContext, ParseError, Response, SkipProvider
-from scrapers.http import HttpClient
-from tests.support.live_run import archived_bytes, run_live
+from scrapers.base import ParseError, Response
+from tests.support.live_run import archived_bytes, run_live, run_without_settings
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "hyperstack"
 FLAVORS = FIXTURES / "core-flavors_documented-format_constructed.json"
@@ -73,13 +72,13 @@ def test_layout_change_fails_loudly():
     assert str(err.value).startswith("hyperstack:") and "'pricebook'" in str(err.value)
 
 
-def test_missing_key_is_a_skip_with_a_hint():
-    async def run():
-        async with HttpClient(max_retries=0) as client:
-            await hyperstack.fetch(FetchContext(provider="hyperstack", client=client, base_url="x"))
-
-    with pytest.raises(SkipProvider, match="HYPERSTACK_API_KEY is not set; create an API key"):
-        asyncio.run(run())
+def test_missing_key_is_a_skip_with_a_hint(tmp_path):
+    # What the user sees: the run skips hyperstack with one line saying where to get the key.
+    res = run_without_settings(tmp_path, "hyperstack")
+    assert res.status == "skipped"
+    assert re.search(
+        r"HYPERSTACK_API_KEY \(Hyperstack API key: https://console\.hyperstack", res.error
+    ), res.error
 
 
 def test_run_against_the_local_server(tmp_path, provider_server):

@@ -3,17 +3,16 @@ rows), layout changes, the missing-key skip and a full run against the local ser
 
 from __future__ import annotations
 
-import asyncio
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from scrapers import jarvislabs
-from scrapers.base import FetchContext, ParseError, Response, SkipProvider
-from scrapers.http import HttpClient
-from tests.support.live_run import archived_bytes, run_live
+from scrapers.base import ParseError, Response
+from tests.support.live_run import archived_bytes, run_live, run_without_settings
 
 FIXTURE = (
     Path(__file__).parents[1]
@@ -74,13 +73,13 @@ def test_bad_row_skipped_and_layout_change_fails():
     assert str(err.value).startswith("jarvislabs:") and "'region'" in str(err.value)
 
 
-def test_missing_key_is_a_skip_with_a_hint():
-    async def run():
-        async with HttpClient(max_retries=0) as client:
-            await jarvislabs.fetch(FetchContext(provider="jarvislabs", client=client, base_url="x"))
-
-    with pytest.raises(SkipProvider, match="JARVISLABS_API_KEY is not set; create an API key"):
-        asyncio.run(run())
+def test_missing_key_is_a_skip_with_a_hint(tmp_path):
+    # What the user sees: the run skips jarvislabs with one line saying where to get the key.
+    res = run_without_settings(tmp_path, "jarvislabs")
+    assert res.status == "skipped"
+    assert re.search(
+        r"JARVISLABS_API_KEY \(JarvisLabs API key: https://jarvislabs\.ai", res.error
+    ), res.error
 
 
 def test_run_against_the_local_server(tmp_path, provider_server):

@@ -3,17 +3,16 @@ changes, the missing-token skip and a full run against the local server."""
 
 from __future__ import annotations
 
-import asyncio
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from scrapers import seeweb
-from scrapers.base import FetchContext, ParseError, Response, SkipProvider
-from scrapers.http import HttpClient
-from tests.support.live_run import archived_bytes, run_live
+from scrapers.base import ParseError, Response
+from tests.support.live_run import archived_bytes, run_live, run_without_settings
 
 FIXTURE = (
     Path(__file__).parents[1] / "fixtures" / "seeweb" / "ecs-v2_plans_gpuhunt-fixture_2026-07.json"
@@ -66,13 +65,11 @@ def test_unsold_plans_dropped_bad_rows_skipped_layout_fails():
         seeweb.parse([_resp(doc)])
 
 
-def test_missing_token_is_a_skip_with_a_hint():
-    async def run():
-        async with HttpClient(max_retries=0) as client:
-            await seeweb.fetch(FetchContext(provider="seeweb", client=client, base_url="x"))
-
-    with pytest.raises(SkipProvider, match="SEEWEB_API_TOKEN is not set; .*X-APITOKEN"):
-        asyncio.run(run())
+def test_missing_token_is_a_skip_with_a_hint(tmp_path):
+    # What the user sees: the run skips seeweb with one line saying where to get the key.
+    res = run_without_settings(tmp_path, "seeweb")
+    assert res.status == "skipped"
+    assert re.search(r"SEEWEB_API_TOKEN \(.*X-APITOKEN", res.error), res.error
 
 
 def test_run_against_the_local_server(tmp_path, provider_server):

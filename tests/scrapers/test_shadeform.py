@@ -3,18 +3,17 @@ underlying cloud, cents), layout changes, the missing-key skip and a run on the 
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from scrapers import shadeform
-from scrapers.base import FetchContext, ParseError, Response, SkipProvider
-from scrapers.http import HttpClient
-from tests.support.live_run import archived_bytes, run_live
+from scrapers.base import ParseError, Response
+from tests.support.live_run import archived_bytes, run_live, run_without_settings
 
 FIXTURE = (
     Path(__file__).parents[1]
@@ -77,13 +76,13 @@ def test_layout_change_fails_loudly():
     assert str(err.value).startswith("shadeform:") and "'configuration'" in str(err.value)
 
 
-def test_missing_key_is_a_skip_with_a_hint():
-    async def run():
-        async with HttpClient(max_retries=0) as client:
-            await shadeform.fetch(FetchContext(provider="shadeform", client=client, base_url="x"))
-
-    with pytest.raises(SkipProvider, match="SHADEFORM_API_KEY is not set; create an API key"):
-        asyncio.run(run())
+def test_missing_key_is_a_skip_with_a_hint(tmp_path):
+    # What the user sees: the run skips shadeform with one line saying where to get the key.
+    res = run_without_settings(tmp_path, "shadeform")
+    assert res.status == "skipped"
+    assert re.search(
+        r"SHADEFORM_API_KEY \(Shadeform API key: https://platform\.shadeform\.ai", res.error
+    ), res.error
 
 
 def test_run_against_the_local_server(tmp_path, provider_server):

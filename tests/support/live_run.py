@@ -36,3 +36,10 @@ def archived_bytes(cfg: Config) -> bytes:
     return b"".join(
         gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes() for p in files
     )
+
+
+def run_without_settings(tmp_path: Path, provider: str):
+    """Run `provider` with none of its settings set: the result carries the skip line."""
+    cfg = Config.load(root=tmp_path, env={})
+    report = run_providers([provider], config=cfg, post_steps=False, alerts=False)
+    return report.providers[provider]
