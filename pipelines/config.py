@@ -20,6 +20,9 @@ in `ENV_KEYS` below):
     datasets_dir = "datasets"          # GPU_PRICES_DATASETS_DIR
     archive_dir = "archive"            # GPU_PRICES_ARCHIVE_DIR
     state_dir = "datasets/.state"      # GPU_PRICES_STATE_DIR
+    table_url = "s3://bucket/gpu_prices.delta"      # GPU_PRICES_TABLE_URL: the Delta table
+                                       # of record (default <datasets_dir>/gpu_prices.delta);
+                                       # storage options: pipelines/store/delta.py
     public_url = "https://example.org/gpu-prices"   # GPU_PRICES_PUBLIC_URL (feed, mail links)
     schedule = "schedules/schedule.toml"            # GPU_PRICES_SCHEDULE
     [base_urls]                        # GPU_PRICES_<PROVIDER>[_<NAME>]_BASE_URL
@@ -159,6 +162,7 @@ class SettingsFile(Section):
     datasets_dir: str | None = None
     archive_dir: str | None = None
     state_dir: str | None = None
+    table_url: str | None = None
     public_url: str | None = None
     schedule: str | None = None
     base_urls: dict[str, str] = {}
@@ -177,6 +181,7 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
     "GPU_PRICES_DATASETS_DIR": ("datasets_dir",),
     "GPU_PRICES_ARCHIVE_DIR": ("archive_dir",),
     "GPU_PRICES_STATE_DIR": ("state_dir",),
+    "GPU_PRICES_TABLE_URL": ("table_url",),
     "GPU_PRICES_PUBLIC_URL": ("public_url",),
     "GPU_PRICES_SCHEDULE": ("schedule",),
     "GPU_PRICES_HTTP_TIMEOUT_S": ("http", "timeout_s"),
@@ -332,6 +337,9 @@ class Config:
     alerts: AlertsSection = field(default_factory=AlertsSection)
     changes: ChangesSection = field(default_factory=ChangesSection)
     file_base_urls: tuple[str, ...] = field(default=(), repr=False)  # keys from the file
+    # The Delta table of record as configured: None = `<datasets_dir>/gpu_prices.delta`
+    # (follows `--datasets`); a relative path resolves from the root; a URL stays as is.
+    table_url_setting: str | None = None
 
     @classmethod
     def load(
@@ -409,6 +417,7 @@ class Config:
             alerts=s.alerts,
             changes=s.changes,
             file_base_urls=tuple(k.lower() for k in data.get("base_urls", {})),
+            table_url_setting=s.table_url,
         )
 
     def with_datasets(self, datasets: Path | None, archive: Path | None = None) -> Config:
@@ -420,6 +429,17 @@ class Config:
         if archive:
             self.archive_dir = Path(archive).resolve()
         return self
+
+    @property
+    def table_url(self) -> str:
+        """The Delta table of record: a local path or an object-store URL."""
+        raw = self.table_url_setting
+        if not raw:
+            return str(self.datasets_dir / "gpu_prices.delta")
+        if "://" in raw:
+            return raw
+        p = Path(raw).expanduser()
+        return str(p if p.is_absolute() else (self.root / p).resolve())
 
     @property
     def default_schedule_file(self) -> Path:

@@ -5,7 +5,8 @@ its Table Schema (types, units, descriptions, primary key), row count and sha256
 package metadata (title, description, homepage, sources, licenses, contributors). `version`
 is the dataset version; `schema_version` beside it is the catalogue's fingerprint.
 
-Why one resource per file: the price history is a directory of Parquet parts, and a
+Why one resource per file: the price history (the plain-Parquet view of the Delta table of
+record) is a directory of Parquet parts, and a
 resource whose `path` lists several files means "one file split in chunks" to the spec, so
 `frictionless validate` would read only the first part. Each part of the history is its own
 resource instead (`gpu_prices-current-…`, `gpu_prices-closed-…`, all with
@@ -134,8 +135,9 @@ def _parquet_file(path: Path, rel: str) -> dict[str, Any]:
 
 
 def _history_resources(datasets_dir: Path, history: History, version: str) -> list[dict]:
-    """One resource per Parquet part of the published history version."""
-    entry = next((v for v in history.versions() if v["version"] == version), None)
+    """One resource per Parquet part of the published history view (the plain-Parquet
+    view of the Delta table; its file hashes were recorded when the view was written)."""
+    entry = history.published_files()
     if entry is None:
         return []
     write_json_atomic(PRICES.frictionless_schema(), datasets_dir / PRICES_SCHEMA_FILE)

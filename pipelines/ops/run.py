@@ -431,7 +431,7 @@ def _process_batch(
     progress,
     alerts: bool = True,
 ) -> None:
-    history = History(config.datasets_dir)
+    history = History.for_config(config)
     state = history.provider_state()
     passed: dict[str, pd.DataFrame] = {}
     gated: dict[str, gate.GateResult] = {}
@@ -695,7 +695,7 @@ def _log_run(report: RunReport, config: Config, *, post_steps: bool = True) -> N
     except Exception as exc:
         log.exception("run log not written")
         report.notes.append(f"run log failed: {_one_line(exc)}")
-    history = History(config.datasets_dir)
+    history = History.for_config(config)
     version = history.current_version()
     if version is not None:
         try:

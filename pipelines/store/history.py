@@ -1,35 +1,22 @@
 """The versioned price history: one row per price version of an offer.
 
-Storage (why not one Parquet file, why not Delta Lake: see the README, "History storage"):
+Storage (why Delta Lake, and the row model: see the README, "History storage"):
 
-    datasets/gpu_prices.parquet -> symlink to .history/v<version>/gpu_prices.parquet/
-    datasets/.history/parts/closed-<version>.parquet  immutable: row versions that ended
-    datasets/.history/parts/current-<version>.parquet the open versions (valid_to is null)
-    datasets/.history/v<version>/gpu_prices.parquet/  hard links: every closed part that
-                                                      existed at that version + its current part
-    datasets/.history/v<version>/_state.json          per provider: last good run (gate state)
-    datasets/.history/v<version>/_meta.json           publisher's notes (spec-table key)
-    datasets/.history/versions.jsonl                  one line per published version
+    GPU_PRICES_TABLE_URL (default datasets/gpu_prices.delta)   the history of record: a
+        Delta Lake table of append-only records (pipelines/store/delta.py), on local disk
+        or object storage; one commit per publish
+    datasets/gpu_prices.parquet                                 the plain-Parquet view of
+        its latest version, for `pd.read_parquet` (pipelines/store/view.py)
 
-`pd.read_parquet("datasets/gpu_prices.parquet")` reads the directory the symlink points to:
-the whole history. It holds Parquet files only (polars and DuckDB read a directory only
-when every file in it is Parquet); the state beside it is published by the same rename.
-Versions written before that layout kept the data directly in `v<version>/`: readers
-below accept both. A run reads and rewrites only the *current* part (one row per live
-offer) and appends one small closed part with the versions it ended, so its cost follows
-the number of live and changed offers, not the length of the history. Publishing is
-atomic: all new files are written first, the version directory is assembled under a
-temporary name and renamed, and the symlink is swapped with one `rename(2)`. A crash at any
-point leaves the previous version published and intact. Earlier versions stay readable at
-`datasets/.history/v<version>/`.
+A run merges each provider's gated observations with that provider's open versions (read
+from the view's current part, not from the history), commits only the records for new,
+changed and withdrawn offers, then refreshes the view. Its cost follows the live and
+changed offers, not the length of the history.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,8 +25,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
-from filelock import FileLock
 
 from pipelines.schema import (
     OBSERVATION_FIELDS,
@@ -47,20 +32,14 @@ from pipelines.schema import (
     SPEC_FIELDS,
     VERSION_VALUE_COLUMNS,
 )
-from pipelines.store.atomic import file_sha256, to_table, write_json_atomic, write_parquet_atomic
+from pipelines.store import delta
+from pipelines.store.view import PRICES_NAME, View
 from pipelines.tables import PRICES
 
 log = logging.getLogger("pipelines.store.history")
 
-PRICES_NAME = PRICES.file
-HISTORY_DIR = ".history"
-# Closed parts are merged into one when there are more than this many, so a reader does
-# not open thousands of small files after years of hourly runs.
-COMPACT_AFTER_PARTS = 200
-# A publish takes seconds; a writer waiting longer than this means a stuck process.
-PUBLISH_LOCK_TIMEOUT_S = 600
-# Row groups small enough for the reader to decode in parallel, big enough to compress well.
-ROW_GROUP_ROWS = 256_000
+TABLE_NAME = "gpu_prices.delta"
+__all__ = ["History", "ProviderMerge", "PublishResult", "PRICES_NAME", "TABLE_NAME"]
 
 
 @dataclass
@@ -82,91 +61,96 @@ class PublishResult:
     merges: dict[str, ProviderMerge] = field(default_factory=dict)
     current_rows: int = 0
     closed_rows_added: int = 0
+    delta_version: int | None = None
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def default_table_url(datasets_dir: Path) -> str:
+    return str(Path(datasets_dir) / TABLE_NAME)
+
+
 class History:
-    def __init__(self, datasets_dir: Path):
+    """The Delta table of record plus its local plain-Parquet view."""
+
+    def __init__(
+        self,
+        datasets_dir: Path,
+        table_url: str | None = None,
+        storage_options: dict[str, str] | None = None,
+    ):
         self.datasets_dir = Path(datasets_dir)
-        self.hdir = self.datasets_dir / HISTORY_DIR
-        self.parts = self.hdir / "parts"
-        self.link = self.datasets_dir / PRICES_NAME
+        self.table = delta.PriceTable(
+            table_url or default_table_url(self.datasets_dir), storage_options
+        )
+        self.view = View(self.datasets_dir)
+        self.link = self.view.link
+
+    @classmethod
+    def for_config(cls, config) -> History:
+        """The history a `Config` names: its datasets directory and table URL, with the
+        table's storage options from the config's environment snapshot."""
+        url = config.table_url
+        return cls(config.datasets_dir, url, delta.storage_options(url, config.settings))
 
     # --- reading -------------------------------------------------------------------
     def versions(self) -> list[dict[str, Any]]:
-        path = self.hdir / "versions.jsonl"
-        if not path.exists():
-            return []
-        out = []
-        for line in path.read_text().splitlines():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-        # Only versions whose directory exists count (a crash may leave a line without it).
-        return [v for v in out if (self.hdir / f"v{v['version']}").is_dir()]
+        """Published dataset versions, oldest first, each with its Delta version."""
+        return [c.as_dict() for c in self.table.commits() if c.dataset_version]
 
     def current_version(self) -> str | None:
-        if not self.link.is_symlink():
-            return None
-        target = Path(os.readlink(self.link))
-        if target.name == PRICES_NAME:
-            target = target.parent
-        name = target.name
-        return name[1:] if name.startswith("v") else None
-
-    def version_dir(self, version: str) -> Path:
-        """The version's directory: its Parquet directory and its state files."""
-        return self.hdir / f"v{version}"
-
-    def data_dir(self, version: str) -> Path:
-        """The version's Parquet directory (Parquet files only)."""
-        vdir = self.version_dir(version)
-        data = vdir / PRICES_NAME
-        return data if data.is_dir() or not vdir.is_dir() else vdir
+        m = self.view.manifest()
+        if m is not None:
+            return m.get("dataset_version")
+        return None
 
     def current_part(self, version: str | None = None) -> Path | None:
-        version = version or self.current_version()
-        if not version:
-            return None
-        found = sorted(self.data_dir(version).glob("current-*.parquet"))
-        return found[-1] if found else None
+        if version is not None and version != self.current_version():
+            raise ValueError(f"version {version}: only the current view has parts")
+        return self.view.current_part()
 
     def read_current(self) -> pd.DataFrame:
-        part = self.current_part()
-        if part is None:
-            return PRICES.schema.empty_table().to_pandas()
-        return pq.read_table(part).cast(PRICES.schema).to_pandas()
+        return self.view.read_current()
 
     def read_all(self, version: str | None = None) -> pd.DataFrame:
-        version = version or self.current_version()
-        if not version:
-            return PRICES.schema.empty_table().to_pandas()
-        return pd.read_parquet(self.data_dir(version))
+        """The whole history: the view, or (time travel) the table as of a dataset version."""
+        if version is None or version == self.current_version():
+            if self.view.manifest() is None:
+                return PRICES.schema.empty_table().to_pandas()
+            return pd.read_parquet(self.link)
+        dv = self.table.delta_version_of(version)
+        if dv is None:
+            raise KeyError(f"dataset version {version} not found in {self.table.url}")
+        return self.table.history_rows(dv)
 
     def provider_state(self) -> dict[str, dict[str, Any]]:
-        """Per provider: last good run (observed_at, rows, version, regions).
+        """Per provider: last good run (observed_at, rows, version, regions), from the run
+        records of the table (brought into the view's manifest by a refresh)."""
+        m = self.view.manifest()
+        if self.table.exists() and (
+            m is None
+            or m.get("table_url") != self.table.url
+            or m["delta_version"] < (self.table.latest_version() or 0)
+        ):
+            with self.view.lock():
+                m = self.view.refresh(self.table)
+        return dict((m or {}).get("state") or {})
 
-        Kept in the version directory beside the Parquet directory, so the state and the
-        data it describes are published by the same rename.
-        """
-        version = self.current_version()
-        if not version:
-            return {}
-        path = self.version_dir(version) / "_state.json"
-        if path.exists():
-            return json.loads(path.read_text())
-        return {}
+    def published_files(self) -> dict[str, Any] | None:
+        """The view's files (sha256, rows, bytes) and row count, for datapackage.json."""
+        m = self.view.manifest()
+        if m is None:
+            return None
+        return {"version": m["dataset_version"], "rows": m["rows"], "files": m["files"]}
 
     # --- writing -------------------------------------------------------------------
-    def new_version_id(self, now: datetime | None = None) -> str:
+    def new_version_id(self, now: datetime | None = None, taken: str | None = None) -> str:
         now = now or _now()
         base = now.strftime("%Y%m%dT%H%M%S%fZ")
         vid, n = base, 1
-        while self.version_dir(vid).exists():
+        while taken is not None and vid <= taken:
             n += 1
             vid = f"{base}-{n}"
         return vid
@@ -182,34 +166,34 @@ class History:
         """Merge each provider's gated observations into the history and publish a version.
 
         `observations` holds only providers that passed the gate. `enrich(df) -> df` adds
-        the spec columns (GPU specs join) to rows about to be written as current.
+        the spec columns (GPU specs join) to rows about to be written as new versions.
         Providers whose observations are not newer than what the history already holds
         (a replay of an archive already merged) are skipped: replays are idempotent.
 
-        One publisher at a time, across processes: two runs of different providers (the
-        scheduler and a manual `scrape run`) would otherwise both start from the same
-        current version, and the later switch would drop the other's changes.
+        The view's lock keeps publishers on this machine in line; writers on other
+        machines (other providers) commit to the same table concurrently: Delta's
+        optimistic concurrency orders their appends, and the refresh after our commit
+        brings theirs into the view too.
         """
-        self.hdir.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(self.hdir / ".publish.lock"), timeout=PUBLISH_LOCK_TIMEOUT_S):
+        with self.view.lock():
+            m = self.view.refresh(self.table)
             return self._merge_and_publish(
-                observations, enrich=enrich, enrich_key=enrich_key, now=now
+                m, observations, enrich=enrich, enrich_key=enrich_key, now=now
             )
 
     def _merge_and_publish(
         self,
+        manifest: dict[str, Any] | None,
         observations: dict[str, pd.DataFrame],
         *,
         enrich,
         enrich_key: str | None,
         now: datetime | None,
     ) -> PublishResult:
-        self._cleanup_tmp()
-        prev_version = self.current_version()
-        current = self.read_current()
-        state = self.provider_state()
+        prev_version = (manifest or {}).get("dataset_version")
+        state = dict((manifest or {}).get("state") or {})
         result = PublishResult(version=None, previous_version=prev_version)
-        version = self.new_version_id(now)
+        version = self.new_version_id(now, taken=prev_version)
         fresh: dict[str, pd.DataFrame] = {}
         for provider, obs in sorted(observations.items()):
             merge = ProviderMerge(provider)
@@ -223,7 +207,6 @@ class History:
                 continue
             fresh[provider] = obs
             state[provider] = {
-                **state.get(provider, {}),
                 "last_observed_at": obs_at.isoformat(),
                 "last_good_rows": int(len(obs)),
                 "last_good_version": version,
@@ -231,150 +214,49 @@ class History:
             }
         if not fresh:
             return result
-        # One vectorized merge for all providers of the run: offer keys start with the
-        # provider id, so they are unique across providers.
-        touched = current["provider"].isin(list(fresh))
-        untouched = current[~touched]
+        current = self.view.read_current()
+        touched = current[current["provider"].isin(list(fresh))]
         obs_all = pd.concat(list(fresh.values()), ignore_index=True)
-        kept, closed, counts = _merge(current[touched], obs_all, version)
+        kept, closed, counts = _merge(touched, obs_all, version)
         for provider, (n_new, n_changed, n_same, n_gone) in counts.items():
             m = result.merges[provider]
             m.new, m.changed, m.unchanged, m.removed = n_new, n_changed, n_same, n_gone
-        meta = self._meta(prev_version)
-        if enrich is not None:
-            if enrich_key is not None and meta.get("enrich_key") != enrich_key:
-                # The spec table changed since the last publish: re-join every current row.
-                kept = enrich(pd.concat([untouched, kept], ignore_index=True))
-                untouched = kept.iloc[0:0]
-            else:
-                is_new = kept["dataset_version"] == version
-                if is_new.any():
-                    kept = pd.concat([kept[~is_new], enrich(kept[is_new])], ignore_index=True)
-        keep = pd.concat([x for x in (untouched, kept) if len(x)], ignore_index=True)
-        keep = keep.sort_values(["provider", "offer_key"], kind="stable").reset_index(drop=True)
-        closed_all = closed if len(closed) else None
-        meta_next = {"enrich_key": enrich_key}
-        self._publish(version, prev_version, keep, closed_all, state, meta_next)
+        opened = kept[kept["dataset_version"] == version]
+        if enrich is not None and len(opened):
+            opened = enrich(opened)
+        records = pa.concat_tables(
+            [
+                delta.version_records(opened),
+                delta.close_records(closed, version),
+                delta.run_records(state, sorted(fresh), version),
+            ]
+        )
+        result.delta_version = self.table.commit(
+            records, dataset_version=version, providers=sorted(fresh)
+        )
+        manifest = self.view.refresh(self.table, enrich=enrich, enrich_key=enrich_key)
         result.version = version
-        result.current_rows = len(keep)
-        result.closed_rows_added = 0 if closed_all is None else len(closed_all)
+        result.current_rows = (manifest or {}).get("current_rows", 0)
+        result.closed_rows_added = len(closed)
         return result
 
-    def _publish(
-        self,
-        version: str,
-        prev_version: str | None,
-        current: pd.DataFrame,
-        closed: pd.DataFrame | pa.Table | None,
-        state: dict,
-        meta_next: dict[str, Any] | None = None,
-    ) -> None:
-        self.parts.mkdir(parents=True, exist_ok=True)
-        meta = {
-            "gpu_prices.dataset_version": version,
-            "gpu_prices.created_at": _now().isoformat(),
-        }
-        new_files: dict[str, dict[str, Any]] = {}
-        cur_path = self.parts / f"current-{version}.parquet"
-        sha = write_parquet_atomic(
-            _stored(current), cur_path, metadata=meta, row_group_size=ROW_GROUP_ROWS
-        )
-        new_files[cur_path.name] = {
-            "sha256": sha,
-            "rows": len(current),
-            "bytes": cur_path.stat().st_size,
-        }
-        if closed is not None and len(closed):
-            closed_path = self.parts / f"closed-{version}.parquet"
-            sha = write_parquet_atomic(
-                _stored(closed), closed_path, metadata=meta, row_group_size=ROW_GROUP_ROWS
-            )
-            new_files[closed_path.name] = {
-                "sha256": sha,
-                "rows": len(closed),
-                "bytes": closed_path.stat().st_size,
-            }
-        # Closed parts of the previous version carry over; their hashes were recorded when
-        # they were written, so publishing never re-reads the history.
-        files: dict[str, dict[str, Any]] = {}
-        if prev_version:
-            prev_entry = next((v for v in self.versions() if v["version"] == prev_version), None)
-            if prev_entry:
-                files = {k: v for k, v in prev_entry["files"].items() if k.startswith("closed-")}
-        files.update(new_files)
-        closed_names = [k for k in files if k.startswith("closed-")]
-        if len(closed_names) > COMPACT_AFTER_PARTS:
-            files = self._compact(version, files, closed_names, meta)
-        tmp_dir = self.hdir / f".v{version}.tmp"
-        if tmp_dir.exists():
-            shutil.rmtree(tmp_dir)
-        (tmp_dir / PRICES_NAME).mkdir(parents=True)
-        for name in files:
-            os.link(self.parts / name, tmp_dir / PRICES_NAME / name)
-        write_json_atomic(state, tmp_dir / "_state.json")
-        write_json_atomic(meta_next or {}, tmp_dir / "_meta.json")
-        final_dir = self.version_dir(version)
-        os.rename(tmp_dir, final_dir)
-        entry = {
-            "version": version,
-            "previous_version": prev_version,
-            "created_at": _now().isoformat(),
-            "rows": sum(f["rows"] for f in files.values()),
-            "current_rows": len(current),
-            "files": files,
-        }
-        with open(self.hdir / "versions.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(entry, sort_keys=True) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        # The switch: one atomic rename of a symlink. Before it, readers see the previous
-        # version; after it, the new one.
-        tmp_link = self.datasets_dir / f".{PRICES_NAME}.tmp"
-        if tmp_link.is_symlink() or tmp_link.exists():
-            tmp_link.unlink()
-        os.symlink(os.path.relpath(final_dir / PRICES_NAME, self.datasets_dir), tmp_link)
-        os.replace(tmp_link, self.link)
+    # --- upkeep ----------------------------------------------------------------------
+    def verify(self, repair: bool = False) -> list[str]:
+        """Problems with the table (torn or missing files) and the view (hashes, lag).
 
-    def _meta(self, version: str | None) -> dict[str, Any]:
-        if not version:
-            return {}
-        path = self.version_dir(version) / "_meta.json"
-        return json.loads(path.read_text()) if path.exists() else {}
+        With `repair`, a torn trailing commit is moved aside and a lagging view is
+        refreshed; the problems found are still returned (one line each)."""
+        problems, repairs = self.table.verify(repair=repair)
+        view_problems = self.view.verify(self.table) if not problems or repairs else []
+        if repair and (repairs or view_problems):
+            with self.view.lock():
+                self.view.refresh(self.table, rebuild=bool(view_problems))
+            if view_problems:
+                repairs.append(f"{self.link}: refreshed from the table")
+        return problems + view_problems + [f"repaired: {r}" for r in repairs]
 
-    def _compact(self, version: str, files: dict, closed_names: list[str], meta: dict) -> dict:
-        tables = [pq.read_table(self.parts / n).cast(PRICES.schema) for n in sorted(closed_names)]
-        merged = _stored(pa.concat_tables(tables))
-        path = self.parts / f"closed-{version}-compacted.parquet"
-        sha = write_parquet_atomic(merged, path, metadata=meta, row_group_size=ROW_GROUP_ROWS)
-        out = {k: v for k, v in files.items() if not k.startswith("closed-")}
-        out[path.name] = {"sha256": sha, "rows": merged.num_rows, "bytes": path.stat().st_size}
-        return out
-
-    def _cleanup_tmp(self) -> None:
-        if not self.hdir.exists():
-            return
-        for p in self.hdir.glob(".v*.tmp"):
-            shutil.rmtree(p, ignore_errors=True)
-
-    def verify(self, version: str | None = None) -> list[str]:
-        """Check a version's files against the hashes recorded when they were written."""
-        version = version or self.current_version()
-        entry = next((v for v in self.versions() if v["version"] == version), None)
-        if entry is None:
-            return [f"version {version} not found"]
-        problems = []
-        for name, info in entry["files"].items():
-            path = self.data_dir(version) / name
-            if not path.exists():
-                problems.append(f"{name}: missing")
-            elif file_sha256(path) != info["sha256"]:
-                problems.append(f"{name}: sha256 mismatch")
-        return problems
-
-
-def _stored(data: pd.DataFrame | pa.Table) -> pa.Table:
-    """History rows in their on-disk form (explicit schema, dictionary-encoded strings)."""
-    return to_table(data, PRICES.schema).cast(PRICES.storage_schema)
+    def maintain(self, retention_hours: int = delta.DEFAULT_RETENTION_HOURS) -> dict[str, Any]:
+        return self.table.maintain(retention_hours)
 
 
 def _round(s: pd.Series) -> pd.Series:

@@ -160,7 +160,7 @@ def test_price_change_closes_old_version(tmp_path, provider_server):
     # The earlier version is still readable as it was.
     h = History(cfg.datasets_dir)
     first = h.versions()[0]["version"]
-    old = pd.read_parquet(h.data_dir(first))
+    old = h.read_all(first)
     assert old[old.offer_key == key]["price_per_hour"].tolist() == [3.06]
 
 

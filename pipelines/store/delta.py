@@ -1,0 +1,481 @@
+"""The history of record: a Delta Lake table (delta-rs) on local disk or object storage.
+
+Source: the merged runs (pipelines/store/history.py). Output: `GPU_PRICES_TABLE_URL`
+(default `datasets/gpu_prices.delta`; `s3://`, `gs://`, `az://` or an S3-compatible URL).
+
+Row model (why: see the README, "History storage"). The table is append-only and
+partitioned by `provider`; every row is one *record*, written once and never rewritten:
+
+- `record = "version"`: a price version opened (a new offer or a changed one): every
+  published column, with `valid_to` null and `last_seen_at = valid_from`.
+- `record = "close"`: a version ended: `offer_key`, `valid_from` (which version),
+  `valid_to`, `is_withdrawn`, `last_seen_at`, and the closing `dataset_version`.
+- `record = "run"`: one per provider per publish: `observed_at` (the run's latest fetch,
+  which confirms every version of that provider still open), `dataset_version`, and the
+  gate's state (row count, regions) as JSON in `extra_json`.
+- `record = "seen"` (written by the migration only): the exact `last_seen_at` of a
+  version still open when an old-layout history was converted.
+
+A run therefore writes rows only for changed, added and withdrawn offers (plus one row per
+provider): closing a version never rewrites a file. A version's `valid_to`, `is_withdrawn`
+and `last_seen_at` are derived by joining its close record (`history_rows`, and the
+plain-Parquet view in pipelines/store/view.py, which materializes them).
+
+Each publish is one Delta commit carrying the dataset version in its commit metadata
+(`gpu_prices.dataset_version`), so `scrape versions` maps one to the other and
+`DeltaTable(url, version=n)` opens any of them. Writers of different providers on
+different machines rely on Delta's optimistic concurrency: appends never conflict, and
+the object store's conditional put (`conditional_put=etag` on S3) makes each commit file
+appear exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
+
+from pipelines.schema import HISTORY_FIELDS
+from pipelines.tables import PRICES
+
+log = logging.getLogger("pipelines.store.delta")
+
+RECORD_VERSION = "version"
+RECORD_CLOSE = "close"
+RECORD_RUN = "run"
+RECORD_SEEN = "seen"
+
+DATASET_VERSION_KEY = "gpu_prices.dataset_version"
+PROVIDERS_KEY = "gpu_prices.providers"
+PARTITION_BY = ["provider"]
+# Change data feed: a writer or view that is a few commits behind reads only the records
+# those commits added (`load_cdf`), never the whole table. OPTIMIZE adds no CDF rows
+# (dataChange=false), so compaction is never mistaken for new records.
+TABLE_CONFIGURATION = {"delta.enableChangeDataFeed": "true"}
+# Big enough that a year of hourly runs compacts into a few files per provider.
+TARGET_FILE_BYTES = 128 * 1024 * 1024
+# Time travel is kept this long by `scrape maintain` unless told otherwise (a week: a bad
+# week of data can be compared with, or restored to, any earlier hour).
+DEFAULT_RETENTION_HOURS = 7 * 24
+# Row groups small enough for readers to decode in parallel.
+ROW_GROUP_ROWS = 256_000
+
+# Every column is nullable in the table: close/run records carry only a few of them.
+TABLE_SCHEMA = pa.schema(
+    [pa.field("record", pa.string(), nullable=False)]
+    + [pa.field(f.name, f.type, nullable=True) for f in HISTORY_FIELDS]
+)
+CLOSE_COLUMNS = ["offer_key", "valid_from", "valid_to", "is_withdrawn", "last_seen_at"]
+# Keys in the environment that delta-rs reads as storage options (object_store names).
+_OPTION_PREFIXES = ("AWS_", "GOOGLE_", "AZURE_", "AZURITE_")
+# `GPU_PRICES_TABLE_OPTION_<NAME>=value` passes any other option (e.g. CONDITIONAL_PUT).
+OPTION_ENV_PREFIX = "GPU_PRICES_TABLE_OPTION_"
+
+
+class TableError(RuntimeError):
+    """The table cannot be read or written (the message says what and how to repair)."""
+
+
+def is_remote(url: str) -> bool:
+    return "://" in url and not url.startswith("file://")
+
+
+def storage_options(url: str, env: Mapping[str, str]) -> dict[str, str]:
+    """delta-rs storage options for `url` from an environment snapshot (`Config.settings`).
+
+    The provider's own variables (`AWS_*`, `GOOGLE_*`, `AZURE_*`) pass through by their
+    documented names; `GPU_PRICES_TABLE_OPTION_<NAME>` adds any other option. On S3,
+    concurrent writers need conditional puts; `conditional_put=etag` is the default
+    (AWS S3 and the common S3-compatible stores support it).
+    """
+    if not is_remote(url):
+        return {}
+    opts = {k: v for k, v in env.items() if k.startswith(_OPTION_PREFIXES)}
+    for k, v in env.items():
+        if k.startswith(OPTION_ENV_PREFIX):
+            opts[k[len(OPTION_ENV_PREFIX) :].lower()] = v
+    if url.startswith(("s3://", "s3a://")):
+        opts.setdefault("conditional_put", "etag")
+    return opts
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One Delta commit, as `scrape versions` lists it."""
+
+    delta_version: int
+    dataset_version: str | None
+    created_at: datetime
+    operation: str
+    providers: tuple[str, ...]
+    rows_added: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.dataset_version,
+            "delta_version": self.delta_version,
+            "created_at": self.created_at.isoformat(),
+            "operation": self.operation,
+            "providers": list(self.providers),
+            "rows_added": self.rows_added,
+        }
+
+
+class PriceTable:
+    """The Delta table of price records at `url`."""
+
+    def __init__(self, url: str | Path, options: Mapping[str, str] | None = None):
+        self.url = str(url)
+        # Remote tables need options (credentials, endpoint): `History.for_config` passes
+        # them from the settings; a local table needs none.
+        self.options = dict(options or {})
+
+    # --- opening -----------------------------------------------------------------------
+    def _open(self, version: int | str | datetime | None = None):
+        from deltalake import DeltaTable
+
+        try:
+            dt = DeltaTable(self.url, storage_options=self.options or None)
+            if version is not None:
+                dt.load_as_version(version)
+        except Exception as exc:
+            raise TableError(
+                f"{self.url}: cannot open the Delta table ({_first_line(exc)}); "
+                f"`scrape versions --verify` checks and repairs it"
+            ) from None
+        return dt
+
+    def exists(self) -> bool:
+        from deltalake import DeltaTable
+
+        return DeltaTable.is_deltatable(self.url, storage_options=self.options or None)
+
+    def latest_version(self) -> int | None:
+        return self._open().version() if self.exists() else None
+
+    # --- writing -----------------------------------------------------------------------
+    def commit(self, records: pa.Table, *, dataset_version: str, providers: list[str]) -> int:
+        """Append `records` as one commit; return its Delta version."""
+        from deltalake import CommitProperties, WriterProperties, write_deltalake
+
+        records = records.select(TABLE_SCHEMA.names).cast(TABLE_SCHEMA)
+        props = CommitProperties(
+            custom_metadata={
+                DATASET_VERSION_KEY: dataset_version,
+                PROVIDERS_KEY: ",".join(sorted(providers)),
+            },
+            # Other providers' writers commit at the same time: retry until ours lands.
+            max_commit_retries=100,
+        )
+        exists = self.exists()
+        write_deltalake(
+            self.url,
+            records,
+            mode="append",
+            partition_by=PARTITION_BY,
+            configuration=None if exists else TABLE_CONFIGURATION,
+            storage_options=self.options or None,
+            commit_properties=props,
+            writer_properties=WriterProperties(
+                compression="ZSTD", max_row_group_size=ROW_GROUP_ROWS
+            ),
+        )
+        for c in self.commits(limit=200, newest_first=True):
+            if c.dataset_version == dataset_version:
+                return c.delta_version
+        raise TableError(f"{self.url}: commit of {dataset_version} not found after writing it")
+
+    # --- reading -----------------------------------------------------------------------
+    def commits(self, limit: int | None = None, newest_first: bool = False) -> list[Commit]:
+        if not self.exists():
+            return []
+        out = []
+        for h in self._open().history(limit):
+            params = h.get("operationMetrics") or {}
+            providers = h.get(PROVIDERS_KEY) or ""
+            out.append(
+                Commit(
+                    delta_version=int(h["version"]),
+                    dataset_version=h.get(DATASET_VERSION_KEY),
+                    created_at=datetime.fromtimestamp(h["timestamp"] / 1000, UTC),
+                    operation=str(h.get("operation", "")),
+                    providers=tuple(p for p in providers.split(",") if p),
+                    rows_added=int(params.get("num_added_rows", 0) or 0),
+                )
+            )
+        out.sort(key=lambda c: c.delta_version, reverse=newest_first)
+        return out
+
+    def delta_version_of(self, dataset_version: str) -> int | None:
+        for c in self.commits(newest_first=True):
+            if c.dataset_version == dataset_version:
+                return c.delta_version
+        return None
+
+    def records(
+        self,
+        *,
+        providers: list[str] | None = None,
+        version: int | str | datetime | None = None,
+    ) -> pa.Table:
+        """Every record (optionally of some providers) as of `version` (default: latest)."""
+        if not self.exists():
+            return TABLE_SCHEMA.empty_table()
+        dt = self._open(version)
+        filters = [("provider", "in", providers)] if providers else None
+        return _normalize(dt.to_pyarrow_table(filters=filters))
+
+    def changes_since(self, delta_version: int) -> tuple[pa.Table, int]:
+        """Records added by commits after `delta_version`, with `_commit_version`; and the
+        latest version read. Raises TableError when the change feed no longer reaches back
+        that far (vacuumed): the caller then reads the whole table."""
+        dt = self._open()
+        latest = dt.version()
+        if latest <= delta_version:
+            return TABLE_SCHEMA.empty_table().append_column(
+                "_commit_version", pa.array([], pa.int64())
+            ), latest
+        try:
+            raw = pa.table(dt.load_cdf(starting_version=delta_version + 1, ending_version=latest))
+        except Exception as exc:
+            raise TableError(f"{self.url}: change feed unavailable: {_first_line(exc)}") from None
+        mask = pa.compute.equal(raw["_change_type"].cast(pa.string()), "insert")
+        out = _normalize(raw).append_column(
+            "_commit_version", raw["_commit_version"].cast(pa.int64())
+        )
+        return out.filter(mask), latest
+
+    def history_rows(self, version: int | str | datetime | None = None) -> pd.DataFrame:
+        """The price history as of `version`: one row per price version, `valid_to`,
+        `is_withdrawn` and `last_seen_at` derived from the close and run records."""
+        return derive_history(self.records(version=version))
+
+    # --- upkeep ------------------------------------------------------------------------
+    def maintain(self, retention_hours: int = DEFAULT_RETENTION_HOURS) -> dict[str, Any]:
+        """Compact small files (bounded memory: one task, spilling to disk), checkpoint the
+        log, and delete files no version younger than `retention_hours` needs."""
+        dt = self._open()
+        compacted = dt.optimize.compact(
+            target_size=TARGET_FILE_BYTES,
+            max_concurrent_tasks=1,
+            max_spill_size=256 * 1024 * 1024,
+        )
+        dt = self._open()
+        dt.create_checkpoint()
+        removed = dt.vacuum(
+            retention_hours=retention_hours,
+            dry_run=False,
+            enforce_retention_duration=False,
+        )
+        dt.cleanup_metadata()
+        return {
+            "files_added": int(compacted.get("numFilesAdded", 0)),
+            "files_removed": int(compacted.get("numFilesRemoved", 0)),
+            "files_vacuumed": len(removed),
+            "version": self._open().version(),
+        }
+
+    def verify(self, repair: bool = False) -> tuple[list[str], list[str]]:
+        """(problems, repairs). Checks that every commit of the log parses and that every
+        data file of the latest version exists with its recorded size (local tables).
+
+        A torn commit file at the end of the log (a crash or full disk on a store without
+        atomic puts) is moved aside with `repair`: its writer never saw it succeed, so no
+        published version is lost. A torn commit before intact ones is corruption and is
+        reported, not touched.
+        """
+        problems: list[str] = []
+        repairs: list[str] = []
+        if is_remote(self.url):
+            try:
+                self._open()
+            except TableError as exc:
+                problems.append(str(exc))
+            return problems, repairs
+        log_dir = Path(self.url) / "_delta_log"
+        if not log_dir.is_dir():
+            return problems, repairs
+        commits = sorted(log_dir.glob("[0-9]" * 20 + ".json"))
+        torn = [p for p in commits if not _commit_parses(p)]
+        for p in torn:
+            trailing = all(q in torn for q in commits if q.name >= p.name)
+            problems.append(f"{self.url}: commit {p.name} is torn (not valid JSON)")
+            if repair and trailing:
+                aside = Path(self.url) / "_torn"
+                aside.mkdir(exist_ok=True)
+                os.replace(p, aside / p.name)
+                repairs.append(f"moved torn commit {p.name} to {aside}")
+        if torn and not repairs:
+            return problems, repairs
+        try:
+            dt = self._open()
+        except TableError as exc:
+            problems.append(str(exc))
+            return problems, repairs
+        acts = pa.table(dt.get_add_actions(flatten=True))
+        for path, size in zip(
+            acts["path"].to_pylist(), acts["size_bytes"].to_pylist(), strict=True
+        ):
+            f = Path(self.url) / path
+            if not f.exists():
+                problems.append(f"{self.url}: data file {path} missing")
+            elif f.stat().st_size != size:
+                problems.append(
+                    f"{self.url}: data file {path} has {f.stat().st_size} bytes, log says {size}"
+                )
+        return problems, repairs
+
+
+def _commit_parses(path: Path) -> bool:
+    try:
+        for line in path.read_text().splitlines():
+            if line.strip():
+                json.loads(line)
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _normalize(table: pa.Table) -> pa.Table:
+    """Arrow as delta-rs returns it (string views, any column order) -> TABLE_SCHEMA."""
+    cols = []
+    for f in TABLE_SCHEMA:
+        if f.name in table.column_names:
+            col = table[f.name]
+            if pa.types.is_string_view(col.type) or pa.types.is_large_string(col.type):
+                col = col.cast(pa.string())
+            cols.append(col.cast(f.type))
+        else:
+            cols.append(pa.nulls(table.num_rows, f.type))
+    return pa.Table.from_arrays(cols, schema=TABLE_SCHEMA)
+
+
+# --- records <-> history rows ----------------------------------------------------------
+
+
+def version_records(rows: pd.DataFrame) -> pa.Table:
+    """Records for versions opened by a run (history rows, valid_to null)."""
+    from pipelines.store.atomic import to_table
+
+    t = to_table(rows, PRICES.schema)
+    t = t.append_column("record", pa.array([RECORD_VERSION] * t.num_rows, pa.string()))
+    return t.select(TABLE_SCHEMA.names).cast(TABLE_SCHEMA)
+
+
+def close_records(closed: pd.DataFrame, dataset_version: str) -> pa.Table:
+    """Records for versions a run ended (closed history rows: valid_to set)."""
+    df = closed[["provider", *CLOSE_COLUMNS]].copy()
+    df["dataset_version"] = dataset_version
+    df["record"] = RECORD_CLOSE
+    return _from_frame(df)
+
+
+def run_records(
+    state: dict[str, dict[str, Any]], providers: list[str], dataset_version: str
+) -> pa.Table:
+    """One record per provider merged by a run: what confirms its open versions, and the
+    gate's state for its next run."""
+    rows = []
+    for p in providers:
+        s = state[p]
+        rows.append(
+            {
+                "record": RECORD_RUN,
+                "provider": p,
+                "observed_at": pd.Timestamp(s["last_observed_at"]),
+                "dataset_version": dataset_version,
+                "extra_json": json.dumps(
+                    {"last_good_rows": s["last_good_rows"], "regions": s["regions"]},
+                    sort_keys=True,
+                ),
+            }
+        )
+    return _from_frame(pd.DataFrame(rows))
+
+
+def seen_records(rows: pd.DataFrame) -> pa.Table:
+    df = rows[["provider", "offer_key", "valid_from", "last_seen_at", "dataset_version"]].copy()
+    df["record"] = RECORD_SEEN
+    return _from_frame(df)
+
+
+def _from_frame(df: pd.DataFrame) -> pa.Table:
+    cols = []
+    for f in TABLE_SCHEMA:
+        if f.name in df.columns:
+            cols.append(pa.array(df[f.name], type=f.type, from_pandas=True))
+        else:
+            cols.append(pa.nulls(len(df), f.type))
+    return pa.Table.from_arrays(cols, schema=TABLE_SCHEMA)
+
+
+def run_state(records: pa.Table | pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Per provider, its latest run record as the gate state (`History.provider_state`)."""
+    df = records if isinstance(records, pd.DataFrame) else records.to_pandas()
+    runs = df[df["record"] == RECORD_RUN]
+    out: dict[str, dict[str, Any]] = {}
+    if not len(runs):
+        return out
+    runs = runs.sort_values("observed_at", kind="stable")
+    for _, r in runs.groupby("provider", observed=True).tail(1).iterrows():
+        extra = json.loads(r["extra_json"] or "{}")
+        out[str(r["provider"])] = {
+            "last_observed_at": pd.Timestamp(r["observed_at"]).isoformat(),
+            "last_good_rows": int(extra.get("last_good_rows", 0)),
+            "last_good_version": r["dataset_version"],
+            "regions": list(extra.get("regions", [])),
+        }
+    return out
+
+
+def derive_history(records: pa.Table | pd.DataFrame) -> pd.DataFrame:
+    """History rows (the view's columns) from records: versions with their close joined;
+    open versions confirmed by their provider's latest run."""
+    df = records if isinstance(records, pd.DataFrame) else records.to_pandas()
+    kind = df["record"]
+    versions = df[kind == RECORD_VERSION].drop(columns=["record"])
+    closes = df[kind == RECORD_CLOSE][CLOSE_COLUMNS]
+    key = ["offer_key", "valid_from"]
+    out = versions.drop(columns=["valid_to", "is_withdrawn"]).merge(
+        closes, on=key, how="left", suffixes=("", "_closed")
+    )
+    closed = out["valid_to"].notna()
+    out["last_seen_at"] = out["last_seen_at_closed"].where(closed, out["last_seen_at"])
+    out = out.drop(columns=["last_seen_at_closed"])
+    out["is_withdrawn"] = out["is_withdrawn"].where(closed, False).astype(bool)
+    out = confirm_open(out, df)
+    return out[[f.name for f in HISTORY_FIELDS]].reset_index(drop=True)
+
+
+def confirm_open(rows: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
+    """Set `last_seen_at` of the open versions in `rows` from the run and seen records."""
+    open_ = rows["valid_to"].isna()
+    runs = records[records["record"] == RECORD_RUN]
+    if len(runs):
+        last_run = runs.groupby("provider", observed=True)["observed_at"].max()
+        by_run = rows["provider"].map(last_run)
+        seen = rows["last_seen_at"]
+        newer = open_ & by_run.notna() & (by_run > seen)
+        rows.loc[newer, "last_seen_at"] = by_run[newer]
+    seen_recs = records[records["record"] == RECORD_SEEN]
+    if len(seen_recs):
+        s = seen_recs.groupby(["offer_key", "valid_from"])["last_seen_at"].max()
+        idx = pd.MultiIndex.from_frame(rows[["offer_key", "valid_from"]])
+        val = pd.Series(s.reindex(idx).to_numpy(), index=rows.index)
+        newer = open_ & val.notna() & (val > rows["last_seen_at"])
+        rows.loc[newer, "last_seen_at"] = val[newer]
+    return rows

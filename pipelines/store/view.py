@@ -1,0 +1,344 @@
+"""The plain-Parquet view of the Delta table: what `pd.read_parquet` users load.
+
+Source: the Delta table's records (pipelines/store/delta.py). Output, on local disk:
+
+    datasets/gpu_prices.parquet -> symlink to .view/v<delta version>/
+    datasets/.view/v<n>/         hard links: every closed part + the current part
+    datasets/.view/v<n>.json     manifest: table URL, Delta and dataset version, files with
+                                 sha256/rows/bytes, gate state per provider (kept outside the
+                                 Parquet directory, so polars and DuckDB read it directly)
+    datasets/.view/parts/closed-<n>.parquet   versions that ended in commit(s) up to n:
+                                 immutable, written once
+    datasets/.view/parts/current-<n>.parquet  the open versions (valid_to null)
+
+Rows are the history as today: one per price version with `valid_from`/`valid_to`. A
+refresh reads only the records the table gained since the view's version (the change data
+feed), so its cost follows the changes plus one pass over the open versions. Publishing is
+atomic: new parts first, the version directory under a temporary name and renamed, the
+manifest, then the symlink swapped with one `rename(2)`. A crash leaves the previous view
+published; the next refresh catches up with whatever the table holds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from filelock import FileLock
+
+from pipelines.schema import HISTORY_FIELDS
+from pipelines.store import delta
+from pipelines.store.atomic import file_sha256, to_table, write_json_atomic, write_parquet_atomic
+from pipelines.tables import PRICES
+
+log = logging.getLogger("pipelines.store.view")
+
+PRICES_NAME = PRICES.file
+VIEW_DIR = ".view"
+# Closed parts are merged into one when there are more than this many, so a reader does
+# not open thousands of small files after years of hourly runs. The merge streams row
+# groups: its memory does not grow with the history.
+COMPACT_AFTER_PARTS = 200
+ROW_GROUP_ROWS = 256_000
+# A refresh takes seconds; a writer waiting longer than this means a stuck process.
+LOCK_TIMEOUT_S = 600
+# Earlier view directories kept after a switch, for readers still listing the old one.
+KEEP_PREVIOUS = 1
+
+Enrich = Callable[[pd.DataFrame], pd.DataFrame]
+
+
+def stored(data: pd.DataFrame | pa.Table) -> pa.Table:
+    """History rows in their on-disk form (explicit schema, dictionary-encoded strings)."""
+    return to_table(data, PRICES.schema).cast(PRICES.storage_schema)
+
+
+class View:
+    def __init__(self, datasets_dir: Path):
+        self.datasets_dir = Path(datasets_dir)
+        self.vdir = self.datasets_dir / VIEW_DIR
+        self.parts = self.vdir / "parts"
+        self.link = self.datasets_dir / PRICES_NAME
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """One view writer at a time on this machine (the table itself needs no lock)."""
+        self.vdir.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.vdir / ".lock"), timeout=LOCK_TIMEOUT_S):
+            yield
+
+    # --- reading -----------------------------------------------------------------------
+    def current_name(self) -> str | None:
+        if not self.link.is_symlink():
+            return None
+        return Path(os.readlink(self.link)).name
+
+    def manifest(self) -> dict[str, Any] | None:
+        name = self.current_name()
+        if name is None:
+            return None
+        path = self.vdir / f"{name}.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def current_part(self) -> Path | None:
+        m = self.manifest()
+        if not m:
+            return None
+        name = next((n for n in m["files"] if n.startswith("current-")), None)
+        return self.vdir / self.current_name() / name if name else None
+
+    def read_current(self) -> pd.DataFrame:
+        part = self.current_part()
+        if part is None:
+            return PRICES.schema.empty_table().to_pandas()
+        return _plain(pq.read_table(part))
+
+    # --- writing -----------------------------------------------------------------------
+    def refresh(
+        self,
+        table: delta.PriceTable,
+        *,
+        enrich: Enrich | None = None,
+        enrich_key: str | None = None,
+        rebuild: bool = False,
+    ) -> dict[str, Any] | None:
+        """Bring the view up to the table's latest version; return its manifest.
+
+        Call under `lock()`. `enrich` re-joins the spec columns of every open version
+        when `enrich_key` differs from the view's (the GPU spec table changed).
+        `rebuild` derives the view from the whole table (repair of a damaged view).
+        """
+        m = self.manifest()
+        latest = table.latest_version()
+        if latest is None:
+            return m
+        same_table = m is not None and m.get("table_url") == table.url and not rebuild
+        rejoin = enrich is not None and enrich_key is not None and m is not None
+        rejoin = rejoin and m.get("enrich_key") != enrich_key
+        if same_table and m["delta_version"] == latest and not rejoin:
+            return m
+        closed_new: list[pd.DataFrame] = []
+        if same_table:
+            try:
+                recs, latest = table.changes_since(m["delta_version"])
+                current = self.read_current()
+                state = dict(m.get("state") or {})
+                current, state = _apply(recs, current, state, closed_new)
+                closed_files = {k: v for k, v in m["files"].items() if k.startswith("closed-")}
+            except delta.TableError as exc:  # the feed was vacuumed: rebuild from the table
+                log.warning("view: %s; rebuilding from the whole table", exc)
+                same_table = False
+        if not same_table:
+            recs = table.records()
+            rows = delta.derive_history(recs)
+            is_open = rows["valid_to"].isna()
+            current = rows[is_open].reset_index(drop=True)
+            closed_new = [rows[~is_open]]
+            state = delta.run_state(recs)
+            closed_files = {}
+        if rejoin:
+            current = enrich(current)
+        dataset_version = _dataset_version(table, latest)
+        return self._publish(
+            table,
+            latest,
+            dataset_version,
+            current,
+            closed_new,
+            closed_files,
+            state,
+            enrich_key if enrich_key is not None else (m or {}).get("enrich_key"),
+        )
+
+    def _publish(
+        self,
+        table: delta.PriceTable,
+        delta_version: int,
+        dataset_version: str | None,
+        current: pd.DataFrame,
+        closed_new: list[pd.DataFrame],
+        closed_files: dict[str, dict[str, Any]],
+        state: dict[str, Any],
+        enrich_key: str | None,
+    ) -> dict[str, Any]:
+        self.parts.mkdir(parents=True, exist_ok=True)
+        name = self._new_name(delta_version)
+        meta = {
+            "gpu_prices.dataset_version": dataset_version or "",
+            "gpu_prices.delta_version": str(delta_version),
+        }
+        files = dict(closed_files)
+        closed = [c for c in closed_new if len(c)]
+        if closed:
+            part = self.parts / f"closed-{name[1:]}.parquet"
+            files[part.name] = self._write(
+                pd.concat(closed, ignore_index=True).sort_values(
+                    ["provider", "offer_key", "valid_from"], kind="stable"
+                ),
+                part,
+                meta,
+            )
+        current = current.sort_values(["provider", "offer_key"], kind="stable")
+        cur = self.parts / f"current-{name[1:]}.parquet"
+        files[cur.name] = self._write(current, cur, meta)
+        closed_names = sorted(k for k in files if k.startswith("closed-"))
+        if len(closed_names) > COMPACT_AFTER_PARTS:
+            files = self._compact(name, files, closed_names, meta)
+        tmp = self.vdir / f".{name}.tmp"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        for f in files:
+            os.link(self.parts / f, tmp / f)
+        os.rename(tmp, self.vdir / name)
+        manifest = {
+            "table_url": table.url,
+            "delta_version": delta_version,
+            "dataset_version": dataset_version,
+            "rows": sum(f["rows"] for f in files.values()),
+            "current_rows": len(current),
+            "enrich_key": enrich_key,
+            "files": files,
+            "state": state,
+        }
+        write_json_atomic(manifest, self.vdir / f"{name}.json")
+        # The switch: one atomic rename of a symlink.
+        tmp_link = self.datasets_dir / f".{PRICES_NAME}.tmp"
+        if tmp_link.is_symlink() or tmp_link.exists():
+            tmp_link.unlink()
+        os.symlink(os.path.relpath(self.vdir / name, self.datasets_dir), tmp_link)
+        os.replace(tmp_link, self.link)
+        self._prune(name)
+        return manifest
+
+    def _new_name(self, delta_version: int) -> str:
+        name, n = f"v{delta_version:020d}", 1
+        while (self.vdir / name).exists() or (self.vdir / f"{name}.json").exists():
+            n += 1
+            name = f"v{delta_version:020d}-{n}"
+        return name
+
+    def _write(self, df: pd.DataFrame, path: Path, meta: dict[str, str]) -> dict[str, Any]:
+        sha = write_parquet_atomic(stored(df), path, metadata=meta, row_group_size=ROW_GROUP_ROWS)
+        return {"sha256": sha, "rows": len(df), "bytes": path.stat().st_size}
+
+    def _compact(self, name: str, files: dict, closed_names: list[str], meta: dict) -> dict:
+        """Merge the closed parts into one, a row group at a time (bounded memory)."""
+        path = self.parts / f"closed-{name[1:]}-compacted.parquet"
+        tmp = path.with_name(f".{path.name}.tmp")
+        schema = PRICES.storage_schema.with_metadata(
+            {k.encode(): v.encode() for k, v in meta.items()}
+        )
+        rows = 0
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as w:
+            for n in closed_names:
+                f = pq.ParquetFile(self.parts / n)
+                for i in range(f.num_row_groups):
+                    rg = f.read_row_group(i).cast(PRICES.schema).cast(PRICES.storage_schema)
+                    w.write_table(rg.replace_schema_metadata(schema.metadata))
+                    rows += rg.num_rows
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+        out = {k: v for k, v in files.items() if not k.startswith("closed-")}
+        out[path.name] = {"sha256": file_sha256(path), "rows": rows, "bytes": path.stat().st_size}
+        return out
+
+    def _prune(self, keep_name: str) -> None:
+        """Delete view directories, manifests and parts no kept view refers to."""
+        names = sorted(p.stem for p in self.vdir.glob("v*.json"))
+        keep = set(names[-(KEEP_PREVIOUS + 1) :]) | {keep_name}
+        referenced: set[str] = set()
+        for n in names:
+            path = self.vdir / f"{n}.json"
+            if n in keep:
+                referenced |= set(json.loads(path.read_text())["files"])
+                continue
+            shutil.rmtree(self.vdir / n, ignore_errors=True)
+            path.unlink(missing_ok=True)
+        for p in self.vdir.glob(".v*.tmp"):
+            shutil.rmtree(p, ignore_errors=True)
+        for p in self.parts.glob("*.parquet"):
+            if p.name not in referenced:
+                p.unlink(missing_ok=True)
+
+    def verify(self, table: delta.PriceTable) -> list[str]:
+        """The published view's files against their recorded hashes, and its version
+        against the table's."""
+        m = self.manifest()
+        if m is None:
+            return [f"{self.link}: no view published"] if table.exists() else []
+        problems = []
+        vdir = self.vdir / self.current_name()
+        for f, info in m["files"].items():
+            path = vdir / f
+            if not path.exists():
+                problems.append(f"{self.link}/{f}: missing")
+            elif file_sha256(path) != info["sha256"]:
+                problems.append(f"{self.link}/{f}: sha256 mismatch")
+        latest = table.latest_version()
+        if latest is not None and m["delta_version"] < latest:
+            problems.append(
+                f"{self.link}: view at Delta version {m['delta_version']}, table at {latest}"
+            )
+        return problems
+
+
+def _plain(table: pa.Table) -> pd.DataFrame:
+    """View rows as plain columns (no categoricals), for merging."""
+    return table.cast(PRICES.schema).to_pandas()
+
+
+def _dataset_version(table: delta.PriceTable, delta_version: int) -> str | None:
+    for c in table.commits(limit=50, newest_first=True):
+        if c.delta_version <= delta_version and c.dataset_version:
+            return c.dataset_version
+    return None
+
+
+def _apply(
+    recs: pa.Table,
+    current: pd.DataFrame,
+    state: dict[str, Any],
+    closed_out: list[pd.DataFrame],
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Apply records of later commits, in commit order, to the open versions."""
+    if recs.num_rows == 0:
+        return current, state
+    df = recs.to_pandas()
+    key = ["offer_key", "valid_from"]
+    cols = [f.name for f in HISTORY_FIELDS]
+    for cv in sorted(df["_commit_version"].unique()):
+        r = df[df["_commit_version"] == cv]
+        kind = r["record"]
+        closes = r[kind == delta.RECORD_CLOSE]
+        if len(closes):
+            idx = pd.MultiIndex.from_frame(current[key])
+            cidx = pd.MultiIndex.from_frame(closes[key])
+            hit = idx.isin(cidx)
+            ended = current[hit].drop(columns=delta.CLOSE_COLUMNS[2:])
+            ended = ended.merge(closes[delta.CLOSE_COLUMNS], on=key, how="left")
+            if len(ended) != len(closes):
+                log.warning(
+                    "view: commit %s closes %d versions, %d of them open here",
+                    cv,
+                    len(closes),
+                    len(ended),
+                )
+            closed_out.append(ended[cols])
+            current = current[~hit]
+        opened = r[kind == delta.RECORD_VERSION]
+        if len(opened):
+            current = pd.concat([current, opened[cols]], ignore_index=True)
+        if (kind == delta.RECORD_RUN).any() or (kind == delta.RECORD_SEEN).any():
+            current = delta.confirm_open(current.reset_index(drop=True), r)
+            state.update(delta.run_state(r))
+    return current.reset_index(drop=True), state
