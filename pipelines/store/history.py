@@ -117,7 +117,7 @@ class History:
     def read_all(self, version: str | None = None) -> pd.DataFrame:
         """The whole history: the view, or (time travel) the table as of a dataset version."""
         if version is None or version == self.current_version():
-            if self.view.manifest() is None:
+            if self._fresh_manifest() is None:
                 return PRICES.schema.empty_table().to_pandas()
             return pd.read_parquet(self.link)
         dv = self.table.delta_version_of(version)
@@ -128,6 +128,11 @@ class History:
     def provider_state(self) -> dict[str, dict[str, Any]]:
         """Per provider: last good run (observed_at, rows, version, regions), from the run
         records of the table (brought into the view's manifest by a refresh)."""
+        return dict((self._fresh_manifest() or {}).get("state") or {})
+
+    def _fresh_manifest(self) -> dict[str, Any] | None:
+        """The view's manifest, after catching up with the table when it lags (commits by
+        writers on other machines, or a crash between a commit and the view's refresh)."""
         m = self.view.manifest()
         if self.table.exists() and (
             m is None
@@ -136,7 +141,7 @@ class History:
         ):
             with self.view.lock():
                 m = self.view.refresh(self.table)
-        return dict((m or {}).get("state") or {})
+        return m
 
     def published_files(self) -> dict[str, Any] | None:
         """The view's files (sha256, rows, bytes) and row count, for datapackage.json."""
@@ -256,7 +261,12 @@ class History:
         return problems + view_problems + [f"repaired: {r}" for r in repairs]
 
     def maintain(self, retention_hours: int = delta.DEFAULT_RETENTION_HOURS) -> dict[str, Any]:
-        return self.table.maintain(retention_hours)
+        """OPTIMIZE + checkpoint + VACUUM the table; the view follows (its own closed parts
+        are compacted as they accumulate, see view.COMPACT_AFTER_PARTS)."""
+        out = self.table.maintain(retention_hours)
+        with self.view.lock():
+            self.view.refresh(self.table)
+        return out
 
 
 def _round(s: pd.Series) -> pd.Series:

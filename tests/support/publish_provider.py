@@ -1,4 +1,6 @@
-"""Run by test_concurrent_publish in a subprocess: publish N successive runs of one provider."""
+"""Run by the concurrent-publish tests in a subprocess: publish N successive runs of one
+provider (into DATASETS, and into TABLE_URL when given, with storage options from the
+environment)."""
 
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ from pipelines.schema import offer_key
 from pipelines.store.history import History
 
 
-def main(datasets: Path, provider: str, runs: int) -> None:
-    h = History(datasets)
+def main(datasets: Path, provider: str, runs: int, table_url: str | None = None) -> None:
+    h = History(datasets, table_url)
     for step in range(runs):
         at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=step)
         rows = [
@@ -34,4 +36,4 @@ def main(datasets: Path, provider: str, runs: int) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]))
+    main(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), *sys.argv[4:5])
