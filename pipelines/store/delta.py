@@ -407,8 +407,12 @@ def run_records(
     return _from_frame(pd.DataFrame(rows))
 
 
-def seen_records(rows: pd.DataFrame) -> pa.Table:
+def seen_records(rows: pd.DataFrame, state: dict[str, dict[str, Any]]) -> pa.Table:
+    """Exact `last_seen_at` of open versions (migration), each stamped with its provider's
+    latest run time: it holds until a later run of that provider confirms them again."""
     df = rows[["provider", "offer_key", "valid_from", "last_seen_at", "dataset_version"]].copy()
+    run_at = {p: pd.Timestamp(s["last_observed_at"]) for p, s in state.items()}
+    df["observed_at"] = df["provider"].map(run_at)
     df["record"] = RECORD_SEEN
     return _from_frame(df)
 
@@ -473,9 +477,13 @@ def confirm_open(rows: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
         rows.loc[newer, "last_seen_at"] = by_run[newer]
     seen_recs = records[records["record"] == RECORD_SEEN]
     if len(seen_recs):
+        # A seen record holds unless a later run of its provider confirmed the version.
+        if len(runs):
+            latest = seen_recs["provider"].map(last_run)
+            seen_recs = seen_recs[latest.isna() | (seen_recs["observed_at"] >= latest)]
         s = seen_recs.groupby(["offer_key", "valid_from"])["last_seen_at"].max()
         idx = pd.MultiIndex.from_frame(rows[["offer_key", "valid_from"]])
         val = pd.Series(s.reindex(idx).to_numpy(), index=rows.index)
-        newer = open_ & val.notna() & (val > rows["last_seen_at"])
-        rows.loc[newer, "last_seen_at"] = val[newer]
+        hit = open_ & val.notna()
+        rows.loc[hit, "last_seen_at"] = val[hit]
     return rows

@@ -127,5 +127,5 @@ def _records_between(
         parts.append(delta.run_records(state, merged, version))
     if last:
         still_open = rows[rows["valid_to"].isna()]
-        parts.append(delta.seen_records(still_open))
+        parts.append(delta.seen_records(still_open, state))
     return pa.concat_tables(parts)

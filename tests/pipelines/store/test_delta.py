@@ -28,7 +28,7 @@ def publish_all(h: History) -> list[str]:
         res = h.merge_and_publish(run)
         assert res.version is not None
         out.append(res.version)
-        time.sleep(0.01)  # distinct commit timestamps for the time-travel check
+        time.sleep(0.05)  # distinct commit timestamps for the time-travel check
     return out
 
 
@@ -65,8 +65,9 @@ def test_time_travel_by_version_and_timestamp(tmp_path):
     assert len(first) == 5 and first.valid_to.isna().all()
     second = h.read_all(published[1])
     assert len(second) == 7 and second.valid_to.notna().sum() == 2
-    at = h.versions()[1]["created_at"]
-    by_time = h.table.history_rows(pd.Timestamp(at).to_pydatetime())
+    # Between the second and third commits (commit times are those of the log files).
+    t1, t2 = (pd.Timestamp(v["created_at"]) for v in h.versions()[1:3])
+    by_time = h.table.history_rows((t1 + (t2 - t1) / 2).to_pydatetime())
     pd.testing.assert_frame_equal(plain(by_time), plain(second), check_dtype=False)
 
 
