@@ -3,8 +3,8 @@
 Source: the merged runs (pipelines/store/history.py). Output: `GPU_PRICES_TABLE_URL`
 (default `datasets/gpu_prices.delta`; `s3://`, `gs://`, `az://` or an S3-compatible URL).
 
-Row model (why: see the README, "History storage"). The table is append-only and
-partitioned by `provider`; every row is one *record*, written once and never rewritten:
+Row model (why: see the README, "History storage"). The table is append-only (not
+partitioned: see PARTITION_BY); every row is one *record*, written once and never rewritten:
 
 - `record = "version"`: a price version opened (a new offer or a changed one): every
   published column, with `valid_to` null and `last_seen_at = valid_from`.
@@ -56,11 +56,19 @@ RECORD_SEEN = "seen"
 
 DATASET_VERSION_KEY = "gpu_prices.dataset_version"
 PROVIDERS_KEY = "gpu_prices.providers"
-PARTITION_BY = ["provider"]
+# Not partitioned: a run that publishes ten providers would write ten small files per
+# commit (measured: 4x the bytes of the changed rows, against 1.1x for one file). Readers
+# still skip other providers' files by their `provider` min/max statistics: a file written
+# by one provider's run has min = max = that provider, which prunes like a partition.
+PARTITION_BY: list[str] = []
 # Change data feed: a writer or view that is a few commits behind reads only the records
 # those commits added (`load_cdf`), never the whole table. OPTIMIZE adds no CDF rows
 # (dataChange=false), so compaction is never mistaken for new records.
-TABLE_CONFIGURATION = {"delta.enableChangeDataFeed": "true"}
+TABLE_CONFIGURATION = {
+    "delta.enableChangeDataFeed": "true",
+    # File statistics (in every commit) only for the columns readers filter on.
+    "delta.dataSkippingStatsColumns": "record,provider,offer_key,valid_from,dataset_version",
+}
 # Big enough that a year of hourly runs compacts into a few files per provider.
 TARGET_FILE_BYTES = 128 * 1024 * 1024
 # Time travel is kept this long by `scrape maintain` unless told otherwise (a week: a bad
@@ -181,7 +189,7 @@ class PriceTable:
             self.url,
             records,
             mode="append",
-            partition_by=PARTITION_BY,
+            partition_by=PARTITION_BY or None,
             configuration=None if exists else TABLE_CONFIGURATION,
             storage_options=self.options or None,
             commit_properties=props,

@@ -155,7 +155,7 @@ class History:
         now = now or _now()
         base = now.strftime("%Y%m%dT%H%M%S%fZ")
         vid, n = base, 1
-        while taken is not None and vid <= taken:
+        while vid == taken:  # two publishes in one microsecond (or a clock set back)
             n += 1
             vid = f"{base}-{n}"
         return vid
