@@ -187,7 +187,7 @@ def runs(datasets: Path, n_runs: int, changed_fraction: float) -> list[dict]:
     rng = np.random.default_rng(2)
     live = pd.read_parquet(datasets.parent / "bench_live.parquet")
     next_id = 10_000_000
-    h = History(cfg.datasets_dir, cfg.table_url)
+    h = History.for_config(cfg)
     at = pd.Timestamp(h.provider_state()["aws"]["last_observed_at"])
     out = []
     for i in range(n_runs):

@@ -17,23 +17,21 @@ import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 
 from pipelines.cli.common import HELP_MARKUP, InputError, OneLineErrors, check_choice
-from pipelines.config import Config
-from pipelines.derive.changes import (
-    DEFAULT_REMOVAL_CONFIRM_RUNS,
-    DEFAULT_VOLATILE_MIN_CHANGE_PCT,
-    ChangeDetector,
-    describe,
-    event_to_json,
-    events_frame,
-)
+from pipelines.config import ChangesSection, Config
 from pipelines.errors import AlertsError, did_you_mean
 from scrapers.base import PRICING_MODELS
+
+if TYPE_CHECKING:  # pandas loads only when a command needs it (fast --help)
+    import pandas as pd
+
+# The noise rules' defaults for the help text, from the settings model (the change detector
+# that applies them imports pandas: it loads when `diff` runs, not for `--help`).
+_CHANGE_DEFAULTS = ChangesSection()
 
 
 class SnapshotError(ValueError):
@@ -55,14 +53,20 @@ def resolve_snapshot(path: Path) -> Path:
     return path
 
 
+def _history():
+    from pipelines.store.history import History
+
+    return History.for_config(Config.load())
+
+
 def snapshot_label(path: Path) -> str:
-    """The dataset version id of a published version (`v<id>/gpu_prices.parquet`, or the
-    `datasets/gpu_prices.parquet` link to it), else the file name."""
-    real = resolve_snapshot(path).resolve()
-    for part in (real.name, real.parent.name):
-        if part.startswith("v") and part[1:2].isdigit():
-            return part[1:]
-    return path.name
+    """The dataset version id of a published version (a dataset version id itself, or the
+    `datasets/gpu_prices.parquet` view of the current one), else the file name."""
+    from pipelines.store.view import dataset_version_of
+
+    if not path.exists():
+        return str(path)
+    return dataset_version_of(resolve_snapshot(path)) or path.name
 
 
 def read_snapshot(path: Path) -> pd.DataFrame:
@@ -72,6 +76,7 @@ def read_snapshot(path: Path) -> pd.DataFrame:
     seen (`observed_at` = `last_seen_at`). Missing derivable columns (DERIVED_COLUMNS) are
     derived; any other missing required column is a SnapshotError naming them all.
     """
+    import pandas as pd
     import pyarrow as pa
 
     from pipelines.ingest.normalize import conform
@@ -80,7 +85,15 @@ def read_snapshot(path: Path) -> pd.DataFrame:
 
     path = resolve_snapshot(path)
     suffix = "".join(path.suffixes).lower()
-    if suffix.endswith(".parquet") or path.is_dir():
+    if not path.exists():
+        # A dataset version id: that version of the history, from the Delta table.
+        try:
+            df = _history().read_all(str(path))
+        except KeyError:
+            raise SnapshotError(
+                f"{path}: no such file, and not a dataset version (see `scrape versions`)"
+            ) from None
+    elif suffix.endswith(".parquet") or path.is_dir():
         df = pd.read_parquet(path)
     elif suffix.endswith((".csv", ".csv.gz")):
         # Text columns stay text: a hash or an instance type made of digits is not a number.
@@ -112,6 +125,7 @@ def read_snapshot(path: Path) -> pd.DataFrame:
 
 
 def _derive(df: pd.DataFrame, path: Path, file_sha256) -> pd.DataFrame:
+
     from pipelines.ingest.gpus import resolve
     from pipelines.schema import offer_key
 
@@ -133,12 +147,19 @@ def _derive(df: pd.DataFrame, path: Path, file_sha256) -> pd.DataFrame:
 
 
 def _snapshot_time(df: pd.DataFrame, path: Path) -> datetime:
+
+    import pandas as pd
+
     if len(df) and df["observed_at"].notna().any():
         return pd.Timestamp(df["observed_at"].max()).to_pydatetime()
     return datetime.fromtimestamp(path.stat().st_mtime, UTC)
 
 
 def _table_line(ev: dict) -> str:
+    import pandas as pd
+
+    from pipelines.derive.changes import describe
+
     return f"{pd.Timestamp(ev['detected_at']).isoformat()}  {ev['event_type']:<18}  {describe(ev)}"
 
 
@@ -146,9 +167,8 @@ def diff(
     snapshots: Annotated[
         list[Path],
         typer.Argument(
-            help="Observation files (Parquet or CSV) or published versions "
-            "(datasets/.history/vVERSION, datasets/gpu_prices.parquet), oldest first.",
-            exists=True,
+            help="Observation files (Parquet or CSV) or published versions (a dataset "
+            "version id from `scrape versions`, or datasets/gpu_prices.parquet), oldest first.",
             dir_okay=True,
         ),
     ],
@@ -157,7 +177,7 @@ def diff(
         int | None,
         typer.Option(
             help="Good snapshots an offer must stay gone before it is removed "
-            f"[default: GPU_PRICES_REMOVAL_CONFIRM_RUNS or {DEFAULT_REMOVAL_CONFIRM_RUNS}]."
+            f"[default: GPU_PRICES_REMOVAL_CONFIRM_RUNS or {_CHANGE_DEFAULTS.removal_confirm_runs}]."
         ),
     ] = None,
     confirm_hours: Annotated[
@@ -167,7 +187,7 @@ def diff(
         float | None,
         typer.Option(
             help="Threshold (percent) for spot and marketplace summaries "
-            f"[default: GPU_PRICES_SPOT_MIN_CHANGE_PCT or {DEFAULT_VOLATILE_MIN_CHANGE_PCT}]."
+            f"[default: GPU_PRICES_SPOT_MIN_CHANGE_PCT or {_CHANGE_DEFAULTS.spot_min_change_pct}]."
         ),
     ] = None,
     price_confirm_runs: Annotated[
@@ -188,6 +208,7 @@ def diff(
     ] = None,
 ) -> None:
     """Print the change events between consecutive observation snapshots."""
+    from pipelines.derive.changes import ChangeDetector, event_to_json, events_frame
     from pipelines.ingest import gate
     from pipelines.ops.events import noise_rules
     from scrapers.registry import PROVIDERS

@@ -403,7 +403,7 @@ def migrate_cmd(datasets: Path | None = typer.Option(None, "--datasets")) -> Non
     from pipelines.store.migrate import migrate
 
     cfg = _config(datasets, None)
-    h = History(cfg.datasets_dir, cfg.table_url)
+    h = History.for_config(cfg)
     rep = migrate(h)
     if rep.versions_found == 0:
         err.print(f"{cfg.datasets_dir}: no history in the earlier layout (.history/) to migrate")
@@ -429,7 +429,7 @@ def maintain_cmd(
     from pipelines.store.history import History
 
     cfg = _config(datasets, None)
-    h = History(cfg.datasets_dir, cfg.table_url)
+    h = History.for_config(cfg)
     if not h.table.exists():
         err.print(f"{h.table.url}: no table yet (run `scrape run` first)")
         raise typer.Exit(1)

@@ -1,7 +1,8 @@
 """`scrape migrate`: convert a history in the earlier layout into the Delta table.
 
 Source: `datasets/.history/` (versions.jsonl, v<version>/ directories of hard-linked
-Parquet parts, `_state.json`, `_meta.json`; the layout before the Delta table). Output: the
+Parquet parts, directly or in `v<version>/gpu_prices.parquet/`, with `_state.json` and
+`_meta.json`; the layout before the Delta table). Output: the
 Delta table (one commit per earlier version, with the same dataset version id) and the
 plain-Parquet view, whose rows equal the earlier `datasets/gpu_prices.parquet` row for row.
 
@@ -24,9 +25,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.schema import HISTORY_SCHEMA
 from pipelines.store import delta
 from pipelines.store.history import History
+from pipelines.tables import PRICES
 
 log = logging.getLogger("pipelines.store.migrate")
 
@@ -63,9 +64,12 @@ def old_versions(datasets_dir: Path) -> tuple[list[dict], int]:
 
 
 def _read_version(vdir: Path) -> pd.DataFrame:
-    tables = [pq.read_table(p).cast(HISTORY_SCHEMA) for p in sorted(vdir.glob("*.parquet"))]
+    # Later versions of the layout kept the parts in v<version>/gpu_prices.parquet/,
+    # earlier ones in v<version>/ itself.
+    data = vdir / PRICES.file if (vdir / PRICES.file).is_dir() else vdir
+    tables = [pq.read_table(p).cast(PRICES.schema) for p in sorted(data.glob("*.parquet"))]
     if not tables:
-        return HISTORY_SCHEMA.empty_table().to_pandas()
+        return PRICES.schema.empty_table().to_pandas()
     return pa.concat_tables(tables).to_pandas()
 
 
@@ -82,7 +86,7 @@ def migrate(history: History) -> MigrationReport:
         return report
     hdir = history.datasets_dir / OLD_DIR
     done = {c.dataset_version for c in history.table.commits() if c.dataset_version}
-    prev = HISTORY_SCHEMA.empty_table().to_pandas()
+    prev = PRICES.schema.empty_table().to_pandas()
     enrich_key = None
     with history.view.lock():
         for i, entry in enumerate(entries):

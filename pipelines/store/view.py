@@ -292,6 +292,16 @@ class View:
         return problems
 
 
+def dataset_version_of(path: Path) -> str | None:
+    """The dataset version of a published view directory (`datasets/gpu_prices.parquet`
+    or `.view/v<n>/`), from its manifest; None for anything else."""
+    real = Path(path).resolve()
+    manifest = real.parent / f"{real.name}.json"
+    if real.parent.name != VIEW_DIR or not manifest.is_file():
+        return None
+    return json.loads(manifest.read_text()).get("dataset_version")
+
+
 def _plain(table: pa.Table) -> pd.DataFrame:
     """View rows as plain columns (no categoricals), for merging."""
     return table.cast(PRICES.schema).to_pandas()

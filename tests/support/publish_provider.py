@@ -4,17 +4,20 @@ environment)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pipelines.ingest.normalize import frame_from_rows
 from pipelines.schema import offer_key
+from pipelines.store import delta
 from pipelines.store.history import History
 
 
 def main(datasets: Path, provider: str, runs: int, table_url: str | None = None) -> None:
-    h = History(datasets, table_url)
+    opts = delta.storage_options(table_url, os.environ) if table_url else None
+    h = History(datasets, table_url, opts)
     for step in range(runs):
         at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=step)
         rows = [

@@ -47,7 +47,9 @@ def published_parquet(datasets: Path) -> dict[Path, Table]:
             found.update(dict.fromkeys(parts, table))
         else:
             found[entry] = table
-    for part in sorted((datasets / ".history" / "parts").glob("*.parquet")):
+    # The view's parts (datasets/.view/parts/: what gpu_prices.parquet/ hard-links). The Delta
+    # table's own files (gpu_prices.delta/) are records, read through deltalake, not here.
+    for part in sorted((datasets / ".view" / "parts").glob("*.parquet")):
         found[part] = PRICES
     return found
 

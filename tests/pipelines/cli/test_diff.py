@@ -23,8 +23,8 @@ runner = CliRunner()
 KEY = "azure|Standard_NC6s_v3|eastus||on_demand|"
 
 
-def scrape_diff(*args):
-    return runner.invoke(app, ["diff", *map(str, args)])
+def scrape_diff(*args, env=None):
+    return runner.invoke(app, ["diff", *map(str, args)], env=env)
 
 
 def published_twice(tmp_path, provider_server):
@@ -43,10 +43,11 @@ def published_twice(tmp_path, provider_server):
 def test_diff_of_two_published_versions_says_what_waits_for_confirmation(tmp_path, provider_server):
     datasets = published_twice(tmp_path, provider_server)
     first, second = (v["version"] for v in History(datasets).versions())
-    old, new = datasets / ".history" / f"v{first}", datasets / "gpu_prices.parquet"
+    new = datasets / "gpu_prices.parquet"
     # The run's rules: Azure holds a new price back one snapshot (price_confirm_runs 1), so
     # with two snapshots the change is not an event yet, and diff says so instead of hiding it.
-    result = scrape_diff(old, new)
+    # The earlier version by its id (read from the Delta table).
+    result = scrape_diff(first, new, env={"GPU_PRICES_DATASETS_DIR": str(datasets)})
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == "no changes"
     assert "waiting for confirmation (not events yet): azure 1 price change(s)" in result.stderr
@@ -55,13 +56,15 @@ def test_diff_of_two_published_versions_says_what_waits_for_confirmation(tmp_pat
 def test_diff_of_two_published_versions(tmp_path, provider_server):
     datasets = published_twice(tmp_path, provider_server)
     first, second = (v["version"] for v in History(datasets).versions())
+    # The earlier version by its id (read from the Delta table), the current one by its view.
     result = scrape_diff(
-        datasets / ".history" / f"v{first}",
+        first,
         datasets / "gpu_prices.parquet",
         "--format",
         "jsonl",
         "--price-confirm-runs",
         "0",
+        env={"GPU_PRICES_DATASETS_DIR": str(datasets)},
     )
     assert result.exit_code == 0, result.output
     events = [json.loads(line) for line in result.stdout.splitlines()]

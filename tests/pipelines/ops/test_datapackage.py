@@ -87,9 +87,9 @@ def test_polars_and_duckdb_read_the_prices_directory_directly(readme_command_1):
     assert pl.read_parquet(path).shape == expected.shape
     n = duckdb.sql(f"SELECT count(*) FROM '{path}'").fetchall()[0][0]
     assert n == len(expected)
-    # The state files live beside the Parquet directory, not in it.
+    # The view's manifest (file hashes, gate state) lives beside the Parquet directory.
     assert sorted(p.suffix for p in path.iterdir()) == [".parquet"] * len(list(path.iterdir()))
-    assert (path.resolve().parent / "_state.json").is_file()
+    assert (path.resolve().parent / f"{path.resolve().name}.json").is_file()
 
 
 def test_two_versions_with_events_validate_and_sum_to_the_history(tmp_path, provider_server):

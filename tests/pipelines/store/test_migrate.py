@@ -5,6 +5,7 @@ earlier version becomes a Delta version with the same id, and a re-run is a no-o
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli.main import app
@@ -13,9 +14,9 @@ from tests.support.history_runs import RUNS, plain
 from tests.support.legacy_history import LegacyHistory
 
 
-def legacy_datasets(tmp_path, compact_after_parts=2):
+def legacy_datasets(tmp_path, compact_after_parts=2, nested=True):
     datasets = tmp_path / "datasets"
-    old = LegacyHistory(datasets, compact_after_parts=compact_after_parts)
+    old = LegacyHistory(datasets, compact_after_parts=compact_after_parts, nested=nested)
     versions = []
     for step in range(6):  # two rounds of the three runs: compaction kicks in on the way
         # Each offer's response fetched a second after the previous one, as with paged
@@ -32,8 +33,9 @@ def legacy_datasets(tmp_path, compact_after_parts=2):
     return datasets, old, versions
 
 
-def test_migrate_is_row_for_row_equal_and_keeps_versions(tmp_path):
-    datasets, old, versions = legacy_datasets(tmp_path)
+@pytest.mark.parametrize("nested", [True, False], ids=["v-dir-with-parquet-dir", "v-dir-flat"])
+def test_migrate_is_row_for_row_equal_and_keeps_versions(tmp_path, nested):
+    datasets, old, versions = legacy_datasets(tmp_path, nested=nested)
     before = plain(pd.read_parquet(datasets / "gpu_prices.parquet"))
     assert len(before) > 0 and any("compacted" in v for v in map(str, old.versions()[-1]["files"]))
     runner = CliRunner()
@@ -48,7 +50,8 @@ def test_migrate_is_row_for_row_equal_and_keeps_versions(tmp_path):
     # Earlier versions time-travel to what they held (open versions' last_seen_at is their
     # provider's run time there; the earlier layout kept it per offer).
     for v in versions[:-1]:
-        was = plain(pd.read_parquet(datasets / ".history" / f"v{v}"))
+        vdir = datasets / ".history" / f"v{v}"
+        was = plain(pd.read_parquet(vdir / "gpu_prices.parquet" if nested else vdir))
         now = plain(h.read_all(v))
         cols = [c for c in was.columns if c != "last_seen_at"]
         pd.testing.assert_frame_equal(now[cols], was[cols], check_dtype=False)
