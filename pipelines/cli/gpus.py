@@ -17,12 +17,14 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:  # pandas loads only when a command needs it (fast --help)
+    import pandas as pd
 
 from pipelines.cli.common import DATASETS_HELP
 
@@ -35,6 +37,8 @@ DEFAULT_PRICING = "on_demand"
 
 def _clean(value: object) -> object:
     """JSON-safe scalar: NaN/NA -> None, numpy scalars -> Python."""
+    import pandas as pd
+
     if value is None:
         return None
     try:
@@ -178,6 +182,8 @@ def _datasets_dir(datasets: Path | None) -> Path:
 def load_price_per_tflop(datasets_dir: Path) -> pd.DataFrame:
     """The published per-offer table, or the same computed from the current history rows
     (when the table is absent, or was published before its current columns existed)."""
+    import pandas as pd
+
     from pipelines.derive.tflops import TFLOPS_FILE, TFLOPS_SCHEMA, price_per_tflop
     from pipelines.tables import PRICES
 
@@ -242,6 +248,8 @@ def select_top(
     scope or accelerator kind are counted. Without `--gpu` only GPUs are compared by
     default (`kinds`); offers whose GPU did not resolve stay in, unranked.
     """
+    import pandas as pd
+
     from pipelines.derive.tflops import UNRANKED_REASONS
 
     if gpu:
