@@ -461,20 +461,6 @@ def _process_batch(
         res.seconds = time.monotonic() - t0
         if progress:
             progress(name, res.status)
-    publish_observations(passed, report, config, history, post_steps=post_steps, alerts=alerts)
-
-
-def publish_observations(
-    passed: dict[str, pd.DataFrame],
-    report: RunReport,
-    config: Config,
-    history: History,
-    *,
-    post_steps: bool = True,
-    alerts: bool = True,
-) -> None:
-    """The part of a run after the gate: merge and publish, then the derived tables,
-    change events and alerts (benchmarks/bench_growth.py drives runs through here)."""
     if not passed:
         _record_quarantine(gated, report, config, None)
         return
