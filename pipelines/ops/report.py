@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from pipelines.ingest.gate import Finding
+if TYPE_CHECKING:  # the gate imports pandas; `scrape --help` imports this module
+    from pipelines.ingest.gate import Finding
 
 # Provider outcomes. Only "ok" changes the history for that provider.
 OK = "ok"
