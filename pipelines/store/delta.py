@@ -191,6 +191,9 @@ class PriceTable:
             mode="append",
             partition_by=PARTITION_BY or None,
             configuration=None if exists else TABLE_CONFIGURATION,
+            # A column added to the published schema (pipelines/tables.py) is added to the
+            # table by the first commit that carries it; earlier records read it as null.
+            schema_mode="merge" if exists else None,
             storage_options=self.options or None,
             commit_properties=props,
             writer_properties=WriterProperties(

@@ -226,3 +226,16 @@ def test_maintain_compacts_and_keeps_time_travel(tmp_path):
     assert len([p for p in parquet_files if "_delta_log" not in str(p)]) == len(dt.file_uris())
     assert h.verify() == []
     pd.testing.assert_frame_equal(plain(pd.read_parquet(datasets / "gpu_prices.parquet")), before)
+
+
+def test_a_column_added_to_the_schema_is_added_to_an_existing_table(tmp_path):
+    from deltalake import write_deltalake
+
+    # A table written before the last column was published.
+    url = str(tmp_path / "gpu_prices.delta")
+    older = delta.TABLE_SCHEMA.remove(delta.TABLE_SCHEMA.get_field_index("dataset_version"))
+    write_deltalake(url, older.empty_table(), configuration=delta.TABLE_CONFIGURATION)
+    h = History(tmp_path / "datasets", url)
+    h.merge_and_publish(RUNS[0])
+    assert "dataset_version" in DeltaTable(url).schema().to_arrow().names
+    assert len(h.read_all()) == 5
