@@ -12,13 +12,15 @@ import json
 import math
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich import box
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:  # pandas loads only when a command needs it (fast --help)
+    import pandas as pd
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -53,6 +55,8 @@ def _read(datasets_dir: Path, name: str) -> pd.DataFrame:
     if not path.is_file():
         err.print(f"{path} does not exist; run `scrape run` first")
         raise typer.Exit(1)
+    import pandas as pd
+
     return pd.read_parquet(path)
 
 

@@ -19,9 +19,7 @@ print(",".join(heavy))
 """
 
 
-# Subcommand help (`top --help`, `diff --help`) loads pipelines/cli/index.py, which imports
-# pandas at module level since it landed; only the top-level help is held to this for now.
-@pytest.mark.parametrize("args", [["--help"]])
+@pytest.mark.parametrize("args", [["--help"], ["diff", "--help"], ["top", "--help"]])
 def test_help_does_not_import_the_data_stack(args):
     out = subprocess.run(
         [sys.executable, "-c", PROBE.format(args=args)],
