@@ -296,6 +296,10 @@ class ProviderSpec:
     # The provider's pricing page for people (feed and mail links point here, never at an
     # API URL, which may carry a redacted key and means nothing in a browser).
     pricing_page_url: str | None = None
+    # Set for providers fed only by `scrape import FORMAT` (scrapers/imports/): the format's
+    # name. They have nothing to fetch, so a live `scrape run --all` leaves them out; a
+    # replay includes them.
+    import_format: str | None = None
 
     def settings_from(self, available: Mapping[str, str]) -> dict[str, str]:
         """This provider's declared settings that are set in `available`."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 
 from scrapers.base import ProviderSpec
+from scrapers.imports.formats import IMPORT_PROVIDERS
 
 # One entry per provider: the module name under scrapers/, which is also the provider id.
 PROVIDER_MODULES = (
@@ -39,6 +40,8 @@ PROVIDERS: dict[str, ProviderSpec] = {
     spec.name: spec
     for spec in (importlib.import_module(f"scrapers.{m}").PROVIDER for m in PROVIDER_MODULES)
 }
+# Providers fed only by `scrape import FORMAT` (third-party catalogs; scrapers/imports/).
+PROVIDERS.update(IMPORT_PROVIDERS)
 
 
 def get(name: str) -> ProviderSpec:

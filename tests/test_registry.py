@@ -31,11 +31,16 @@ def test_every_provider_module_is_registered_under_its_module_name():
     for module_name, spec in mods.items():
         assert spec.name == module_name, f"scrapers/{module_name}.py declares name {spec.name!r}"
         assert PROVIDERS.get(spec.name) is spec, f"{spec.name} missing from scrapers/registry.py"
-    assert set(PROVIDERS) == {s.name for s in mods.values()}
+    imported = {n for n, s in PROVIDERS.items() if s.import_format}
+    assert set(PROVIDERS) - imported == {s.name for s in mods.values()}
 
 
 def test_every_provider_has_fixtures_tests_and_a_validation_statement():
     for name, spec in PROVIDERS.items():
+        if spec.import_format:  # fixtures per format: tests/scrapers/imports/test_formats.py
+            fx = ROOT / "tests" / "fixtures" / "imports" / spec.import_format
+            assert fx.is_dir() and (fx.parent / "README.md").is_file(), f"{name}: no fixtures"
+            continue
         fx = ROOT / "tests" / "fixtures" / name
         assert fx.is_dir() and any(p.name != "README.md" for p in fx.iterdir()), (
             f"{name}: no fixtures"

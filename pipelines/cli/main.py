@@ -101,7 +101,13 @@ def run_cmd(
 
     if all_ and providers:
         raise InputError("name providers or use --all, not both")
-    names = sorted(PROVIDERS) if all_ else check_providers(providers or [])
+    # Import-only providers (scrapers/imports/) have nothing to fetch: a live --all leaves
+    # them out; a replay includes them.
+    names = (
+        sorted(n for n, s in PROVIDERS.items() if replay or not s.import_format)
+        if all_
+        else check_providers(providers or [])
+    )
     if not names:
         raise InputError("name providers (see `scrape list`) or use --all")
     if replay is not None:
@@ -267,6 +273,84 @@ def _file_fx():
 
     cfg = Config.load()
     return archived_fx(Archive(cfg.archive_dir))
+
+
+@app.command("import")
+def import_cmd(
+    fmt: str = typer.Argument(..., metavar="FORMAT", help="Catalog layout (see --help)."),
+    files: list[Path] = typer.Argument(None, help="File mode: the catalog file(s)."),
+    provider: str | None = typer.Option(
+        None, "--provider", help="Provider id the catalog feeds (default: the format's)."
+    ),
+    observed_at: str | None = typer.Option(
+        None, "--observed-at", help="File mode: when the file was current (ISO 8601)."
+    ),
+    git: Path | None = typer.Option(
+        None, "--git", help="Git mode: a repository (work tree or bare) to walk."
+    ),
+    path: list[str] = typer.Option(
+        None, "--path", help="Git mode: file path in the repository (globs allowed; repeatable)."
+    ),
+    since: str | None = typer.Option(None, "--since", help="Git mode: only commits since DATE."),
+    excerpt: bool = typer.Option(
+        False, "--excerpt", help="Archive the format's excerpt (GPU rows) instead of the blob."
+    ),
+    datasets: Path | None = typer.Option(None, "--datasets", help="Datasets directory."),
+    archive: Path | None = typer.Option(None, "--archive", help="Archive directory."),
+) -> None:
+    """Import third-party catalog versions: archive -> parse -> gate -> history -> events.
+
+    Formats: skypilot-vms-csv, gcp-pricing-yml, aws-gpu-tracker-csv, cloud-gpus-json,
+    azure-radar-json. Versions already imported are skipped (idempotent, resumable).
+    """
+    from pipelines.ingest.archive import parse_ts
+    from pipelines.ops import imports
+    from scrapers.imports.formats import FORMATS
+
+    spec = FORMATS.get(fmt)
+    if spec is None:
+        err.print(f"[red]error[/] unknown format {fmt!r}; known: {', '.join(sorted(FORMATS))}")
+        raise typer.Exit(2)
+    provider = provider or spec.providers[0]
+    if bool(git) == bool(files):
+        err.print("[red]error[/] give FILE... (with --observed-at) or --git REPO --path PATH")
+        raise typer.Exit(2)
+    if git:
+        if not path:
+            err.print("[red]error[/] --git needs --path")
+            raise typer.Exit(2)
+        snapshots = imports.git_snapshots(
+            git, path, since=since, on_missing=lambda line: err.print(f"skipped: {line}")
+        )
+    else:
+        if not observed_at:
+            err.print("[red]error[/] file mode needs --observed-at")
+            raise typer.Exit(2)
+        try:
+            when = parse_ts(observed_at)
+        except ValueError:
+            err.print(f"[red]error[/] --observed-at {observed_at!r} is not an ISO 8601 time")
+            raise typer.Exit(2) from None
+        missing = [str(f) for f in files if not f.is_file()]
+        if missing:
+            err.print(f"[red]error[/] no such file: {', '.join(missing)}")
+            raise typer.Exit(2)
+        snapshots = [imports.file_snapshot(files, when)]
+    cfg = _config(datasets, archive)
+    try:
+        result = imports.run_import(
+            fmt, provider, snapshots, config=cfg, archive_dir=archive, excerpt=excerpt
+        )
+    except imports.ImportError_ as exc:
+        err.print(f"[red]error[/] {exc}")
+        raise typer.Exit(2) from None
+    console.print(
+        f"{provider}: {result.imported} version(s) imported, "
+        f"{result.skipped_known} already imported"
+    )
+    if result.report is not None:
+        print_report(result.report)
+        raise typer.Exit(result.report.exit_code)
 
 
 @archive_app.command("add")

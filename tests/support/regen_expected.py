@@ -43,6 +43,7 @@ class Case:
     urls: tuple[str, ...]
     observed_at: str
     fx: tuple[Path, ...] = ()
+    folder: Path | None = None  # where the expected file lives (default: the provider's)
 
     @property
     def id(self) -> str:
@@ -50,7 +51,7 @@ class Case:
 
     @property
     def expected_path(self) -> Path:
-        return FIXTURES / self.provider / f"{self.name}{SUFFIX}"
+        return (self.folder or FIXTURES / self.provider) / f"{self.name}{SUFFIX}"
 
     def argv(self, relative: bool = False) -> list[str]:
         """`scrape parse` arguments for this case (paths relative to the repo root if asked)."""
@@ -72,7 +73,7 @@ class Case:
 
 def _case(provider: str, folder: Path, raw: dict) -> Case:
     where = f"{folder.relative_to(ROOT)}/{MANIFEST}"
-    unknown = set(raw) - {"name", "files", "url", "urls", "observed_at", "fx"}
+    unknown = set(raw) - {"name", "files", "url", "urls", "observed_at", "fx", "provider"}
     if unknown:
         raise ValueError(f"{where}: unknown key(s) {sorted(unknown)} in case {raw.get('name')!r}")
     files = tuple((folder / f).resolve() for f in raw["files"])
@@ -80,7 +81,8 @@ def _case(provider: str, folder: Path, raw: dict) -> Case:
     if len(urls) not in (1, len(files)):
         raise ValueError(f"{where}: case {raw['name']!r} needs one url or one per file")
     return Case(
-        provider=provider,
+        provider=raw.get("provider", provider),
+        folder=folder,
         name=raw["name"],
         files=files,
         urls=urls,
@@ -91,13 +93,18 @@ def _case(provider: str, folder: Path, raw: dict) -> Case:
 
 def load_cases(providers: list[str] | None = None) -> list[Case]:
     cases = []
-    for manifest in sorted(FIXTURES.glob(f"*/{MANIFEST}")):
-        provider = manifest.parent.name
-        if providers and provider not in providers:
-            continue
+    # Import formats keep their fixtures per format (imports/<format>/), each case naming
+    # the provider id it parses for.
+    manifests = sorted(FIXTURES.glob(f"*/{MANIFEST}")) + sorted(
+        FIXTURES.glob(f"imports/*/{MANIFEST}")
+    )
+    for manifest in manifests:
         with manifest.open("rb") as fh:
             doc = tomllib.load(fh)
-        cases += [_case(provider, manifest.parent, raw) for raw in doc.get("case", [])]
+        for raw in doc.get("case", []):
+            case = _case(manifest.parent.name, manifest.parent, raw)
+            if not providers or case.provider in providers:
+                cases.append(case)
     return cases
 
 

@@ -1,0 +1,171 @@
+"""`gcp-pricing-yml`: Cyclenerd/google-cloud-pricing-cost-calculator `pricing.yml`.
+
+The file (Apache-2.0, weekly since 2022-02) holds whole-VM prices that its author builds
+from the Cloud Billing SKUs: `compute.instance.<machine type>` with its CPU, RAM and
+accelerator counts (`a100: 1`, `l4: 2`, ...) and `cost.<region>.{hour,hour_spot,month,...}`.
+We keep the machine types that carry GPUs (keys in scrapers/data/gcp_pricing_yml_gpus.csv)
+and their `hour` (on demand) and `hour_spot` (spot) prices; monthly and commitment figures
+are derived from those by the author and add nothing.
+
+The file is 3-5 MB of YAML of which the GPU machine types are ~2%: they are read with a
+line scan of `compute: instance:` (see `gpu_blocks`), so a version costs milliseconds. A machine type that carries a key
+the table does not know is listed in the run summary (a new GPU family), not guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from scrapers import _toolkit as tk
+from scrapers.base import ParseError, ParseResult, Response
+from scrapers.imports import ImportFormat, import_spec
+
+NAME = "gcp_cyclenerd"
+FORMAT = "gcp-pricing-yml"
+SOURCE = "https://github.com/Cyclenerd/google-cloud-pricing-cost-calculator"
+TABLE = "gcp_pricing_yml_gpus.csv"
+# Properties of a machine type that are not accelerators.
+NON_GPU_KEYS = frozenset(
+    {"cpu", "ram", "bandwidth", "cost", "sud", "local-ssd", "local", "tier1", "type"}
+)
+PRICE_KEYS = {"hour": "on_demand", "hour_spot": "spot"}
+
+
+def gpu_blocks(text: str) -> dict[str, dict]:
+    """The `compute: instance:` machine types that name an accelerator.
+
+    {machine: {"props": {key: text}, "cost": {region: {price key: text}}}}. The layout is
+    the fixed indentation `yaml.dump` writes (4 spaces per machine type, 6 per property, 8
+    per region, 10 per price), read line by line: a YAML library would spend seconds per
+    version on the 98% of the file that is not GPUs. Raises ValueError when there is no
+    `compute: instance:` section.
+    """
+    lines = text.splitlines()
+    try:
+        start = lines.index("compute:")
+        start = lines.index("  instance:", start)
+    except ValueError:
+        raise ValueError("no 'compute: instance:' section") from None
+    out: dict[str, dict] = {}
+    machine: dict | None = None
+    region: dict | None = None
+    in_cost = False
+    for line in lines[start + 1 :]:
+        if line and not line.startswith("    "):
+            break  # the next section at a lower indentation
+        indent = len(line) - len(line.lstrip(" "))
+        key, _, value = line.strip().partition(":")
+        value = value.strip().strip("'\"")
+        if indent == 4:
+            machine = {"props": {}, "cost": {}}
+            out[key] = machine
+            in_cost, region = False, None
+        elif machine is None:
+            continue
+        elif indent == 6:
+            in_cost = key == "cost"
+            if not in_cost:
+                machine["props"][key] = value
+        elif indent == 8 and in_cost:
+            region = machine["cost"].setdefault(key, {})
+        elif indent == 10 and in_cost and region is not None:
+            region[key] = value
+    return {m: b for m, b in out.items() if any(k not in NON_GPU_KEYS for k in b["props"])}
+
+
+def parse(responses: Sequence[Response]) -> ParseResult:
+    result = ParseResult()
+    rows = tk.Rows(NAME, result)
+    gpus = tk.table_by(TABLE, "yml_key")
+    for resp in tk.fresh(responses):
+        text = resp.read().decode("utf-8", errors="replace")
+        try:
+            machines = gpu_blocks(text)
+        except ValueError as exc:
+            raise ParseError(NAME, resp.url, str(exc), field="compute.instance") from None
+        src = tk.source(resp)
+        for machine, block in sorted(machines.items()):
+            props = block["props"]
+            accel = [k for k in props if k not in NON_GPU_KEYS]
+            known = [k for k in accel if k in gpus]
+            if not known:
+                result.unknown.append(
+                    f"{NAME}: {machine} accelerator key(s) {accel} not in {TABLE}"
+                )
+                continue
+            key = known[0]
+            gpu = gpus[key]
+            for region, prices in sorted(block["cost"].items()):
+                for price_key, pricing_model in PRICE_KEYS.items():
+                    if price_key not in prices:
+                        continue
+                    rows.found()
+                    with rows.guard(resp.url, f"{machine} {region} {price_key}"):
+                        price = tk.require_decimal(prices[price_key], f"cost.{region}.{price_key}")
+                        count = tk.require_decimal(props[key], key)
+                        result.offers.append(
+                            src.offer(
+                                instance_type=machine,
+                                region=region,
+                                pricing_model=pricing_model,
+                                currency="USD",
+                                price_per_hour=float(price),
+                                gpu_count=float(count),
+                                gpu_name_raw=gpu["gpu_name_raw"],
+                                gpu_model_hint=gpu["gpu_model_hint"] or None,
+                                gpu_memory_gb=tk.opt_float(gpu["gpu_memory_gb"]),
+                                vcpus=tk.to_float(props.get("cpu")),
+                                memory_gb=tk.to_float(props.get("ram")),
+                                extra={"yml_key": key, "source": SOURCE},
+                            )
+                        )
+    rows.require_offers(
+        responses,
+        default_field="compute.instance",
+        none_found="no GPU machine type with prices",
+        all_failed="no usable GPU machine type price",
+    )
+    return result
+
+
+def excerpt(text: str) -> str:
+    """The GPU machine types of a version with their hour/hour_spot prices, in the file's
+    own layout (what examples/ ships: parse(excerpt(x)) == parse(x))."""
+    out = ["---", "compute:", "  instance:"]
+    for machine, block in sorted(gpu_blocks(text).items()):
+        out.append(f"    {machine}:")
+        out.extend(f"      {k}: {v}" for k, v in sorted(block["props"].items()))
+        out.append("      cost:")
+        for region, prices in sorted(block["cost"].items()):
+            kept = [(k, v) for k, v in sorted(prices.items()) if k in PRICE_KEYS]
+            if kept:
+                out.append(f"        {region}:")
+                out.extend(f"          {k}: {v}" for k, v in kept)
+    return "\n".join(out) + "\n"
+
+
+PROVIDER = import_spec(
+    NAME,
+    title="Google Cloud GPU machine types (Cyclenerd pricing.yml, imported)",
+    source_url=SOURCE,
+    pricing_models=("on_demand", "spot"),
+    validated_against=(
+        "recorded response: pricing.yml of Cyclenerd/google-cloud-pricing-cost-calculator "
+        "(2022-02, 2023-05 and 2023-08 versions, GPU machine types)"
+    ),
+    parse=parse,
+    notes="Imported git-scraped catalog: whole-VM prices of a2/a3/g2/g4 machine types.",
+    pricing_page_url="https://cloud.google.com/compute/gpus-pricing",
+    import_format=FORMAT,
+)
+
+IMPORT = ImportFormat(
+    name=FORMAT,
+    parse=parse,
+    providers=(NAME,),
+    source=SOURCE,
+    license="Apache-2.0",
+    description="GCP whole-VM hourly and spot prices per machine type and region",
+    excerpt=lambda body: excerpt(body.decode("utf-8", errors="replace")).encode(),
+    excerpt_note="the GPU machine types with their hour and hour_spot prices, in the file's layout",
+)

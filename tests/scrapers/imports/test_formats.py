@@ -1,0 +1,247 @@
+"""The import formats on excerpts of real catalog versions (tests/fixtures/imports/README.md),
+including the noise those histories hold."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from scrapers.base import ParseError, Response
+from scrapers.imports import aws_gpu_tracker, azure_radar_json, cloud_gpus_json, gcp_pricing_yml
+from scrapers.imports.formats import FORMATS, IMPORT_PROVIDERS
+from scrapers.registry import PROVIDERS
+
+FIX = Path(__file__).parents[2] / "fixtures" / "imports"
+AT = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def resp(fmt: str, name: str | None = None, body: bytes | None = None) -> Response:
+    data = body if body is not None else (FIX / fmt / name).read_bytes()
+    return Response(url=f"file:{name or 'body'}", fetched_at=AT, body=data)
+
+
+def keyed(result):
+    return {(o.instance_type, o.region, o.zone, o.pricing_model): o for o in result.offers}
+
+
+# --- aws-gpu-tracker-csv -------------------------------------------------------------------
+
+
+def test_tracker_first_day_blank_placeholders_are_not_prices():
+    r = aws_gpu_tracker.parse(
+        [resp("aws-gpu-tracker-csv", "gpu_prices_2025-04-23T18-52_first.csv")]
+    )
+    (o,) = r.offers
+    assert (o.instance_type, o.region, o.pricing_model) == ("p5.48xlarge", "us-east-1", "on_demand")
+    assert o.price_per_hour == 98.32 and o.gpu_count == 8 and o.gpu_model_hint == "H100"
+    assert r.warnings == []  # placeholders are not bad rows
+
+
+def test_tracker_appended_blank_row_keeps_the_last_price():
+    r = aws_gpu_tracker.parse(
+        [resp("aws-gpu-tracker-csv", "gpu_prices_2025-04-23T19-14_blank-row.csv")]
+    )
+    assert [o.price_per_hour for o in r.offers] == [98.32]
+
+
+def test_tracker_latest_row_is_the_june_2025_cut():
+    r = aws_gpu_tracker.parse([resp("aws-gpu-tracker-csv", "gpu_prices_2026-08-22_excerpt.csv")])
+    (o,) = r.offers
+    assert o.price_per_hour == 55.04
+    assert o.extra["tracker_timestamp"] == "2026-08-22T07:34:47"
+
+
+def test_tracker_header_only_or_layout_change_fails_loudly():
+    with pytest.raises(ParseError, match="no priced row"):
+        aws_gpu_tracker.parse([resp("aws-gpu-tracker-csv", body=b"timestamp,instance,price_usd\n")])
+    with pytest.raises(ParseError, match="header"):
+        aws_gpu_tracker.parse([resp("aws-gpu-tracker-csv", body=b"date,type,usd\n1,2,3\n")])
+
+
+# --- gcp-pricing-yml ---------------------------------------------------------------------
+
+
+def test_gcp_yml_gpu_machine_types_on_demand_and_spot():
+    r = gcp_pricing_yml.parse([resp("gcp-pricing-yml", "pricing_2023-08-10_g2-excerpt.yml")])
+    offers = keyed(r)
+    g2 = offers[("g2-standard-4", "asia-south1", None, "on_demand")]
+    assert g2.price_per_hour == pytest.approx(0.735779362)  # was 0.848976204 on 2023-07-27
+    assert (g2.gpu_count, g2.gpu_model_hint, g2.gpu_memory_gb, g2.vcpus) == (1, "L4", 24, 4)
+    assert ("a2-highgpu-1g", "us-central1", None, "spot") in offers
+    # n2-standard-32 carries a `tier1` key: a CPU type, not an unknown GPU
+    assert not any(o.instance_type.startswith("n2-") for o in r.offers)
+    assert r.unknown == []
+
+
+def test_gcp_yml_august_2023_g2_cut_in_some_regions_only():
+    before = keyed(
+        gcp_pricing_yml.parse([resp("gcp-pricing-yml", "pricing_2023-07-27_g2-excerpt.yml")])
+    )
+    after = keyed(
+        gcp_pricing_yml.parse([resp("gcp-pricing-yml", "pricing_2023-08-10_g2-excerpt.yml")])
+    )
+    changed = {k for k in after if after[k].price_per_hour != before[k].price_per_hour}
+    assert ("g2-standard-4", "asia-south1", None, "on_demand") in changed
+    assert ("g2-standard-4", "us-central1", None, "on_demand") not in changed
+
+
+def test_gcp_yml_excerpt_gives_the_same_offers():
+    text = (FIX / "gcp-pricing-yml" / "pricing_2022-02-09_first_a2-excerpt.yml").read_text()
+    full = gcp_pricing_yml.parse([resp("gcp-pricing-yml", body=text.encode())])
+    cut = gcp_pricing_yml.parse(
+        [resp("gcp-pricing-yml", body=gcp_pricing_yml.excerpt(text).encode())]
+    )
+    assert [
+        (o.instance_type, o.region, o.pricing_model, o.price_per_hour) for o in full.offers
+    ] == [(o.instance_type, o.region, o.pricing_model, o.price_per_hour) for o in cut.offers]
+    # the 2022 layout has no spot prices yet
+    assert {o.pricing_model for o in full.offers} == {"on_demand"}
+
+
+def test_gcp_yml_unknown_accelerator_key_is_listed_not_guessed():
+    body = b"compute:\n  instance:\n    z9-gpu-1g:\n      cpu: 4\n      x200: 1\n      cost:\n        us-central1:\n          hour: 1.5\n    g2-standard-4:\n      l4: 1\n      cost:\n        us-central1:\n          hour: 0.7\n"
+    r = gcp_pricing_yml.parse([resp("gcp-pricing-yml", body=body)])
+    assert [o.instance_type for o in r.offers] == ["g2-standard-4"]
+    assert any("z9-gpu-1g" in u and "x200" in u for u in r.unknown)
+
+
+def test_gcp_yml_without_compute_section_fails_loudly():
+    with pytest.raises(ParseError, match="compute: instance"):
+        gcp_pricing_yml.parse([resp("gcp-pricing-yml", body=b"---\nabout:\n  x: 1\n")])
+
+
+# --- cloud-gpus-json ---------------------------------------------------------------------
+
+
+def test_cloud_gpus_curated_minimums_are_marked():
+    r = cloud_gpus_json.parse([resp("cloud-gpus-json", "cloud_gpu_2021-05-20_first.json")])
+    assert r.offers and all(o.price_scope == "curated_min" for o in r.offers)
+    offers = {o.instance_type: o for o in r.offers}
+    k80 = offers["aws.amazon.com: K80"]
+    assert (k80.price_per_hour, k80.currency, k80.gpu_count) == (0.90, "USD", 1.0)
+    assert k80.extra["curated_cloud"] == "Amazon Web Services (AWS)"
+
+
+def test_cloud_gpus_renamed_cloud_keeps_its_offer_keys():
+    first = cloud_gpus_json.parse([resp("cloud-gpus-json", "cloud_gpu_2021-05-20_first.json")])
+    last = cloud_gpus_json.parse(
+        [resp("cloud-gpus-json", "cloud_gpu_2025-09-17_last_excerpt.json")]
+    )
+    aws_first = {o.instance_type for o in first.offers if o.instance_type.startswith("aws.")}
+    aws_last = {o.instance_type for o in last.offers if o.instance_type.startswith("aws.")}
+    # "Amazon Web Services (AWS)" became "Amazon AWS": same site, same keys
+    assert aws_first & aws_last
+
+
+def test_cloud_gpus_euro_prices_and_dash_placeholders():
+    r = cloud_gpus_json.parse(
+        [resp("cloud-gpus-json", "cloud_gpu_euro-and-dollar-dash_excerpt.json")]
+    )
+    assert r.offers and {o.currency for o in r.offers} == {"EUR"}
+    assert r.warnings == []
+
+
+# --- azure-radar-json --------------------------------------------------------------------
+
+
+def test_azure_radar_gpu_meters_linux_only():
+    r = azure_radar_json.parse([resp("azure-radar-json", "vm-eu-west_2026-07-15_excerpt.json")])
+    offers = keyed(r)
+    assert set(offers) == {
+        ("Standard_NC4as_T4_v3", "westeurope", None, "on_demand"),
+        ("Standard_NC4as_T4_v3", "westeurope", None, "spot"),
+    }
+    od = offers[("Standard_NC4as_T4_v3", "westeurope", None, "on_demand")]
+    assert od.gpu_model_hint == "T4" and od.currency == "USD"
+    assert "Windows" not in od.extra["productName"]
+
+
+def test_azure_radar_excerpt_keeps_gpu_meters():
+    body = (FIX / "azure-radar-json" / "vm-eu-west_2026-07-15_excerpt.json").read_bytes()
+    cut = azure_radar_json.excerpt(body)
+    assert b"D4lds" not in cut and b"NC4as" in cut
+    assert len(azure_radar_json.parse([resp("azure-radar-json", body=cut)]).offers) == 2
+
+
+def test_azure_radar_no_gpu_meter_fails():
+    with pytest.raises(ParseError, match="no GPU VM meter"):
+        azure_radar_json.parse([resp("azure-radar-json", body=b"{}")])
+
+
+# --- skypilot-vms-csv --------------------------------------------------------------------
+
+
+def sky(cloud: str):
+    return PROVIDERS[f"skypilot_{cloud}"].parse
+
+
+def test_skypilot_gcp_tpus_duplicates_zero_prices_and_host_rows():
+    r = sky("gcp")([resp("skypilot-vms-csv", "gcp_v6_vms_excerpt.csv")])
+    offers = keyed(r)
+    # host VM rows (no accelerator) and the CPU row are not offers; 0.0 prices are no price
+    assert {k[0] for k in offers} == {"tpu-v6e-64 x1", "tpu-v6e-256 x1"}
+    assert (
+        "tpu-v6e-64 x1",
+        "southamerica-west1",
+        "southamerica-west1-a",
+        "on_demand",
+    ) not in offers
+    tpu = offers[("tpu-v6e-64 x1", "europe-west4", "europe-west4-a", "spot")]
+    assert (tpu.price_per_hour, tpu.price_scope, tpu.gpu_name_raw) == (
+        64.6272,
+        "gpu_only",
+        "tpu-v6e-64",
+    )
+    # the file's exact duplicate rows give one offer each, silently
+    assert r.warnings == []
+    assert len([k for k in offers if k[0] == "tpu-v6e-256 x1"]) == 2
+
+
+def test_skypilot_lambda_column_order_and_gpu_memory():
+    r = sky("lambda")([resp("skypilot-vms-csv", "lambda_v5_vms_excerpt.csv")])
+    offers = keyed(r)
+    a100 = offers[("gpu_8x_a100", "us-west-2", None, "on_demand")]
+    assert (a100.price_per_hour, a100.gpu_count, a100.gpu_memory_gb, a100.vcpus) == (
+        10.32,
+        8.0,
+        40.0,
+        124.0,
+    )
+    assert all(o.price_scope == "instance" for o in r.offers)
+    assert not any(k[0].startswith("cpu_") for k in offers)
+
+
+def test_skypilot_unquoted_gpuinfo_commas_are_joined_back():
+    # a real lambda row with the quotes around GpuInfo removed (as some files have it)
+    line = (FIX / "skypilot-vms-csv" / "lambda_v5_vms_excerpt.csv").read_text().splitlines()
+    body = "\n".join([line[0], line[3].replace('"', "")]).encode()
+    (o,) = sky("lambda")([resp("skypilot-vms-csv", body=body)]).offers
+    assert (o.instance_type, o.gpu_memory_gb, o.price_per_hour) == ("gpu_1x_a6000", 48.0, 0.8)
+
+
+def test_skypilot_conflicting_duplicates_keep_the_cheaper_with_a_warning():
+    lines = (FIX / "skypilot-vms-csv" / "lambda_v5_vms_excerpt.csv").read_text().splitlines()
+    dearer = lines[2].replace(",4.4,", ",4.9,")
+    r = sky("lambda")(
+        [resp("skypilot-vms-csv", body="\n".join([lines[0], dearer, lines[2]]).encode())]
+    )
+    assert [o.price_per_hour for o in r.offers] == [4.4]
+    assert any("duplicate" in w for w in r.warnings)
+
+
+def test_skypilot_header_only_file_fails_the_provider():
+    with pytest.raises(ParseError, match="header only"):
+        sky("lambda")([resp("skypilot-vms-csv", "header_only_lambda_v5.csv")])
+
+
+# --- registry ------------------------------------------------------------------------------
+
+
+def test_every_format_feeds_registered_import_only_providers():
+    for fmt in FORMATS.values():
+        for name in fmt.providers:
+            spec = PROVIDERS[name]
+            assert spec is IMPORT_PROVIDERS[name] and spec.import_format == fmt.name
+            assert (FIX / fmt.name).is_dir()
