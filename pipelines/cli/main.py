@@ -292,6 +292,12 @@ def import_cmd(
         None, "--path", help="Git mode: file path in the repository (globs allowed; repeatable)."
     ),
     since: str | None = typer.Option(None, "--since", help="Git mode: only commits since DATE."),
+    repo_url: str | None = typer.Option(
+        None,
+        "--repo-url",
+        help="Git mode: the repository's public URL for provenance (default: its origin "
+        "remote, else the format's home repository).",
+    ),
     excerpt: bool = typer.Option(
         False, "--excerpt", help="Archive the format's excerpt (GPU rows) instead of the blob."
     ),
@@ -320,7 +326,12 @@ def import_cmd(
             err.print("[red]error[/] --git needs --path")
             raise typer.Exit(2)
         snapshots = imports.git_snapshots(
-            git, path, since=since, on_missing=lambda line: err.print(f"skipped: {line}")
+            git,
+            path,
+            since=since,
+            on_missing=lambda line: err.print(f"skipped: {line}"),
+            source_url=repo_url,
+            default_source=spec.source,
         )
     else:
         if not observed_at:
@@ -339,7 +350,13 @@ def import_cmd(
     cfg = _config(datasets, archive)
     try:
         result = imports.run_import(
-            fmt, provider, snapshots, config=cfg, archive_dir=archive, excerpt=excerpt
+            fmt,
+            provider,
+            snapshots,
+            config=cfg,
+            archive_dir=archive,
+            excerpt=excerpt,
+            on_skip=lambda line: err.print(f"skipped: {line}"),
         )
     except imports.ImportError_ as exc:
         err.print(f"[red]error[/] {exc}")

@@ -382,22 +382,26 @@ def detect_run(
     detected_at: datetime,
     previous_dataset_version: str | None,
     rules: NoiseRules,
+    states: Mapping[str, ProviderState] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, ProviderState]]:
     """The events of one run and the providers' new baselines; writes nothing.
 
     `observations` holds only the providers whose scrape passed the gate this run. The
     caller records the events, then saves the returned states (`save_state`), in that
     order, so a run killed in between recomputes the same events (see Idempotency).
+    `states`: baselines the caller holds in memory (a replay of many runs saves them once
+    at the end); providers not in it are loaded from `state_dir`.
     """
     detected_at = (
         detected_at.astimezone(UTC) if detected_at.tzinfo else detected_at.replace(tzinfo=UTC)
     )
-    states: dict[str, ProviderState] = {}
+    held = dict(states or {})
+    baselines: dict[str, ProviderState] = {}
     for provider in observations:
-        st = load_state(state_dir, provider)
+        st = held[provider] if provider in held else load_state(state_dir, provider)
         if st is not None:
-            states[provider] = st
-    detector = ChangeDetector(rules, states)
+            baselines[provider] = st
+    detector = ChangeDetector(rules, baselines)
     raised: list[dict[str, Any]] = []
     for provider in sorted(observations):
         raised.extend(

@@ -105,6 +105,8 @@ def example_table() -> str:
     arch = Archive(EXAMPLE_ARCHIVE)
     lines = ["| source | kind | recorded where (manifest `provenance`) |", "|---|---|---|"]
     for name in arch.providers():
+        if name in PROVIDERS and PROVIDERS[name].import_format:
+            continue  # hundreds of snapshots each: summarized in history_table
         for e in arch.entries(name):
             where = e.get("provenance", "").replace("|", "/")
             lines.append(f"| `{name}` | {e.get('kind') or '-'} | {where} |")
@@ -119,6 +121,32 @@ def index_methodology() -> str:
     return methodology_markdown()
 
 
+def history_table() -> str:
+    """The imported catalog histories in examples/archive: one row per source."""
+    from pipelines.ingest.archive import EXAMPLE_ARCHIVE, Archive
+    from scrapers.imports.formats import FORMATS
+    from scrapers.registry import PROVIDERS
+
+    arch = Archive(EXAMPLE_ARCHIVE)
+    lines = [
+        "| source (license) | provider | format | from | to | snapshots | offers in the last |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in arch.providers():
+        spec = PROVIDERS.get(name)
+        if spec is None or not spec.import_format:
+            continue
+        runs = arch.runs(name)
+        fmt = FORMATS[spec.import_format]
+        last = spec.parse(list(arch.iter_responses(runs[-1])))
+        lines.append(
+            f"| {fmt.source} ({fmt.license}) | `{name}` | `{fmt.name}` "
+            f"| {runs[0].fetched_at:%Y-%m-%d} | {runs[-1].fetched_at:%Y-%m-%d} | {len(runs)} "
+            f"| {len(last.offers)} |"
+        )
+    return "\n".join(lines)
+
+
 SECTIONS = {
     "providers": provider_table,
     "index": index_methodology,
@@ -126,6 +154,7 @@ SECTIONS = {
     "schema": schema_table,
     "coverage": coverage_table,
     "example": example_table,
+    "history": history_table,
 }
 
 

@@ -17,7 +17,15 @@ import pandas as pd
 
 from pipelines.config import ChangesSection, Config
 from pipelines.derive.change_state import DEFAULT_PRICE_CONFIRM_RUNS
-from pipelines.derive.changes import CHANGES_NAME, NoiseRules, append_events, detect_run, save_state
+from pipelines.derive.changes import (
+    CHANGES_NAME,
+    NoiseRules,
+    ProviderState,
+    append_events,
+    detect_run,
+    events_frame,
+    save_state,
+)
 from pipelines.notify import alerts, feed
 
 log = logging.getLogger(__name__)
@@ -93,3 +101,80 @@ def process_run(
         ", ".join(f"{k}={v}" for k, v in new["event_type"].value_counts().items()) or "none",
     )
     return new
+
+
+class EventBatch:
+    """The change events of many consecutive runs (a replay or an import of hundreds of
+    archived snapshots), detected run by run and recorded once.
+
+    Detection is exactly `process_run`'s, in order, with the baselines kept in memory
+    between runs; `flush()` then does `process_run`'s recording steps once: events appended
+    (dedup by event_id), digests queued, baselines saved, feed rewritten. A replay killed
+    before the flush recorded nothing of the batch; the history it published meanwhile
+    makes the next replay skip those runs, so the caller flushes in a `finally` and every
+    `FLUSH_EVERY` runs to bound what a hard kill can lose.
+    """
+
+    FLUSH_EVERY = 100
+
+    def __init__(self, *, datasets_dir: Path, state_dir: Path, config: Config):
+        self.datasets_dir = Path(datasets_dir)
+        self.state_dir = Path(state_dir)
+        self.config = config
+        self.rules = noise_rules(config.changes)
+        self.states: dict[str, ProviderState] = {}
+        self.frames: list[pd.DataFrame] = []
+        self.runs = 0
+        self.last_detected_at: datetime | None = None
+
+    def add(
+        self,
+        observations: Mapping[str, pd.DataFrame],
+        *,
+        dataset_version: str,
+        detected_at: datetime,
+        previous_dataset_version: str | None,
+    ) -> pd.DataFrame:
+        new, states = detect_run(
+            observations,
+            state_dir=self.state_dir,
+            dataset_version=dataset_version,
+            detected_at=detected_at,
+            previous_dataset_version=previous_dataset_version,
+            rules=self.rules,
+            states=self.states,
+        )
+        self.states.update(states)
+        if len(new):
+            self.frames.append(new)
+        self.runs += 1
+        self.last_detected_at = detected_at
+        if self.runs % self.FLUSH_EVERY == 0:
+            self.flush()
+        return new
+
+    def flush(self) -> pd.DataFrame:
+        """Record what was detected since the last flush; returns those events."""
+        new = pd.concat(self.frames, ignore_index=True) if self.frames else events_frame([])
+        self.frames = []
+        if not self.states and not len(new):
+            return new
+        all_events = append_events(self.datasets_dir / CHANGES_NAME, new)
+        if len(new):
+            db = alerts.database_url(self.state_dir, self.config.alerts.db_url)
+            engine = alerts.make_engine(db)
+            try:
+                alerts.enqueue(engine, new)
+            finally:
+                engine.dispose()
+        for provider, state in self.states.items():
+            save_state(self.state_dir, provider, state)
+        now = self.last_detected_at or datetime.now(UTC)
+        feed.write_feed(
+            all_events,
+            self.datasets_dir / feed.FEED_NAME,
+            public_url=self.config.public_url,
+            now=now if now.tzinfo else now.replace(tzinfo=UTC),
+        )
+        log.info("changes: %d events recorded for %d replayed runs", len(new), self.runs)
+        return new

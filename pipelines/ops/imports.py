@@ -89,10 +89,9 @@ def git_dir(repo: Path) -> Path:
 
 def _remote_url(gdir: Path) -> str:
     try:
-        url = _git(gdir, "config", "--get", "remote.origin.url").strip()
-    except ImportError_:
-        url = ""
-    return url or str(gdir.resolve())
+        return _git(gdir, "config", "--get", "remote.origin.url").strip()
+    except ImportError_:  # no remote configured
+        return ""
 
 
 class _CatFile:
@@ -134,11 +133,17 @@ def git_snapshots(
     *,
     since: str | None = None,
     on_missing: Callable[[str], None] = lambda line: None,
+    source_url: str | None = None,
+    default_source: str | None = None,
 ) -> Iterator[Snapshot]:
     """Every commit that touched one of `paths` (globs allowed), oldest first, with the
-    matching files as they were at that commit."""
+    matching files as they were at that commit.
+
+    Provenance names the repository by `source_url`, else its `origin` remote, else
+    `default_source` (the format's home repository): never a local path, which means
+    nothing to anyone else."""
     gdir = git_dir(repo)
-    source = _remote_url(gdir)
+    source = source_url or _remote_url(gdir) or default_source or gdir.resolve().name
     args = ["log", "--reverse", "--format=%H %cI"]
     if since:
         args.append(f"--since={since}")
@@ -196,8 +201,14 @@ def archive_snapshots(
     archive_dir: Path,
     *,
     excerpt: bool = False,
+    on_skip: Callable[[str], None] = lambda line: None,
 ) -> ImportResult:
-    """Store each new snapshot as one archive run of `provider`; skip known ones."""
+    """Store each new snapshot as one archive run of `provider`; skip known ones.
+
+    With `excerpt`, a version the format's excerpt cannot read (a commit that broke the
+    file) is skipped with one line: there is no excerpt to ship, and the original stays
+    out of the repository. Without it the original is archived and its replay fails that
+    run with the parser's one-line error, like a broken live response."""
     spec = FORMATS[fmt]
     archive = Archive(archive_dir)
     known = {e["run_id"] for e in archive.entries(provider)}
@@ -207,12 +218,25 @@ def archive_snapshots(
         if run_id in known:
             result.skipped_known += 1
             continue
+        bodies: list[tuple[SnapshotFile, bytes]] = []
         for f in snap.files:
             body = f.body
-            trimmed = ""
             if excerpt and spec.excerpt is not None:
-                body = spec.excerpt(f.body)
-                trimmed = f"; excerpt: {spec.excerpt_note}"
+                try:
+                    body = spec.excerpt(f.body)
+                except (ValueError, UnicodeDecodeError) as exc:
+                    on_skip(
+                        f"{snap.source} {f.path} @ {snap.commit or snap.key[:12]}: no excerpt "
+                        f"({' '.join(str(exc).split())[:120]}): version skipped"
+                    )
+                    result.skipped_missing.append(snap.key)
+                    bodies = []
+                    break
+            bodies.append((f, body))
+        if not bodies:
+            continue
+        trimmed = f"; excerpt: {spec.excerpt_note}" if excerpt and spec.excerpt else ""
+        for f, body in bodies:
             if snap.commit:
                 url = f"{snap.source.removesuffix('.git')}/blob/{snap.commit}/{f.path}"
                 where = f"{snap.source} {f.path} @ {snap.commit}"
@@ -243,6 +267,7 @@ def run_import(
     archive_dir: Path | None = None,
     excerpt: bool = False,
     publish: bool = True,
+    on_skip: Callable[[str], None] = lambda line: None,
 ) -> ImportResult:
     """Archive the new snapshots, then replay `provider` from that archive and publish."""
     from pipelines.ops.run import run_providers
@@ -255,7 +280,9 @@ def run_import(
             f"format {fmt} feeds {', '.join(FORMATS[fmt].providers)}, not {provider!r}"
         )
     archive_dir = Path(archive_dir or config.archive_dir)
-    result = archive_snapshots(fmt, provider, snapshots, archive_dir, excerpt=excerpt)
+    result = archive_snapshots(
+        fmt, provider, snapshots, archive_dir, excerpt=excerpt, on_skip=on_skip
+    )
     if publish:
         result.report = run_providers([provider], config=config, replay=archive_dir)
     return result

@@ -13,7 +13,9 @@ nothing (see History.merge_and_publish).
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
+import hashlib
 import logging
 import secrets
 import shutil
@@ -21,6 +23,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,6 +50,7 @@ from pipelines.ops.report import (
     ProviderResult,
     RunReport,
 )
+from pipelines.schema import PRICE_DECIMALS, VERSION_VALUE_COLUMNS
 from pipelines.site import build as site_build
 from pipelines.store import locks, quarantine
 from pipelines.store.history import History
@@ -372,51 +376,125 @@ def _replay(
             groups[run.run_id].append((s, run))
     ordered = sorted(groups.values(), key=lambda g: min(r.fetched_at for _, r in g))
     failed: set[str] = set()
-    for group in ordered:
-        batch = {}
-        read_s: dict[str, float] = {}
-        for s, run in group:
-            if s.name in failed:
-                continue  # its history stays as the last good run before the bad one
-            t0 = time.monotonic()
-            try:
-                batch[s.name] = list(archive.iter_responses(run))
-            except ArchiveError as exc:
-                failed.add(s.name)
-                res = ProviderResult(
-                    s.name, FAILED, error=_one_line(exc), seconds=time.monotonic() - t0
-                )
-                if s.name in report.providers:
-                    res.absorb(report.providers[s.name])
-                report.providers[s.name] = res
-            read_s[s.name] = time.monotonic() - t0
-        sub = RunReport(run_id=report.run_id, trigger="replay", started_at=started)
-        # Only the ECB files that existed at the time of the replayed run count.
-        fx = archived_fx(archive, as_of=max(r.fetched_at for _, r in group) + _FX_GRACE)
-        _process_batch(
-            batch,
-            sub,
-            config,
-            fx,
-            archive=archive,
-            post_steps=post_steps,
-            fetch_seconds=read_s,
-            progress=progress,
-            alerts=alerts,
+    fx_index = ArchivedFx(archive)
+    state = _ReplayState(
+        events.EventBatch(
+            datasets_dir=config.datasets_dir, state_dir=config.state_dir, config=config
         )
-        for name, res in sub.providers.items():
-            # Each provider's line sums its replayed runs (ProviderResult.absorb).
-            if name in report.providers:
-                res.absorb(report.providers[name])
-            report.providers[name] = res
-        report.dataset_version = sub.dataset_version or report.dataset_version
-        if report.previous_dataset_version is None:
-            report.previous_dataset_version = sub.previous_dataset_version
-        report.unmatched_gpus = sorted(set(report.unmatched_gpus) | set(sub.unmatched_gpus))
-        report.notes.extend(sub.notes)
+    )
+    try:
+        _replay_groups(
+            ordered,
+            archive,
+            fx_index,
+            state,
+            report,
+            failed,
+            config,
+            started,
+            progress,
+            alerts,
+            post_steps,
+        )
+        # The last snapshot of each run of identical ones, then everything done once.
+        _flush_held(state, report, config, post_steps=post_steps)
+    finally:
+        if post_steps:
+            _contained(report, "change events", state.events.flush)
+    if post_steps and state.version is not None:
+        _final_steps(report, config, state.version, alerts=alerts)
+    elif post_steps and alerts and config.alerts.enabled:
+        _contained(report, "alert delivery", lambda: alerts_mod.deliver_pending(config))
     report.finished_at = datetime.now(UTC)
     _log_run(report, config, post_steps=post_steps)
     return report
+
+
+def _replay_groups(
+    ordered, archive, fx_index, state, report, failed, config, started, progress, alerts, post_steps
+) -> None:
+    def run_group(group) -> None:
+        _replay_group(
+            group,
+            archive,
+            fx_index,
+            state,
+            report,
+            failed,
+            config,
+            started,
+            progress,
+            alerts,
+            post_steps,
+        )
+
+    # An archived run whose bodies are exactly those of the provider's previous run (a
+    # catalog commit that did not touch what we keep) parses to the same offers: it is not
+    # even read, only the last run of such a streak is replayed (see _ReplayState).
+    last_bodies: dict[str, tuple] = {}
+    held_runs: dict[str, tuple] = {}
+    for group in ordered:
+        keep = []
+        for s, run in group:
+            bodies = tuple(e.get("sha256") for e in run.entries)
+            if s.separable_parse and last_bodies.get(s.name) == bodies:
+                held_runs[s.name] = (s, run)
+                continue
+            if s.name in held_runs:
+                run_group([held_runs.pop(s.name)])
+            last_bodies[s.name] = bodies
+            keep.append((s, run))
+        if keep:
+            run_group(keep)
+    for name in sorted(held_runs):
+        run_group([held_runs[name]])
+
+
+def _replay_group(
+    group, archive, fx_index, state, report, failed, config, started, progress, alerts, post_steps
+) -> None:
+    batch = {}
+    read_s: dict[str, float] = {}
+    for s, run in group:
+        if s.name in failed:
+            continue  # its history stays as the last good run before the bad one
+        t0 = time.monotonic()
+        try:
+            batch[s.name] = list(archive.iter_responses(run))
+        except ArchiveError as exc:
+            failed.add(s.name)
+            res = ProviderResult(
+                s.name, FAILED, error=_one_line(exc), seconds=time.monotonic() - t0
+            )
+            if s.name in report.providers:
+                res.absorb(report.providers[s.name])
+            report.providers[s.name] = res
+        read_s[s.name] = time.monotonic() - t0
+    sub = RunReport(run_id=report.run_id, trigger="replay", started_at=started)
+    # Only the ECB files that existed at the time of the replayed run count.
+    fx = fx_index.at(max(r.fetched_at for _, r in group) + _FX_GRACE)
+    _process_batch(
+        batch,
+        sub,
+        config,
+        fx,
+        archive=archive,
+        post_steps=post_steps,
+        fetch_seconds=read_s,
+        progress=progress,
+        alerts=alerts,
+        replay=state,
+    )
+    for name, res in sub.providers.items():
+        # Each provider's line sums its replayed runs (ProviderResult.absorb).
+        if name in report.providers:
+            res.absorb(report.providers[name])
+        report.providers[name] = res
+    report.dataset_version = sub.dataset_version or report.dataset_version
+    if report.previous_dataset_version is None:
+        report.previous_dataset_version = sub.previous_dataset_version
+    report.unmatched_gpus = sorted(set(report.unmatched_gpus) | set(sub.unmatched_gpus))
+    report.notes.extend(sub.notes)
 
 
 def _process_batch(
@@ -430,6 +508,7 @@ def _process_batch(
     fetch_seconds: dict[str, float],
     progress,
     alerts: bool = True,
+    replay: _ReplayState | None = None,
 ) -> None:
     history = History.for_config(config)
     state = history.provider_state()
@@ -461,6 +540,8 @@ def _process_batch(
         res.seconds = time.monotonic() - t0
         if progress:
             progress(name, res.status)
+    if replay is not None:
+        passed = _hold_repeats(passed, replay, report, config, post_steps=post_steps)
     if not passed:
         _record_quarantine(gated, report, config, None)
         return
@@ -469,7 +550,14 @@ def _process_batch(
     t_publish = time.monotonic()
     try:
         _merge_and_post(
-            passed, gated, report, config, history, post_steps=post_steps, alerts=alerts
+            passed,
+            gated,
+            report,
+            config,
+            history,
+            post_steps=post_steps,
+            alerts=alerts,
+            replay=replay,
         )
     finally:
         for name in passed:
@@ -484,7 +572,8 @@ def _merge_and_post(
     history: History,
     *,
     post_steps: bool,
-    alerts: bool,
+    alerts: bool = True,
+    replay: _ReplayState | None = None,
 ) -> None:
     # When the spec table changes, every current row is re-joined; otherwise only new rows.
     pub = history.merge_and_publish(
@@ -501,11 +590,29 @@ def _merge_and_post(
     _record_quarantine(gated, report, config, pub.version)
     if pub.version is None:
         # Nothing new to publish, but mail queued by an earlier run (SMTP down then) goes.
-        if post_steps and alerts and config.alerts.enabled:
+        if replay is None and post_steps and alerts and config.alerts.enabled:
             _contained(report, "alert delivery", lambda: alerts_mod.deliver_pending(config))
         return
     report.dataset_version = pub.version
     merged = {n: df for n, df in passed.items() if not pub.merges[n].skipped_reason}
+    if replay is not None:
+        # Events run by run (their baselines depend on the order); the derived tables, the
+        # feed and the mail once at the end of the replay (_final_steps).
+        replay.version = pub.version
+        if merged and post_steps:
+            _contained(
+                report,
+                "change events",
+                lambda: replay.events.add(
+                    merged,
+                    dataset_version=pub.version,
+                    detected_at=max(
+                        df["observed_at"].max() for df in merged.values()
+                    ).to_pydatetime(),
+                    previous_dataset_version=pub.previous_version,
+                ),
+            )
+        return
     if post_steps:
         _post_publish(
             report, config, history, merged, pub.version, pub.previous_version, alerts=alerts
@@ -559,6 +666,115 @@ def _record_quarantine(
     except Exception as exc:
         log.exception("quarantine not written")
         report.notes.append(f"quarantine file failed: {_one_line(exc)}")
+
+
+@dataclass
+class _ReplayState:
+    """What a replay carries from one archived run to the next.
+
+    Hundreds of archived snapshots must not each pay for the derived tables, the feed and
+    the data package: events are detected run by run into `events` (recorded once), the
+    derived tables are rebuilt once at the end (`_final_steps`). And a snapshot whose
+    observations equal the previous one of its provider (same offers, same values: a daily
+    catalog commit that changed nothing we keep) is not merged on its own: only the last one
+    of such a streak is, just before the next different snapshot or at the end. The history
+    and the events come out the same (the first snapshot of the streak opened or confirmed
+    every row, the last one moves `last_seen_at` and counts as the second run that confirms
+    a removal), at the cost of two merges per streak instead of one per snapshot.
+    """
+
+    events: events.EventBatch
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    held: dict[str, pd.DataFrame] = field(default_factory=dict)
+    version: str | None = None
+
+
+def observation_fingerprint(obs: pd.DataFrame) -> str:
+    """Hash of what a merge compares (offer keys and VERSION_VALUE_COLUMNS, prices rounded
+    as the history rounds them): equal fingerprints, equal history after the merge."""
+    cols = ["offer_key", *(c for c in VERSION_VALUE_COLUMNS if c in obs.columns)]
+    df = obs[cols].sort_values("offer_key", kind="mergesort").reset_index(drop=True)
+    for c in cols:
+        if pd.api.types.is_float_dtype(df[c]):
+            df[c] = df[c].round(PRICE_DECIMALS)
+        else:
+            df[c] = df[c].astype("string")
+    h = pd.util.hash_pandas_object(df, index=False).to_numpy()
+    return hashlib.sha256(h.tobytes()).hexdigest()
+
+
+def _hold_repeats(
+    passed: dict[str, pd.DataFrame],
+    replay: _ReplayState,
+    report: RunReport,
+    config: Config,
+    *,
+    post_steps: bool,
+) -> dict[str, pd.DataFrame]:
+    merge_now: dict[str, pd.DataFrame] = {}
+    for name, df in sorted(passed.items()):
+        fp = observation_fingerprint(df)
+        if replay.fingerprints.get(name) == fp:
+            replay.held[name] = df  # the latest of a streak of identical snapshots
+            # Merging it would leave every offer unchanged, and that is what it reports;
+            # the streak's last snapshot is merged later for its time (_merge_held).
+            report.providers[name].record_merge(0, 0, len(df), 0)
+            continue
+        held = replay.held.pop(name, None)
+        if held is not None:  # the streak ends: its last snapshot goes in first
+            _merge_held(name, held, report, config, replay, post_steps=post_steps)
+        replay.fingerprints[name] = fp
+        merge_now[name] = df
+    return merge_now
+
+
+def _merge_held(
+    name: str,
+    df: pd.DataFrame,
+    report: RunReport,
+    config: Config,
+    replay: _ReplayState,
+    *,
+    post_steps: bool,
+) -> None:
+    sub = RunReport(run_id=report.run_id, trigger="replay", started_at=report.started_at)
+    sub.providers[name] = ProviderResult(name, OK, rows=len(df))
+    _merge_and_post(
+        {name: df},
+        {},  # its quarantined rows were recorded when it was first parsed
+        sub,
+        config,
+        History(config.datasets_dir),
+        post_steps=post_steps,
+        replay=replay,
+    )
+    # Its line in the summary was counted when it was held (all offers unchanged).
+    report.dataset_version = sub.dataset_version or report.dataset_version
+    report.notes.extend(sub.notes)
+
+
+def _flush_held(
+    replay: _ReplayState, report: RunReport, config: Config, *, post_steps: bool
+) -> None:
+    for name in sorted(replay.held):
+        _merge_held(name, replay.held[name], report, config, replay, post_steps=post_steps)
+    replay.held.clear()
+
+
+def _final_steps(report: RunReport, config: Config, version: str, *, alerts: bool) -> None:
+    """The derived tables and mail of a replay, once, from the history as it ends."""
+    history = History(config.datasets_dir)
+    current = history.read_current()
+    report.unmatched_gpus = sorted(set(gpu_specs.unmatched(current)))
+    version = history.current_version() or version
+    steps: list[tuple[str, Callable[[], Any]]] = [
+        ("gpu specs", lambda: gpu_specs.publish_specs(config.datasets_dir, version)),
+        ("price per TFLOP", lambda: tflops.publish(current, config.datasets_dir, version)),
+    ]
+    if alerts and config.alerts.enabled:
+        steps.append(("alert delivery", lambda: alerts_mod.deliver_pending(config)))
+    for label, fn in steps:
+        _contained(report, label, fn)
 
 
 def _post_publish(
@@ -621,25 +837,43 @@ def archived_fx(archive: Archive, as_of: datetime | None = None):
 
     None when there are none (or none readable): non-USD rows then get empty USD columns.
     """
-    responses: list[Response] = []
-    try:
-        runs = archive.runs(FX_SOURCE)
-    except ArchiveError as exc:  # then non-USD rows get empty USD columns
-        log.warning("ECB reference rates unusable: %s", _one_line(exc))
-        runs = []
-    for run in runs:
+    return ArchivedFx(archive).at(as_of)
+
+
+class ArchivedFx:
+    """The archive's ECB files, read and verified once; `at(as_of)` gives the lookup of
+    the files fetched by then, built once per distinct set (a replay of hundreds of runs
+    asks for the same few sets again and again)."""
+
+    def __init__(self, archive: Archive):
+        responses: list[Response] = []
         try:
-            responses.extend(archive.iter_responses(run))
-        except ArchiveError as exc:
-            log.warning("ECB reference rates of run %s unusable: %s", run.run_id, _one_line(exc))
-            continue
-    if not any(as_of is None or r.fetched_at <= as_of for r in responses):
-        return None
-    try:
-        return load_fx(responses, as_of=as_of).usd_per_unit
-    except Exception as exc:  # an unreadable ECB file
-        log.warning("ECB reference rates unusable: %s", _one_line(exc))
-        return None
+            runs = archive.runs(FX_SOURCE)
+        except ArchiveError as exc:  # then non-USD rows get empty USD columns
+            log.warning("ECB reference rates unusable: %s", _one_line(exc))
+            runs = []
+        for run in runs:
+            try:
+                responses.extend(archive.iter_responses(run))
+            except ArchiveError as exc:
+                log.warning(
+                    "ECB reference rates of run %s unusable: %s", run.run_id, _one_line(exc)
+                )
+        self.responses = sorted(responses, key=lambda r: r.fetched_at)
+        self._times = [r.fetched_at for r in self.responses]
+        self._built: dict[int, Any] = {}
+
+    def at(self, as_of: datetime | None = None):
+        n = len(self._times) if as_of is None else bisect.bisect_right(self._times, as_of)
+        if n == 0:
+            return None
+        if n not in self._built:
+            try:
+                self._built[n] = load_fx(self.responses[:n]).usd_per_unit
+            except Exception as exc:  # an unreadable ECB file
+                log.warning("ECB reference rates unusable: %s", _one_line(exc))
+                self._built[n] = None
+        return self._built[n]
 
 
 def _live_fx(

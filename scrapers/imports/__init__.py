@@ -55,6 +55,7 @@ def import_spec(
     notes: str,
     pricing_page_url: str | None = None,
     import_format: str,
+    separable_parse: bool = True,
 ) -> ProviderSpec:
     return ProviderSpec(
         name=name,
@@ -65,8 +66,9 @@ def import_spec(
         default_base_url=source_url,
         fetch=import_only_fetch(name),
         parse=parse,
-        # One catalog version stands alone: an unchanged blob is parsed once (parse cache).
-        separable_parse=True,
+        # One catalog file stands alone: an unchanged blob is parsed once (parse cache).
+        # False where a snapshot is several files judged together (azure_radar).
+        separable_parse=separable_parse,
         # Imported catalogs do not shrink by half unless their fetcher failed: the same gate
         # as live providers stops a truncated or header-only version.
         max_row_drop_fraction=0.5,

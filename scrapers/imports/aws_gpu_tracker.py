@@ -86,6 +86,31 @@ def parse(responses: Sequence[Response]) -> ParseResult:
     return result
 
 
+def excerpt(body: bytes) -> bytes:
+    """Per instance, the row where its current price first appeared (header + those rows).
+
+    Every daily version appends a row, so no two blobs are equal; this excerpt is the same
+    for every version until the price moves, which is all the history needs: `parse` gives
+    the same offer from it. It is also only facts (date, instance, price), the repository
+    having no license."""
+    text = body.decode("utf-8-sig", errors="replace")
+    priced = sorted(
+        (r for r in csv.DictReader(io.StringIO(text)) if (r.get("price_usd") or "").strip()),
+        key=lambda r: (r["instance"], r["timestamp"]),
+    )
+    first_of_current: dict[str, dict[str, str]] = {}
+    for row in priced:
+        cur = first_of_current.get(row["instance"])
+        if cur is None or cur["price_usd"].strip() != row["price_usd"].strip():
+            first_of_current[row["instance"]] = row
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(COLUMNS)
+    for inst in sorted(first_of_current):
+        w.writerow([first_of_current[inst][c] for c in COLUMNS])
+    return out.getvalue().encode()
+
+
 PROVIDER = import_spec(
     NAME,
     title="AWS p5.48xlarge us-east-1 on demand (amorton45/aws-gpu-price-tracker, imported)",
@@ -108,4 +133,6 @@ IMPORT = ImportFormat(
     source=SOURCE,
     license="none stated (price facts only, with attribution)",
     description="daily AWS Price List API price of p5.48xlarge us-east-1, append-only CSV",
+    excerpt=excerpt,
+    excerpt_note="per instance the row where its current price first appeared (facts only)",
 )

@@ -71,7 +71,9 @@ def test_every_expected_file_belongs_to_a_case():
     # A renamed or dropped case must not leave a stale file that nothing checks.
     declared = {c.expected_path for c in CASES}
     stray = sorted(
-        str(p.relative_to(ROOT)) for p in [*FIXTURES.glob(f"*/*{SUFFIX}"), *FIXTURES.glob(f"imports/*/*{SUFFIX}")] if p not in declared
+        str(p.relative_to(ROOT))
+        for p in [*FIXTURES.glob(f"*/*{SUFFIX}"), *FIXTURES.glob(f"imports/*/*{SUFFIX}")]
+        if p not in declared
     )
     assert not stray, f"expected-output files without a case in cases.toml: {stray}"
 

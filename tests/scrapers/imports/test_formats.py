@@ -245,3 +245,29 @@ def test_every_format_feeds_registered_import_only_providers():
             spec = PROVIDERS[name]
             assert spec is IMPORT_PROVIDERS[name] and spec.import_format == fmt.name
             assert (FIX / fmt.name).is_dir()
+
+
+def test_tracker_excerpt_is_stable_until_the_price_moves():
+    versions = [
+        (FIX / "aws-gpu-tracker-csv" / n).read_bytes()
+        for n in (
+            "gpu_prices_2025-04-23T18-52_first.csv",
+            "gpu_prices_2025-04-23T19-14_blank-row.csv",
+            "gpu_prices_2026-08-22_excerpt.csv",
+        )
+    ]
+    cuts = [aws_gpu_tracker.excerpt(v) for v in versions]
+    assert cuts[0] == cuts[1]  # a blank row appended: same excerpt, skipped unread on replay
+    assert cuts[2] == b"timestamp,instance,price_usd\n2025-06-05T07:22:36,p5.48xlarge,55.04\n"
+    for full, cut in zip(versions, cuts, strict=True):
+        a = aws_gpu_tracker.parse([resp("aws-gpu-tracker-csv", body=full)]).offers
+        b = aws_gpu_tracker.parse([resp("aws-gpu-tracker-csv", body=cut)]).offers
+        assert [o.price_per_hour for o in a] == [o.price_per_hour for o in b]
+
+
+def test_gcp_excerpt_rounds_away_float_jitter_only():
+    text = (FIX / "gcp-pricing-yml" / "pricing_2023-08-10_g2-excerpt.yml").read_text()
+    jitter = text.replace("hour: 3.673385", "hour: 3.67338500000001")
+    assert gcp_pricing_yml.excerpt(jitter) == gcp_pricing_yml.excerpt(text)
+    moved = text.replace("hour: 3.673385", "hour: 3.6733851")
+    assert gcp_pricing_yml.excerpt(moved) != gcp_pricing_yml.excerpt(text)
