@@ -255,7 +255,8 @@ def load_schedule(path: Path | None, providers: Mapping[str, Any] | None = None)
     if providers is None:
         from scrapers.registry import PROVIDERS
 
-        providers = PROVIDERS
+        # Import-only providers (scrape import) have nothing to fetch on a schedule.
+        providers = {n: s for n, s in PROVIDERS.items() if not getattr(s, "import_format", None)}
     where = "built-in defaults"
     data = ScheduleFile()
     if path is not None:
