@@ -33,6 +33,7 @@ from pipelines.store.atomic import file_sha256, write_json_atomic
 from pipelines.store.history import History
 from pipelines.tables import CATALOGUE, PRICES, schema_version
 from scrapers import ecb
+from scrapers.imports.formats import FORMATS
 from scrapers.registry import PROVIDERS
 
 PACKAGE_NAME = "gpu-prices"
@@ -112,7 +113,7 @@ def write(
         "schema_version": schema_version(),
         "created": datetime.now(UTC).isoformat(),
         "keywords": ["gpu", "cloud", "prices", "pricing", "tflops"],
-        "licenses": [LICENSE],
+        "licenses": [LICENSE, *_source_licenses(history)],
         "contributors": CONTRIBUTORS,
         "sources": _sources(history),
         "resources": resources,
@@ -172,13 +173,44 @@ def _history_resources(datasets_dir: Path, history: History, version: str) -> li
     return out
 
 
+# Licenses of imported catalogs whose excerpts the history holds (their notices travel with
+# the data); sources without a license contribute price facts only and add none.
+_IMPORT_LICENSES = {
+    "Apache-2.0": {
+        "name": "Apache-2.0",
+        "path": "https://www.apache.org/licenses/LICENSE-2.0",
+        "title": "Apache License 2.0 (excerpts of Cyclenerd/google-cloud-pricing-cost-calculator)",
+    },
+    "MIT": {
+        "name": "MIT",
+        "path": "https://opensource.org/license/mit",
+        "title": "MIT License (excerpts of andy-diericks/azure-pricing-radar)",
+    },
+}
+
+
+def _source_licenses(history: History) -> list[dict[str, str]]:
+    found = []
+    for name in sorted(history.provider_state()):
+        spec = PROVIDERS.get(name)
+        if spec is not None and spec.import_format:
+            lic = _IMPORT_LICENSES.get(FORMATS[spec.import_format].license)
+            if lic is not None and lic not in found:
+                found.append(lic)
+    return found
+
+
 def _sources(history: History) -> list[dict[str, str]]:
     """The providers with data in the history, the FX rates and the spec datasheets."""
     out = []
     for name in sorted(history.provider_state()):
         spec = PROVIDERS.get(name)
         if spec is not None and spec.source_urls:
-            out.append({"title": f"{spec.title} ({name})", "path": spec.source_urls[0]})
+            title = f"{spec.title} ({name})"
+            if spec.import_format:  # a third party's git-scraped catalog: credit its license
+                fmt = FORMATS[spec.import_format]
+                title += f"; imported with `scrape import {fmt.name}`, license: {fmt.license}"
+            out.append({"title": title, "path": spec.source_urls[0]})
     out.append(
         {
             "title": "European Central Bank euro foreign exchange reference rates (USD columns)",

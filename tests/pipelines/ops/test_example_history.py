@@ -3,6 +3,8 @@ data"): what a user sees after replaying them, on the sources that replay in sec
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from pipelines.config import Config
@@ -65,3 +67,12 @@ def test_history_table_in_readme_is_generated_from_the_archive():
     rows = [r for r in table.splitlines() if r.startswith("| https://")]
     assert len(rows) == 4
     assert all(r.count("|") == 8 for r in rows)
+
+
+def test_datapackage_credits_imported_sources_and_their_licenses(tmp_path):
+    cfg = Config.load(root=tmp_path, env={})
+    run_providers(["azure_radar"], config=cfg, replay=EXAMPLE_ARCHIVE, alerts=False)
+    pkg = json.loads((cfg.datasets_dir / "datapackage.json").read_text())
+    radar = [s for s in pkg["sources"] if "azure-pricing-radar" in s.get("path", "")]
+    assert radar and "license: MIT" in radar[0]["title"]
+    assert "MIT" in {lic["name"] for lic in pkg["licenses"]}
