@@ -770,6 +770,7 @@ def _final_steps(report: RunReport, config: Config, version: str, *, alerts: boo
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("gpu specs", lambda: gpu_specs.publish_specs(config.datasets_dir, version)),
         ("price per TFLOP", lambda: tflops.publish(current, config.datasets_dir, version)),
+        ("price index", lambda: price_index.publish(history.read_all(), config.datasets_dir)),
     ]
     if alerts and config.alerts.enabled:
         steps.append(("alert delivery", lambda: alerts_mod.deliver_pending(config)))
