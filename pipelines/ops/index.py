@@ -141,11 +141,13 @@ def recompute(
     try:
         names = _archive_view(config.archive_dir, tmp / "archive", through)
         cfg = copy.copy(config).with_datasets(tmp / "datasets", tmp / "archive")
+        # The rebuild reads and writes nothing published: not even a configured table URL.
+        cfg.table_url_setting = None
         report = run_providers(
             names, config=cfg, replay=tmp / "archive", post_steps=False, alerts=False
         )
         notes += [r.error for r in report.providers.values() if r.status == "failed" and r.error]
-        history = History(cfg.datasets_dir).read_all()
+        history = History.for_config(cfg).read_all()
         recomputed, _ = price_index.compute(history, methodology=m, days=[day], through=through)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -380,24 +380,27 @@ def _replay(
     state = _ReplayState(
         events.EventBatch(
             datasets_dir=config.datasets_dir, state_dir=config.state_dir, config=config
-        )
+        ),
+        History.for_config(config),
     )
     try:
-        _replay_groups(
-            ordered,
-            archive,
-            fx_index,
-            state,
-            report,
-            failed,
-            config,
-            started,
-            progress,
-            alerts,
-            post_steps,
-        )
-        # The last snapshot of each run of identical ones, then everything done once.
-        _flush_held(state, report, config, post_steps=post_steps)
+        # One Delta commit per replayed run, the plain-Parquet view written once at the end.
+        with state.history.batch():
+            _replay_groups(
+                ordered,
+                archive,
+                fx_index,
+                state,
+                report,
+                failed,
+                config,
+                started,
+                progress,
+                alerts,
+                post_steps,
+            )
+            # The last snapshot of each run of identical ones, then everything done once.
+            _flush_held(state, report, config, post_steps=post_steps)
     finally:
         if post_steps:
             _contained(report, "change events", state.events.flush)
@@ -510,7 +513,7 @@ def _process_batch(
     alerts: bool = True,
     replay: _ReplayState | None = None,
 ) -> None:
-    history = History.for_config(config)
+    history = replay.history if replay is not None else History.for_config(config)
     state = history.provider_state()
     passed: dict[str, pd.DataFrame] = {}
     gated: dict[str, gate.GateResult] = {}
@@ -684,6 +687,7 @@ class _ReplayState:
     """
 
     events: events.EventBatch
+    history: History
     fingerprints: dict[str, str] = field(default_factory=dict)
     held: dict[str, pd.DataFrame] = field(default_factory=dict)
     version: str | None = None
@@ -744,7 +748,7 @@ def _merge_held(
         {},  # its quarantined rows were recorded when it was first parsed
         sub,
         config,
-        History(config.datasets_dir),
+        replay.history,
         post_steps=post_steps,
         replay=replay,
     )
@@ -763,7 +767,7 @@ def _flush_held(
 
 def _final_steps(report: RunReport, config: Config, version: str, *, alerts: bool) -> None:
     """The derived tables and mail of a replay, once, from the history as it ends."""
-    history = History(config.datasets_dir)
+    history = History.for_config(config)
     current = history.read_current()
     report.unmatched_gpus = sorted(set(gpu_specs.unmatched(current)))
     version = history.current_version() or version

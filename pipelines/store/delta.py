@@ -361,6 +361,11 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+def as_stored(records: pa.Table) -> pa.Table:
+    """Records as a commit stores them and the change feed returns them."""
+    return _normalize(records.select(TABLE_SCHEMA.names).cast(TABLE_SCHEMA))
+
+
 def _normalize(table: pa.Table) -> pa.Table:
     """Arrow as delta-rs returns it (string views, any column order) -> TABLE_SCHEMA."""
     cols = []

@@ -17,6 +17,8 @@ changed offers, not the length of the history.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +35,7 @@ from pipelines.schema import (
     VERSION_VALUE_COLUMNS,
 )
 from pipelines.store import delta
-from pipelines.store.view import PRICES_NAME, View
+from pipelines.store.view import PRICES_NAME, View, apply_records
 from pipelines.tables import PRICES
 
 log = logging.getLogger("pipelines.store.history")
@@ -72,6 +74,20 @@ def default_table_url(datasets_dir: Path) -> str:
     return str(Path(datasets_dir) / TABLE_NAME)
 
 
+@dataclass
+class _Batch:
+    """The view as a batch of publishes leaves it, held in memory until the batch ends."""
+
+    manifest: dict[str, Any] | None
+    current: pd.DataFrame
+    state: dict[str, Any]
+    closed: list[pd.DataFrame] = field(default_factory=list)
+    delta_version: int | None = None
+    dataset_version: str | None = None
+    enrich: Any = None
+    enrich_key: str | None = None
+
+
 class History:
     """The Delta table of record plus its local plain-Parquet view."""
 
@@ -87,6 +103,7 @@ class History:
         )
         self.view = View(self.datasets_dir)
         self.link = self.view.link
+        self._batch: _Batch | None = None
 
     @classmethod
     def for_config(cls, config) -> History:
@@ -95,12 +112,65 @@ class History:
         url = config.table_url
         return cls(config.datasets_dir, url, delta.storage_options(url, config.settings))
 
+    @contextmanager
+    def batch(self) -> Iterator[History]:
+        """Many publishes in a row (a replay of hundreds of archived runs).
+
+        Each publish is still one Delta commit and one dataset version, so the table's
+        history is the same as with single publishes; what is deferred is the plain-Parquet
+        view: the open versions are kept in memory and the view is written once, when the
+        batch ends (also when it ends with an error: what was committed is published).
+        Readers of this History inside the batch (state, current rows, versions) see the
+        batch's state. The view's lock is held throughout.
+        """
+        if self._batch is not None:
+            yield self  # already batching: the outer batch publishes
+            return
+        with self.view.lock():
+            m = self.view.refresh(self.table)
+            self._batch = _Batch(
+                manifest=m,
+                current=self.view.read_current(),
+                state=dict((m or {}).get("state") or {}),
+                dataset_version=(m or {}).get("dataset_version"),
+            )
+            try:
+                yield self
+            finally:
+                b, self._batch = self._batch, None
+                if b.delta_version is not None:
+                    self._publish_batch(b)
+
+    def _publish_batch(self, b: _Batch) -> None:
+        m = b.manifest
+        same_table = m is not None and m.get("table_url") == self.table.url
+        if not same_table:  # a first publish, or a view of another table: derive it whole
+            self.view.refresh(self.table, enrich=b.enrich, enrich_key=b.enrich_key)
+            return
+        current = b.current
+        rejoin = b.enrich is not None and b.enrich_key is not None
+        if rejoin and m.get("enrich_key") != b.enrich_key:
+            current = b.enrich(current)
+        closed_files = {k: v for k, v in m["files"].items() if k.startswith("closed-")}
+        self.view.publish(
+            self.table,
+            b.delta_version,
+            b.dataset_version,
+            current,
+            b.closed,
+            closed_files,
+            b.state,
+            b.enrich_key if b.enrich_key is not None else m.get("enrich_key"),
+        )
+
     # --- reading -------------------------------------------------------------------
     def versions(self) -> list[dict[str, Any]]:
         """Published dataset versions, oldest first, each with its Delta version."""
         return [c.as_dict() for c in self.table.commits() if c.dataset_version]
 
     def current_version(self) -> str | None:
+        if self._batch is not None:
+            return self._batch.dataset_version
         m = self.view.manifest()
         if m is not None:
             return m.get("dataset_version")
@@ -112,6 +182,8 @@ class History:
         return self.view.current_part()
 
     def read_current(self) -> pd.DataFrame:
+        if self._batch is not None:
+            return self._batch.current.copy()
         return self.view.read_current()
 
     def read_all(self, version: str | None = None) -> pd.DataFrame:
@@ -128,6 +200,8 @@ class History:
     def provider_state(self) -> dict[str, dict[str, Any]]:
         """Per provider: last good run (observed_at, rows, version, regions), from the run
         records of the table (brought into the view's manifest by a refresh)."""
+        if self._batch is not None:
+            return dict(self._batch.state)
         return dict((self._fresh_manifest() or {}).get("state") or {})
 
     def _fresh_manifest(self) -> dict[str, Any] | None:
@@ -180,6 +254,12 @@ class History:
         optimistic concurrency orders their appends, and the refresh after our commit
         brings theirs into the view too.
         """
+        if self._batch is not None:
+            b = self._batch
+            m = {"dataset_version": b.dataset_version, "state": b.state}
+            return self._merge_and_publish(
+                m, observations, enrich=enrich, enrich_key=enrich_key, now=now
+            )
         with self.view.lock():
             m = self.view.refresh(self.table)
             return self._merge_and_publish(
@@ -219,7 +299,7 @@ class History:
             }
         if not fresh:
             return result
-        current = self.view.read_current()
+        current = self.read_current()
         touched = current[current["provider"].isin(list(fresh))]
         obs_all = pd.concat(list(fresh.values()), ignore_index=True)
         kept, closed, counts = _merge(touched, obs_all, version)
@@ -239,6 +319,18 @@ class History:
         result.delta_version = self.table.commit(
             records, dataset_version=version, providers=sorted(fresh)
         )
+        if self._batch is not None:
+            # The view's own update (view.apply_records), on the records just committed.
+            b = self._batch
+            b.current, b.state = apply_records(
+                records, result.delta_version, b.current, b.state, b.closed
+            )
+            b.delta_version, b.dataset_version = result.delta_version, version
+            b.enrich, b.enrich_key = enrich, enrich_key
+            result.version = version
+            result.current_rows = len(b.current)
+            result.closed_rows_added = len(closed)
+            return result
         manifest = self.view.refresh(self.table, enrich=enrich, enrich_key=enrich_key)
         result.version = version
         result.current_rows = (manifest or {}).get("current_rows", 0)

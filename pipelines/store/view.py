@@ -148,7 +148,7 @@ class View:
         if rejoin:
             current = enrich(current)
         dataset_version = _dataset_version(table, latest)
-        return self._publish(
+        return self.publish(
             table,
             latest,
             dataset_version,
@@ -159,7 +159,7 @@ class View:
             enrich_key if enrich_key is not None else (m or {}).get("enrich_key"),
         )
 
-    def _publish(
+    def publish(
         self,
         table: delta.PriceTable,
         delta_version: int,
@@ -312,6 +312,21 @@ def _dataset_version(table: delta.PriceTable, delta_version: int) -> str | None:
         if c.delta_version <= delta_version and c.dataset_version:
             return c.dataset_version
     return None
+
+
+def apply_records(
+    records: pa.Table,
+    delta_version: int,
+    current: pd.DataFrame,
+    state: dict[str, Any],
+    closed_out: list[pd.DataFrame],
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Apply the records of one commit this process just wrote (as `_apply` does with the
+    change feed): the batch mode of `History` keeps the view in memory this way."""
+    recs = delta.as_stored(records).append_column(
+        "_commit_version", pa.array([delta_version] * records.num_rows, pa.int64())
+    )
+    return _apply(recs, current, state, closed_out)
 
 
 def _apply(

@@ -1,0 +1,53 @@
+"""Batch mode of the history (a replay of hundreds of archived runs): every publish is
+still its own Delta commit and dataset version; only the plain-Parquet view is written
+once, at the end. The view must come out row-for-row as single publishes leave it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pipelines.store import delta
+from pipelines.store.history import History
+from tests.support.history_runs import RUNS, plain
+
+
+def _view(datasets) -> pd.DataFrame:
+    return plain(pd.read_parquet(datasets / "gpu_prices.parquet"))
+
+
+def test_a_batch_publishes_the_same_history_as_single_publishes(tmp_path):
+    single = History(tmp_path / "single")
+    one_by_one = [single.merge_and_publish(run).version for run in RUNS]
+    batched = History(tmp_path / "batched")
+    with batched.batch():
+        versions = [batched.merge_and_publish(run).version for run in RUNS]
+        # Inside the batch the history answers from the batch, not from the stale view.
+        assert batched.current_version() == versions[-1]
+        assert set(batched.provider_state()) == {"aws", "lambda"}
+        assert not (tmp_path / "batched" / "gpu_prices.parquet").exists()
+    a, b = _view(tmp_path / "single"), _view(tmp_path / "batched")
+    drop = ["dataset_version"]  # ids differ (publish times); everything else is equal
+    pd.testing.assert_frame_equal(a.drop(columns=drop), b.drop(columns=drop))
+    assert len(one_by_one) == len(versions) == len(RUNS)
+    # One Delta commit and dataset version per publish, each openable (time travel).
+    assert [v["version"] for v in batched.versions()] == versions
+    for v in versions[:-1]:
+        assert len(batched.read_all(v)) > 0
+    # The view says the last version, and a later single publish carries on from it.
+    assert batched.current_version() == versions[-1]
+    again = batched.merge_and_publish(RUNS[-1])
+    assert again.version is None  # already in the history: replays stay idempotent
+
+
+def test_a_batch_that_fails_still_publishes_what_it_committed(tmp_path):
+    h = History(tmp_path / "datasets")
+    with pytest.raises(RuntimeError, match="parser crashed"):
+        with h.batch():
+            first = h.merge_and_publish(RUNS[0]).version
+            raise RuntimeError("parser crashed")
+    assert h.current_version() == first
+    view = _view(tmp_path / "datasets")
+    table = plain(delta.derive_history(h.table.records()))
+    pd.testing.assert_frame_equal(view, table, check_dtype=False)
+    assert h.verify() == []
