@@ -402,6 +402,9 @@ def _replay(
             # The last snapshot of each run of identical ones, then everything done once.
             _flush_held(state, report, config, post_steps=post_steps)
     finally:
+        if state.quarantine:
+            frames = [f for f in state.quarantine if len(f)] or state.quarantine[:1]
+            _write_quarantine(pd.concat(frames, ignore_index=True), report, config)
         if post_steps:
             _contained(report, "change events", state.events.flush)
     if post_steps and state.version is not None:
@@ -546,7 +549,7 @@ def _process_batch(
     if replay is not None:
         passed = _hold_repeats(passed, replay, report, config, post_steps=post_steps)
     if not passed:
-        _record_quarantine(gated, report, config, None)
+        _record_quarantine(gated, report, config, None, replay=replay)
         return
     # The merge, publish and post-publish steps are one step for all passed providers:
     # its wall time is part of each one's (ProviderResult.seconds).
@@ -590,7 +593,7 @@ def _merge_and_post(
             res.status = UNCHANGED
             res.warnings.append(merge.skipped_reason)
     report.previous_dataset_version = pub.previous_version
-    _record_quarantine(gated, report, config, pub.version)
+    _record_quarantine(gated, report, config, pub.version, replay=replay)
     if pub.version is None:
         # Nothing new to publish, but mail queued by an earlier run (SMTP down then) goes.
         if replay is None and post_steps and alerts and config.alerts.enabled:
@@ -639,11 +642,14 @@ def _record_quarantine(
     report: RunReport,
     config: Config,
     version: str | None,
+    *,
+    replay: _ReplayState | None = None,
 ) -> None:
     """Append this batch's quarantined rows to datasets/gpu_quarantine.parquet.
 
     Also for providers that failed the gate: their rows say what went wrong. A failure to
     write is a note, never a lost publish (the rows' findings are in the run log too).
+    A replay collects them and appends once, at its end (`_write_quarantine`).
     """
     frames = [
         quarantine.to_rows(
@@ -664,6 +670,13 @@ def _record_quarantine(
             pd.DataFrame(), run_id=report.run_id, dataset_version=version, published=True
         )
     )
+    if replay is not None:
+        replay.quarantine.append(rows)
+        return
+    _write_quarantine(rows, report, config)
+
+
+def _write_quarantine(rows: pd.DataFrame, report: RunReport, config: Config) -> None:
     try:
         quarantine.append(config.datasets_dir, rows)
     except Exception as exc:
@@ -688,6 +701,7 @@ class _ReplayState:
 
     events: events.EventBatch
     history: History
+    quarantine: list[pd.DataFrame] = field(default_factory=list)
     fingerprints: dict[str, str] = field(default_factory=dict)
     held: dict[str, pd.DataFrame] = field(default_factory=dict)
     version: str | None = None

@@ -146,6 +146,10 @@ class PriceTable:
         # Remote tables need options (credentials, endpoint): `History.for_config` passes
         # them from the settings; a local table needs none.
         self.options = dict(options or {})
+        # The handle this process commits through: opening a table replays its log, and a
+        # replay commits hundreds of times. A commit brings the handle to its own version
+        # (other writers' commits in between included), so it is never stale for writing.
+        self._writer = None
 
     # --- opening -----------------------------------------------------------------------
     def _open(self, version: int | str | datetime | None = None):
@@ -184,9 +188,11 @@ class PriceTable:
             # Other providers' writers commit at the same time: retry until ours lands.
             max_commit_retries=100,
         )
-        exists = self.exists()
+        exists = self._writer is not None or self.exists()
+        if exists and self._writer is None:
+            self._writer = self._open()
         write_deltalake(
-            self.url,
+            self._writer if exists else self.url,
             records,
             mode="append",
             partition_by=PARTITION_BY or None,
@@ -200,6 +206,13 @@ class PriceTable:
                 compression="ZSTD", max_row_group_size=ROW_GROUP_ROWS
             ),
         )
+        if self._writer is None:
+            self._writer = self._open()
+        # Ours is the handle's version; the commit metadata says so (else look further back).
+        dt = self._writer
+        for h in dt.history(1):
+            if h.get(DATASET_VERSION_KEY) == dataset_version:
+                return int(h["version"])
         for c in self.commits(limit=200, newest_first=True):
             if c.dataset_version == dataset_version:
                 return c.delta_version
