@@ -155,55 +155,63 @@ def price_per_tflop(current: pd.DataFrame, dataset_version: str | None = None) -
     return out[TFLOPS_SCHEMA.names]
 
 
-def _median_of_provider_minimum(grp: pd.DataFrame, col: str) -> float | None:
-    """Median over providers of each provider's cheapest value (a provider counts once)."""
-    values = grp.dropna(subset=[col]).groupby("provider")[col].min()
-    return float(values.median()) if len(values) else None
+def _median_of_provider_minimum(df: pd.DataFrame, keys: list[str], col: str) -> pd.Series:
+    """Per group: the median over providers of each provider's cheapest value (a provider
+    counts once)."""
+    per_provider = df.dropna(subset=[col]).groupby([*keys, "provider"], sort=False)[col].min()
+    return per_provider.groupby(level=list(range(len(keys)))).median()
 
 
 def summarize(per_offer: pd.DataFrame, dataset_version: str | None = None) -> pd.DataFrame:
     """Per (gpu_model, pricing_model, price_scope, precision): every provider and offer,
-    the cheapest ranked offer and medians across providers."""
+    the cheapest ranked offer and medians across providers.
+
+    Grouped aggregations, not a loop over groups: a history of a few years has over a
+    thousand groups, and a Python loop paid several milliseconds for each."""
     per_offer = per_offer[per_offer["gpu_model"].notna()]
     if per_offer.empty:
         return _empty(SUMMARY_SCHEMA)
-    rows = []
     keys = ["gpu_model", "pricing_model", "price_scope", "precision"]
-    for (model, pricing, scope, precision), grp in per_offer.groupby(keys, sort=True):
-        grp = grp.sort_values(["usd_per_pflop_hour", "offer_key"], kind="stable")
-        ranked = grp[grp["unranked_reason"].isna()]
-        best = ranked.iloc[0] if len(ranked) else None
-        rows.append(
-            {
-                "gpu_model": model,
-                "accelerator_kind": grp["accelerator_kind"].iloc[0],
-                "pricing_model": pricing,
-                "price_scope": scope,
-                "precision": precision,
-                "provider_count": grp["provider"].nunique(),
-                "offer_count": len(grp),
-                "ranked_provider_count": ranked["provider"].nunique(),
-                "ranked_offer_count": len(ranked),
-                "tflops_per_gpu_min": ranked["tflops_per_gpu"].min() if best is not None else None,
-                "tflops_per_gpu_max": ranked["tflops_per_gpu"].max() if best is not None else None,
-                "cheapest_usd_per_pflop_hour": None if best is None else best["usd_per_pflop_hour"],
-                "cheapest_price_usd_per_gpu_hour": None
-                if best is None
-                else best["price_usd_per_gpu_hour"],
-                "cheapest_provider": None if best is None else best["provider"],
-                "cheapest_offer_key": None if best is None else best["offer_key"],
-                "cheapest_region": None if best is None else best["region"],
-                "cheapest_spec_match": None if best is None else best["spec_match"],
-                "median_usd_per_pflop_hour": _median_of_provider_minimum(
-                    ranked, "usd_per_pflop_hour"
-                ),
-                "median_price_usd_per_gpu_hour": _median_of_provider_minimum(
-                    grp, "price_usd_per_gpu_hour"
-                ),
-                "dataset_version": dataset_version,
-            }
-        )
-    out = pd.DataFrame(rows, columns=SUMMARY_SCHEMA.names)
+    # Cheapest first within each group (missing values last, ties by offer key).
+    df = per_offer.sort_values([*keys, "usd_per_pflop_hour", "offer_key"], kind="stable")
+    g = df.groupby(keys, sort=True)
+    out = pd.DataFrame(
+        {
+            "accelerator_kind": g["accelerator_kind"].nth(0).set_axis(g.size().index),
+            "provider_count": g["provider"].nunique(),
+            "offer_count": g.size(),
+        }
+    )
+    ranked = df[df["unranked_reason"].isna()]
+    rg = ranked.groupby(keys, sort=True)
+    best = rg.nth(0).set_index(keys)
+    out["ranked_provider_count"] = rg["provider"].nunique()
+    out["ranked_offer_count"] = rg.size()
+    out["tflops_per_gpu_min"] = rg["tflops_per_gpu"].min()
+    out["tflops_per_gpu_max"] = rg["tflops_per_gpu"].max()
+    for col, src in (
+        ("cheapest_usd_per_pflop_hour", "usd_per_pflop_hour"),
+        ("cheapest_price_usd_per_gpu_hour", "price_usd_per_gpu_hour"),
+        ("cheapest_provider", "provider"),
+        ("cheapest_offer_key", "offer_key"),
+        ("cheapest_region", "region"),
+        ("cheapest_spec_match", "spec_match"),
+    ):
+        out[col] = best[src]
+    out["median_usd_per_pflop_hour"] = _median_of_provider_minimum(
+        ranked, keys, "usd_per_pflop_hour"
+    )
+    out["median_price_usd_per_gpu_hour"] = _median_of_provider_minimum(
+        df, keys, "price_usd_per_gpu_hour"
+    )
+    out["ranked_provider_count"] = out["ranked_provider_count"].fillna(0)
+    out["ranked_offer_count"] = out["ranked_offer_count"].fillna(0)
+    out["dataset_version"] = dataset_version
+    out = out.reset_index().astype(object)
+    # Rows as plain values, typed below exactly as a frame built from records would be.
+    out = pd.DataFrame(
+        out.where(out.notna(), None).to_dict("records"), columns=SUMMARY_SCHEMA.names
+    )
     for col in ("provider_count", "offer_count", "ranked_provider_count", "ranked_offer_count"):
         out[col] = out[col].astype("int32")
     for col in (
