@@ -40,7 +40,7 @@ def published_twice(tmp_path, provider_server):
     return cfg.datasets_dir
 
 
-def test_diff_of_two_published_versions_says_what_waits_for_confirmation(tmp_path, provider_server):
+def test_finding_16_diff_of_two_published_versions_says_what_waits_for_confirmation(tmp_path, provider_server):
     datasets = published_twice(tmp_path, provider_server)
     first, second = (v["version"] for v in History(datasets).versions())
     old, new = datasets / ".history" / f"v{first}", datasets / "gpu_prices.parquet"
@@ -52,7 +52,7 @@ def test_diff_of_two_published_versions_says_what_waits_for_confirmation(tmp_pat
     assert "waiting for confirmation (not events yet): azure 1 price change(s)" in result.stderr
 
 
-def test_diff_of_two_published_versions(tmp_path, provider_server):
+def test_finding_16_diff_of_two_published_versions(tmp_path, provider_server):
     datasets = published_twice(tmp_path, provider_server)
     first, second = (v["version"] for v in History(datasets).versions())
     result = scrape_diff(
@@ -70,7 +70,7 @@ def test_diff_of_two_published_versions(tmp_path, provider_server):
     assert (events[0]["from_version"], events[0]["to_version"]) == (first, second)
 
 
-def test_diff_without_changes_says_so(tmp_path, provider_server):
+def test_finding_16_diff_without_changes_says_no_changes(tmp_path, provider_server):
     datasets = published_twice(tmp_path, provider_server)
     current = datasets / "gpu_prices.parquet"
     result = scrape_diff(current, current)
@@ -88,7 +88,7 @@ def _csv(tmp_path, name, rows, drop=()):
     return path
 
 
-def test_csv_without_derivable_columns_gives_the_same_events(tmp_path):
+def test_finding_16_csv_without_derivable_columns_gives_the_same_events(tmp_path):
     before = [observation(price=32.7726), observation("p5.48xlarge", 98.32, "H100")]
     at = T0 + timedelta(days=1)
     after = [
@@ -112,7 +112,7 @@ def test_csv_without_derivable_columns_gives_the_same_events(tmp_path):
     assert {k[0] for k in kinds(full)} >= {"price_changed", "offer_gpu_changed"}
 
 
-def test_csv_missing_other_columns_names_them_in_one_line(tmp_path):
+def test_finding_16_csv_missing_other_columns_names_them_in_one_line(tmp_path):
     rows = [observation()]
     a = _csv(tmp_path, "a", rows, ("price_per_hour", "currency"))
     b = _csv(tmp_path, "b", rows)
