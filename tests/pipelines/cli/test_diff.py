@@ -40,7 +40,9 @@ def published_twice(tmp_path, provider_server):
     return cfg.datasets_dir
 
 
-def test_finding_16_diff_of_two_published_versions_says_what_waits_for_confirmation(tmp_path, provider_server):
+def test_finding_16_diff_of_two_published_versions_says_what_waits_for_confirmation(
+    tmp_path, provider_server
+):
     datasets = published_twice(tmp_path, provider_server)
     first, second = (v["version"] for v in History(datasets).versions())
     old, new = datasets / ".history" / f"v{first}", datasets / "gpu_prices.parquet"

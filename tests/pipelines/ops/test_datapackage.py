@@ -108,7 +108,9 @@ def test_finding_15_readme_string_tip_keeps_missing_values_missing(readme_comman
     assert missing  # the check above met missing values
 
 
-def test_finding_14_two_versions_with_events_validate_and_sum_to_the_history(tmp_path, provider_server):
+def test_finding_14_two_versions_with_events_validate_and_sum_to_the_history(
+    tmp_path, provider_server
+):
     """A price change: a closed part beside the current one, and change events whose null
     integers (offer_count) the validator must read as nulls."""
     provider_server.route("/api/retail/prices", azure_answer())
