@@ -122,3 +122,25 @@ def test_finding_16_csv_missing_other_columns_names_them_in_one_line(tmp_path):
     assert result.exit_code == 1
     (line,) = [x for x in result.stderr.splitlines() if str(a) in x]
     assert "missing column(s) currency, price_per_hour" in line
+
+
+def test_finding_13_diff_text_never_shows_nan(tmp_path):
+    """A spot summary event has no instance type; `scrape diff` printed "aws T4 nan
+    af-south-1 spot: cheapest ... over 7.0 offers" (read back from CSV, missing is NaN)."""
+
+    def spot(at, price):
+        return [
+            observation(f"g4dn.{size}", price * n, "T4", pricing_model="spot", gpu_count=n, at=at)
+            for size, n in (("xlarge", 1.0), ("12xlarge", 4.0))
+        ]
+
+    later = T0 + timedelta(days=1)
+    result = scrape_diff(
+        _csv(tmp_path, "a", spot(T0, 0.2406)), _csv(tmp_path, "b", spot(later, 0.1203))
+    )
+    assert result.exit_code == 0, result.output
+    (line,) = [x for x in result.stdout.splitlines() if "spot_price_changed" in x]
+    assert line.endswith(
+        "aws T4 us-east-1 spot: cheapest 0.2406 -> 0.1203 USD/GPU-hour (-50.0%) over 2 offers"
+    )
+    assert "nan" not in result.stdout.lower() and "none" not in result.stdout.lower()
