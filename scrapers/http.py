@@ -279,7 +279,7 @@ class HttpClient:
         budget = self.deadline_s if deadline_s is None else deadline_s
         loop = asyncio.get_running_loop()
         deadline = loop.time() + budget
-        last_error = "no attempt made"
+        last_error: str | None = None  # of the attempts before the current one
         for attempt in range(self.max_retries + 1):
             wait: float | None = None
             try:
@@ -324,7 +324,8 @@ class HttpClient:
                     provider,
                     shown,
                     f"no complete answer within the {budget:g} s request deadline "
-                    f"({attempt + 1} attempt(s); last error: {last_error})",
+                    f"({attempt + 1} attempt(s)"
+                    + (f"; last error before it: {last_error})" if last_error else ")"),
                 ) from None
             except httpx.TransportError as exc:
                 # Connection refused/reset, timeouts, truncated bodies (RemoteProtocolError).

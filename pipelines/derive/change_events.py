@@ -161,8 +161,36 @@ def append_events(path: Path, new: pd.DataFrame) -> pd.DataFrame:
     return allev.reset_index(drop=True)
 
 
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # lists, arrays: not a scalar, so not missing
+        return False
+
+
+def for_people(ev: Mapping[str, Any]) -> dict[str, Any]:
+    """The event with missing values as None and whole counts as ints.
+
+    Events come out of pandas, where a missing value is NaN/NaT/<NA> and a count is a float
+    (`offer_count` 1.0): printed as is they read "runpod A100 nan global spot ... over 1.0
+    offers" (issue 16 finding 13)."""
+    out: dict[str, Any] = {}
+    for key, value in ev.items():
+        if _missing(value):
+            value = None
+        elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            if key in ("offer_count", "gpu_count"):
+                value = int(value)
+        out[key] = value
+    return out
+
+
 def describe(ev: Mapping[str, Any]) -> str:
-    """One line of text for an event (feed titles, mail digests)."""
+    """One line of text for an event (feed titles, mail digests, `scrape diff`, the site),
+    without "nan" or "None" in it."""
+    ev = for_people(ev)
     t = ev["event_type"]
     cur = ev.get("currency") or ""
     where = " ".join(

@@ -1,50 +1,26 @@
 """Text built for people (feed entries, mail digests) from change events.
 
-Events come out of pandas, where a missing value is NaN/NaT/<NA> and a count is a float
-(`offer_count` 1.0): printed as is they read "runpod A100 nan global spot ... over 1.0
-offers". `for_people` turns them into None and whole numbers first. Links for people go
-to the provider's pricing page (`ProviderSpec.pricing_page_url`), never to the API URL a
-price was read from: that one may carry a redacted key and means nothing in a browser.
+Events come out of pandas with NaN for missing values; `for_people` (in
+pipelines.derive.change_events, where `describe` uses it too) turns them into None and whole
+numbers first. Links for people go to the provider's pricing page
+(`ProviderSpec.pricing_page_url`), never to the API URL a price was read from: that one may
+carry a redacted key and means nothing in a browser.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-import pandas as pd
-
+from pipelines.derive.change_events import for_people as for_people  # feed, digest use it
 from pipelines.derive.changes import describe
-
-
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):  # lists, arrays: not a scalar, so not missing
-        return False
-
-
-def for_people(ev: Mapping[str, Any]) -> dict[str, Any]:
-    """The event with missing values as None and whole floats as ints."""
-    out: dict[str, Any] = {}
-    for key, value in ev.items():
-        if _missing(value):
-            value = None
-        elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
-            if key in ("offer_count", "gpu_count"):
-                value = int(value)
-        out[key] = value
-    return out
 
 
 def describe_for_people(ev: Mapping[str, Any]) -> str:
     """One line for an event, without "nan" or "None" in it."""
-    return describe(for_people(ev))
+    return describe(ev)
 
 
 def one_line(value: Any) -> str:

@@ -297,12 +297,16 @@ def list_jobs(
     """
     now = now or datetime.now(UTC)
     due = set(due_providers(schedule, datasets_dir, now)) if datasets_dir is not None else set()
-    scheduler = open_scheduler(state_dir, schedule)
-    scheduler.start(paused=True)
-    try:
-        stored = {job.id: job for job in scheduler.get_jobs()}
-    finally:
-        scheduler.shutdown(wait=False)
+    stored = {}
+    # No job store yet (never started here, or run outside the project): nothing is stored,
+    # and listing must not create the state directory and an empty store where it ran.
+    if (Path(state_dir) / JOBSTORE_FILE).is_file():
+        scheduler = open_scheduler(state_dir, schedule)
+        scheduler.start(paused=True)
+        try:
+            stored = {job.id: job for job in scheduler.get_jobs()}
+        finally:
+            scheduler.shutdown(wait=False)
     out = []
     for name, spec in sorted(schedule.jobs.items()):
         if not spec.enabled:

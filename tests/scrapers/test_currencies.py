@@ -24,14 +24,14 @@ def _published_currencies(provider: str) -> set[str]:
 
 
 @pytest.mark.parametrize("name", sorted(PROVIDERS))
-def test_every_currency_a_recording_publishes_is_declared(name):
+def test_finding_03_every_currency_a_recording_publishes_is_declared(name):
     published = _published_currencies(name)
     assert published <= set(PROVIDERS[name].currencies), (
         f"{name} publishes {sorted(published)} but declares {PROVIDERS[name].currencies}"
     )
 
 
-def test_euro_providers_declare_eur():
+def test_finding_03_euro_providers_declare_eur():
     # Scaleway and OVHcloud (FR subsidiary) price in EUR; everything else here in USD.
     assert {n for n, s in PROVIDERS.items() if set(s.currencies) - {"USD"}} >= {
         "scaleway",

@@ -227,6 +227,8 @@ def test_finding_10_dripping_body_cannot_stretch_the_request_past_its_deadline()
         elapsed = time.monotonic() - started
     assert elapsed < 4.0, f"request ran {elapsed:.1f} s past a 2 s deadline"
     assert "t: " in str(err.value) and "/drip" in str(err.value)
+    # The one attempt was cut off by the deadline: no earlier error to report.
+    assert str(err.value).endswith("2 s request deadline (1 attempt(s))")
 
 
 def test_deadline_also_bounds_retries_and_backoff():

@@ -292,7 +292,7 @@ def test_finding_12_subscribe_refuses_unknown_provider_and_gpu_names(tmp_path, a
     assert res.exit_code == 2 and "(did you mean 'spot'?)" in res.stderr
 
 
-def test_finding_8_alerts_send_flushes_the_queue_and_reports_what_is_left(
+def test_finding_08_alerts_send_flushes_the_queue_and_reports_what_is_left(
     tmp_path, alerts_env, monkeypatch
 ):
     """`alerts send` delivers on its own (no run needed) and counts mail it could not

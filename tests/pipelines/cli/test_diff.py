@@ -40,7 +40,9 @@ def published_twice(tmp_path, provider_server):
     return cfg.datasets_dir
 
 
-def test_diff_of_two_published_versions_says_what_waits_for_confirmation(tmp_path, provider_server):
+def test_finding_16_diff_of_two_published_versions_says_what_waits_for_confirmation(
+    tmp_path, provider_server
+):
     datasets = published_twice(tmp_path, provider_server)
     first, second = (v["version"] for v in History(datasets).versions())
     new = datasets / "gpu_prices.parquet"
@@ -53,7 +55,7 @@ def test_diff_of_two_published_versions_says_what_waits_for_confirmation(tmp_pat
     assert "waiting for confirmation (not events yet): azure 1 price change(s)" in result.stderr
 
 
-def test_diff_of_two_published_versions(tmp_path, provider_server):
+def test_finding_16_diff_of_two_published_versions(tmp_path, provider_server):
     datasets = published_twice(tmp_path, provider_server)
     first, second = (v["version"] for v in History(datasets).versions())
     # The earlier version by its id (read from the Delta table), the current one by its view.
@@ -73,7 +75,7 @@ def test_diff_of_two_published_versions(tmp_path, provider_server):
     assert (events[0]["from_version"], events[0]["to_version"]) == (first, second)
 
 
-def test_diff_without_changes_says_so(tmp_path, provider_server):
+def test_finding_16_diff_without_changes_says_no_changes(tmp_path, provider_server):
     datasets = published_twice(tmp_path, provider_server)
     current = datasets / "gpu_prices.parquet"
     result = scrape_diff(current, current)
@@ -91,7 +93,7 @@ def _csv(tmp_path, name, rows, drop=()):
     return path
 
 
-def test_csv_without_derivable_columns_gives_the_same_events(tmp_path):
+def test_finding_16_csv_without_derivable_columns_gives_the_same_events(tmp_path):
     before = [observation(price=32.7726), observation("p5.48xlarge", 98.32, "H100")]
     at = T0 + timedelta(days=1)
     after = [
@@ -115,7 +117,7 @@ def test_csv_without_derivable_columns_gives_the_same_events(tmp_path):
     assert {k[0] for k in kinds(full)} >= {"price_changed", "offer_gpu_changed"}
 
 
-def test_csv_missing_other_columns_names_them_in_one_line(tmp_path):
+def test_finding_16_csv_missing_other_columns_names_them_in_one_line(tmp_path):
     rows = [observation()]
     a = _csv(tmp_path, "a", rows, ("price_per_hour", "currency"))
     b = _csv(tmp_path, "b", rows)
@@ -123,3 +125,25 @@ def test_csv_missing_other_columns_names_them_in_one_line(tmp_path):
     assert result.exit_code == 1
     (line,) = [x for x in result.stderr.splitlines() if str(a) in x]
     assert "missing column(s) currency, price_per_hour" in line
+
+
+def test_finding_13_diff_text_never_shows_nan(tmp_path):
+    """A spot summary event has no instance type; `scrape diff` printed "aws T4 nan
+    af-south-1 spot: cheapest ... over 7.0 offers" (read back from CSV, missing is NaN)."""
+
+    def spot(at, price):
+        return [
+            observation(f"g4dn.{size}", price * n, "T4", pricing_model="spot", gpu_count=n, at=at)
+            for size, n in (("xlarge", 1.0), ("12xlarge", 4.0))
+        ]
+
+    later = T0 + timedelta(days=1)
+    result = scrape_diff(
+        _csv(tmp_path, "a", spot(T0, 0.2406)), _csv(tmp_path, "b", spot(later, 0.1203))
+    )
+    assert result.exit_code == 0, result.output
+    (line,) = [x for x in result.stdout.splitlines() if "spot_price_changed" in x]
+    assert line.endswith(
+        "aws T4 us-east-1 spot: cheapest 0.2406 -> 0.1203 USD/GPU-hour (-50.0%) over 2 offers"
+    )
+    assert "nan" not in result.stdout.lower() and "none" not in result.stdout.lower()

@@ -70,6 +70,16 @@ def test_finding_12_unknown_provider_says_did_you_mean(elsewhere):
     assert "not both" in one_line_error(runner.invoke(app, ["run", "--all", "aws"]))
 
 
+@pytest.mark.parametrize("name", ["../x", "/etc/x", "linode/../../x"])
+def test_finding_11_path_like_provider_names_are_refused_by_every_command(elsewhere, name):
+    """`scrape parse ../x FILE` printed a traceback (and `archive add ../x` wrote outside the
+    archive: tests/pipelines/ingest/test_archive.py)."""
+    for args in (["parse", name, PAGE], ["run", name], ["run", name, "--replay", str(EXAMPLES)]):
+        line = one_line_error(runner.invoke(app, args))
+        assert f"unknown provider {name!r}" in line, args
+    assert list(elsewhere.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [

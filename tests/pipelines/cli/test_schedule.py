@@ -293,8 +293,28 @@ def test_finding_12_schedule_list_uses_the_project_from_another_directory(
     jobs = {j["provider"]: j for j in map(json.loads, result.stdout.splitlines())}
     assert jobs["alpha"]["cadence"] == "every 15m"
     assert jobs["alpha"]["cadence_source"] == "schedule.toml"
-    assert (tmp_path / "state" / "scheduler.sqlite").exists()
-    assert not (elsewhere / "datasets").exists()
+    assert f"project root {tmp_path}; state {tmp_path / 'state'})" in result.stderr
+    # A listing is read-only: no job store, state directory or datasets/ is created.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deep", "gpu-prices.toml", "schedules"]
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_finding_12_schedule_list_outside_a_project_says_so_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside any project `schedule --list` used the defaults silently and created
+    ./datasets/.state/scheduler.sqlite where it ran."""
+    monkeypatch.setattr(registry, "PROVIDERS", FAKE)
+    for var in ("GPU_PRICES_ROOT", "GPU_PRICES_CONFIG", "GPU_PRICES_SCHEDULE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    app = typer.Typer()
+    cli_schedule.register(app)
+    result = CliRunner().invoke(app, ["schedule", "--list", "--json"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith(f"schedule: built-in defaults (project root {tmp_path};")
+    assert {j["provider"] for j in map(json.loads, result.stdout.splitlines())} == set(FAKE)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_schedule_named_in_the_settings_must_exist(

@@ -92,13 +92,13 @@ def _entry(**changes) -> dict:
         ("run_id", ""),
     ],
 )
-def test_finding1_manifest_fields_are_validated(field, value):
+def test_finding_01_manifest_fields_are_validated(field, value):
     with pytest.raises(ValueError, match=repr(field)):
         validate_entry(_entry(**{field: value}), "linode")
     validate_entry(_entry(), "linode")  # the unchanged line is fine
 
 
-def test_finding1_paths_are_built_from_validated_ids_only(tmp_path):
+def test_finding_01_paths_are_built_from_validated_ids_only(tmp_path):
     arch = Archive(tmp_path / "archive")
     for provider, sha in (("../x", "a" * 64), ("/etc", "a" * 64), ("linode", "../../x")):
         with pytest.raises(ArchiveError):
@@ -108,7 +108,7 @@ def test_finding1_paths_are_built_from_validated_ids_only(tmp_path):
     assert list(tmp_path.rglob("*")) == []
 
 
-def test_finding11_archive_add_rejects_path_like_provider_names(tmp_path):
+def test_finding_11_archive_add_rejects_path_like_provider_names(tmp_path):
     archive = tmp_path / "nest" / "archive"
     for name in ("../x", str(tmp_path / "abs"), "linode/../../x", ""):
         result = _add(archive, name, "--provenance", "p")
@@ -133,7 +133,7 @@ def test_archive_add_requires_provenance_and_records_it(tmp_path):
     assert entry["sha256"] == hashlib.sha256(LINODE_BODY.read_bytes()).hexdigest()
 
 
-def test_finding2_blobs_are_verified_when_read(tmp_path):
+def test_finding_02_blobs_are_verified_when_read(tmp_path):
     arch = Archive(tmp_path / "archive")
     entry = arch.add_file("linode", LINODE_BODY, url=URL, fetched_at=WHEN, run_id="r1")
     assert arch.response("linode", entry).read() == LINODE_BODY.read_bytes()
@@ -170,7 +170,7 @@ def _verify(path: Path):
     return CliRunner().invoke(app, ["archive", "verify", str(path)])
 
 
-def test_finding2_archive_verify_reports_one_line_per_problem(tmp_path):
+def test_finding_02_archive_verify_reports_one_line_per_problem(tmp_path):
     clean = _verify(EXAMPLE)
     assert clean.exit_code == 0, clean.output
     assert "all good" in clean.output

@@ -136,7 +136,7 @@ def test_quarantine_share_above_the_fraction_fails_the_provider():
     assert gate.check("aws", frame(*rows), None, max_quarantine_fraction=0.1).passed
 
 
-def test_absurd_price_in_a_currency_without_fx_rate_is_quarantined():
+def test_finding_03_absurd_price_in_a_currency_without_fx_rate_is_quarantined():
     """Issue 16 finding 3 (Scaleway at 6e10 EUR/h): the bound holds in the row's currency."""
     rows = [
         observation(

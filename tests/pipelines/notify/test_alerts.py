@@ -464,7 +464,7 @@ def test_finding_13_mail_text_never_shows_nan():
     assert "prices: https://www.runpod.io/pricing" in plain
 
 
-def test_finding_7_list_unsubscribe_headers_go_out_raw(tmp_path, smtp):
+def test_finding_07_list_unsubscribe_headers_go_out_raw(tmp_path, smtp):
     handler, port = smtp
     site = Site(tmp_path, port)
     sub = alerts.subscribe(site.engine, "ada@example.org")
@@ -480,7 +480,7 @@ def test_finding_7_list_unsubscribe_headers_go_out_raw(tmp_path, smtp):
     assert b"=?" not in head
 
 
-def test_finding_8_address_the_server_cannot_take_is_refused_at_subscribe(tmp_path):
+def test_finding_08_address_the_server_cannot_take_is_refused_at_subscribe(tmp_path):
     engine = alerts.make_engine(alerts.database_url(tmp_path))
     with pytest.raises(alerts.AlertsError, match="SMTPUTF8"):
         alerts.subscribe(engine, "jörg@example.org")
@@ -490,7 +490,7 @@ def test_finding_8_address_the_server_cannot_take_is_refused_at_subscribe(tmp_pa
     assert alerts.subscribe(engine, "jörg@example.org", smtputf8=True).email == "jörg@example.org"
 
 
-def test_finding_8_unsendable_mail_fails_with_a_reason_instead_of_staying_sending(tmp_path):
+def test_finding_08_unsendable_mail_fails_with_a_reason_instead_of_staying_sending(tmp_path):
     with smtp_server(enable_SMTPUTF8=False) as (handler, port):
         site = Site(tmp_path, port)
         alerts.subscribe(site.engine, "jörg@example.org", smtputf8=True)
@@ -510,7 +510,7 @@ def test_finding_8_unsendable_mail_fails_with_a_reason_instead_of_staying_sendin
     assert [m[1] for m in handler.messages] == [["ada@example.org"]]
 
 
-def test_finding_8_smtputf8_server_gets_the_non_ascii_address(tmp_path):
+def test_finding_08_smtputf8_server_gets_the_non_ascii_address(tmp_path):
     with smtp_server(enable_SMTPUTF8=True) as (handler, port):
         site = Site(tmp_path, port)
         alerts.subscribe(site.engine, "jörg@example.org", smtputf8=True)
@@ -527,7 +527,7 @@ def _serve(engine):
     return server
 
 
-def test_finding_6_an_idle_socket_does_not_block_unsubscribe(tmp_path):
+def test_finding_06_an_idle_socket_does_not_block_unsubscribe(tmp_path):
     import urllib.request
 
     engine = alerts.make_engine(alerts.database_url(tmp_path))
@@ -557,7 +557,7 @@ def test_finding_6_an_idle_socket_does_not_block_unsubscribe(tmp_path):
         b"GET /alerts/unsubscribe HTTP/1.1\r\nHost: x\r\n" + b"X: y\r\n" * 200 + b"\r\n",
     ],
 )
-def test_finding_6_malformed_requests_get_400_and_no_traceback(tmp_path, capfd, request_bytes):
+def test_finding_06_malformed_requests_get_400_and_no_traceback(tmp_path, capfd, request_bytes):
     engine = alerts.make_engine(alerts.database_url(tmp_path))
     alerts.subscribe(engine, "ada@example.org")
     server = _serve(engine)

@@ -48,7 +48,7 @@ def readme_command_1(tmp_path_factory) -> Path:
     return base / "datasets"
 
 
-def test_readme_command_1_package_passes_frictionless_validate(readme_command_1):
+def test_finding_14_datapackage_validates_with_frictionless(readme_command_1):
     datasets = readme_command_1
     result = frictionless_validate(datasets / "datapackage.json")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -80,7 +80,7 @@ def test_every_parquet_file_of_the_run_is_in_the_catalogue_with_its_schema(readm
     }
 
 
-def test_polars_and_duckdb_read_the_prices_directory_directly(readme_command_1):
+def test_finding_15_polars_and_duckdb_read_the_prices_directory_directly(readme_command_1):
     path = readme_command_1 / PRICES.file
     expected = pd.read_parquet(path)
     assert len(expected) > 100
@@ -92,7 +92,25 @@ def test_polars_and_duckdb_read_the_prices_directory_directly(readme_command_1):
     assert (path.resolve().parent / f"{path.resolve().name}.json").is_file()
 
 
-def test_two_versions_with_events_validate_and_sum_to_the_history(tmp_path, provider_server):
+def test_finding_15_readme_string_tip_keeps_missing_values_missing(readme_command_1):
+    """The README's tip was `.astype(str)`, which turns a missing value into the text 'nan'."""
+    readme = (ROOT / "README.md").read_text()
+    assert '`.astype("string")`' in readme
+    prices = pd.read_parquet(readme_command_1 / PRICES.file)
+    categorical = [c for c in prices.columns if isinstance(prices[c].dtype, pd.CategoricalDtype)]
+    assert categorical
+    missing = 0
+    for column in categorical:
+        as_text = prices[column].astype("string")
+        assert as_text.isna().equals(prices[column].isna()), column
+        assert not (as_text == "nan").any(), column
+        missing += int(prices[column].isna().sum())
+    assert missing  # the check above met missing values
+
+
+def test_finding_14_two_versions_with_events_validate_and_sum_to_the_history(
+    tmp_path, provider_server
+):
     """A price change: a closed part beside the current one, and change events whose null
     integers (offer_count) the validator must read as nulls."""
     provider_server.route("/api/retail/prices", azure_answer())

@@ -76,7 +76,7 @@ def _providers_published(cfg: Config) -> set[str]:
     return set(df["provider"].astype(str))
 
 
-def test_finding1_crafted_sha256_reads_and_writes_nothing_outside_and_runs_no_code(tmp_path):
+def test_finding_01_crafted_sha256_reads_and_writes_nothing_outside_and_runs_no_code(tmp_path):
     archive, cfg = _setup(tmp_path, ("aws", "linode", "vultr"))
     # AWS: the offer file's line points its sha256 outside the archive, where the attacker
     # placed a body, and where the old parse cache would have put (and loaded) a pickle.
@@ -129,7 +129,7 @@ class _Payload:
         return (open, (str(self.marker), "w"))
 
 
-def test_finding1_planted_pickle_in_parse_cache_is_never_loaded(tmp_path):
+def test_finding_01_planted_pickle_in_parse_cache_is_never_loaded(tmp_path):
     archive, cfg = _setup(tmp_path, ("aws",))
     first = run_providers(["aws"], config=cfg, replay=archive, alerts=False)
     assert first.providers["aws"].status == "ok", first.providers["aws"].error
@@ -170,7 +170,7 @@ def _tamper(archive: Path, provider: str, old: bytes, new: bytes) -> str:
 
 
 @pytest.mark.parametrize("cache", ["cold", "warm"])
-def test_finding2_tampered_blob_fails_with_sha256_mismatch(tmp_path, cache):
+def test_finding_02_tampered_blob_fails_with_sha256_mismatch(tmp_path, cache):
     archive, cfg = _setup(tmp_path, ("aws", "linode", "vultr"))
     if cache == "warm":  # parsed once before, as by a user who replayed it already
         warm = run_providers(["aws"], config=cfg, replay=archive, alerts=False)
@@ -200,7 +200,7 @@ def test_finding2_tampered_blob_fails_with_sha256_mismatch(tmp_path, cache):
         '["not", "an", "object"]',
     ],
 )
-def test_finding9_malformed_manifest_line_fails_one_provider_others_publish(tmp_path, bad_line):
+def test_finding_09_malformed_manifest_line_fails_one_provider_others_publish(tmp_path, bad_line):
     archive, cfg = _setup(tmp_path, ("linode", "vultr", "oracle"))
     good = (archive / "linode" / "manifest.jsonl").read_text()
     (archive / "linode" / "manifest.jsonl").write_text(good + bad_line + "\n" + good)

@@ -58,7 +58,7 @@ def _config(tmp_path: Path, server) -> Config:
     return cfg
 
 
-def test_live_run_fetches_ecb_rates_and_fills_usd_columns_of_eur_rows(
+def test_finding_03_live_run_fetches_ecb_rates_and_fills_usd_columns_of_eur_rows(
     tmp_path, provider_server, monkeypatch
 ):
     monkeypatch.setattr(scrapers.http, "datetime", _FixedClock)

@@ -169,7 +169,7 @@ def test_the_threshold_is_configurable_per_provider(tmp_path):
     assert len(current(cfg, "vastai")) == 120
 
 
-def test_scaleway_at_6e10_eur_per_hour_is_quarantined_without_fx(tmp_path):
+def test_finding_03_scaleway_at_6e10_eur_per_hour_is_quarantined_without_fx(tmp_path):
     """Issue 16 finding 3: without ECB rates the USD columns are empty, and the absurd-price
     check used to look only at them, so 6e10 EUR/h was published."""
     page = json.loads(SCW.read_text())
