@@ -164,12 +164,12 @@ def _list_rows(cells: list[str]) -> list[list[str]]:
     if not counts:
         return [cells]
     if len(counts) > 1:
-        return [cells]  # lists that do not pair up: left as one row, which then fails loudly
+        return [cells]  # lists that do not pair up: one unparseable row, the table fails
     n = counts.pop()
     return [
         [
             TAG_RE.sub("", it[k]).strip() if it else TAG_RE.sub(" ", c).strip()
-            for c, it in zip(cells, items)
+            for c, it in zip(cells, items, strict=True)
         ]
         for k in range(n)
     ]

@@ -234,3 +234,14 @@ def test_fetch_gets_the_markdown_page():
     responses = asyncio.run(go())
     assert route.call_count == 1 and responses[0].kind == "pricing-markdown"
     assert len(paperspace.parse(responses).offers) == 12
+
+
+def test_html_lists_that_do_not_pair_up_fail():
+    text = """
+| GPU | Price on Core |
+|---|---|
+| <ul><li>P4000</li><li>P4000x2</li></ul> | <ul><li>$0.51 / hr</li></ul> |
+"""
+    with pytest.raises(ParseError) as err:
+        _parse_text(text)
+    assert err.value.field == "machines"  # never a guessed pairing of names and prices
