@@ -4,20 +4,33 @@ Source: the Paperspace pricing page of the DigitalOcean docs in its Markdown for
 `https://docs.digitalocean.com/products/paperspace/pricing/index.html.md`. DigitalOcean
 documents that every docs page is also served as Markdown at `<page>/index.html.md` (the
 note at the top of its Paperspace API reference pages); the Paperspace API itself
-(`api.paperspace.com/v1`) exposes machine availability but no prices. No recording exists,
-so the provider is `validated_against = "documented schema only"` and the parser is strict:
+(`api.paperspace.com/v1`) exposes machine availability but no prices. No recording of that
+DigitalOcean page exists; the parser is validated against a real Paperspace pricing page in
+the same form, Paperspace's own Gradient "Machine Types" docs page (Markdown source of
+docs.paperspace.com, Paperspace/Docs @ 616262e0, 2022-02-16), and is strict:
 
-- machine table: the first GitHub-style pipe table whose header has a machine column
-  ("Machine", "Machine Type", "Instance" or "GPU") and an hourly price column (a header
-  containing "hour", "hourly" or "/hr"). Optional columns: GPUs, GPU memory, vCPU(s), RAM.
+- machine tables: every GitHub-style pipe table whose header has a machine column ("Name",
+  "Machine", "Machine Type", "Instance", else "GPU") and an hourly price column: a header
+  containing "hour", "hourly" or "/hr", or a "Price..." header whose prices all say "/hr"
+  in the cell (the real page: `| Name | GPU | Memory | vCPUs | Price |` with "$0.51/hr").
+  A "Price" column whose cells state no unit is not hourly: the page is rejected. Optional
+  columns: GPUs, GPU memory ("GPU Memory", or "GPU" next to a name column: "8 GB"),
+  vCPU(s), RAM ("Memory"). The real page also has an HTML table inside the Markdown (one
+  row per GPU, the machine names and their prices as `<li>` lists in the cells: "P4000",
+  "P4000x2", "P4000x4" | "$0.51 / hr", ...): each list item is one row. A machine listed in
+  two tables at the same price is one offer; at different prices the later row is skipped
+  with a warning.
 - storage table: a pipe table with a size column ("Size"/"Storage") and a monthly price
   column ("Month"/"Monthly"). Every hourly machine pays the monthly storage/access fee of
   its disk ("starting at 50GB for $5/month", support.paperspace.com Virtual Machine Billing
-  Overview); the smallest size's fee goes into `Offer.storage_per_month`.
+  Overview); the smallest size's fee goes into `Offer.storage_per_month`. A page without a
+  storage table (the real Gradient page has none) leaves `storage_per_month` empty with a
+  warning; a storage table with an unparseable row fails.
 
-A missing table, a missing column or an unparseable price fails the provider
-(`ParseError` naming the field). Rows priced "Contact sales" / "-" are skipped with a warning,
-rows of CPU-only machine types (C1 ... C10) are not GPU offers and are left out.
+A missing machine table, a missing column or an unparseable price fails the provider
+(`ParseError` naming the field). Rows priced "Contact sales" / "-" / "🔜" (coming soon) are
+skipped with a warning, rows of CPU-only machine types (C1 ... C10) are not GPU offers and
+are left out.
 
 Output: one offer per GPU machine type, region "global" (Paperspace lists one price for all
 its regions), gpu_count from a "GPUs" column or an "x8" suffix (A100-80Gx8).
@@ -58,8 +71,12 @@ CURRENCY = "USD"
 MACHINE_TABLE = "paperspace_machine_types.csv"
 GB_PER_TB = Decimal(1000)  # storage sizes are sold in decimal GB/TB
 
-MACHINE_COL_RE = re.compile(r"^(machine( type)?|instance( type)?|gpu)$", re.IGNORECASE)
+MACHINE_COL_RE = re.compile(r"^(name|machine( type)?|instance( type)?|gpu)$", re.IGNORECASE)
+NAME_COL_RE = re.compile(r"^(name|machine( type)?|instance( type)?)$", re.IGNORECASE)
 HOURLY_COL_RE = re.compile(r"hour|/\s*hr\b", re.IGNORECASE)
+# A bare "Price" header: hourly only if the cells say so ("$0.51/hr", "$0.45 / hr").
+PRICE_COL_RE = re.compile(r"^price\b", re.IGNORECASE)
+PER_HOUR_CELL_RE = re.compile(r"/\s*(hr|hour)\s*\**$", re.IGNORECASE)
 MONTHLY_COL_RE = re.compile(r"month", re.IGNORECASE)
 GPUS_COL_RE = re.compile(r"^(gpus|gpu count|# ?gpus)$", re.IGNORECASE)
 GPU_MEM_COL_RE = re.compile(r"gpu (memory|ram)|vram", re.IGNORECASE)
@@ -70,7 +87,11 @@ SIZE_COL_RE = re.compile(r"^(size|storage|disk)", re.IGNORECASE)
 PRICE_RE = re.compile(
     r"^\$\s*(\d[\d,]*(?:\.\d+)?)\s*\**\s*(?:/\s*(?:hr|hour|mo|month))?\s*\**$", re.IGNORECASE
 )
-NOT_PRICED = frozenset({"contact sales", "contact us", "-", "—", "n/a", "coming soon"})
+NOT_PRICED = frozenset({"contact sales", "contact us", "-", "—", "n/a", "coming soon", "🔜"})
+# Cells of the HTML tables GitBook writes into Markdown: "<p><strong>P4000</strong></p><ul>
+# <li>P4000</li><li>P4000x2</li></ul>"; each <li> is one machine (or its price).
+LIST_ITEM_RE = re.compile(r"<li>(.*?)</li>", re.IGNORECASE | re.DOTALL)
+TAG_RE = re.compile(r"<[^>]+>")
 COUNT_SUFFIX_RE = re.compile(r"^(?P<base>.+?)x(?P<count>\d+)$")
 CPU_ONLY_RE = re.compile(r"^C\d+$", re.IGNORECASE)
 NUMBER_RE = re.compile(r"(\d+(?:\.\d+)?)")
@@ -128,12 +149,30 @@ def pipe_tables(text: str) -> list[Table]:
             rows: list[list[str]] = []
             i += 2
             while i < len(lines) and "|" in lines[i] and lines[i].strip():
-                rows.append([_strip_md(c) for c in _cells(lines[i])])
+                rows.extend(_list_rows([_strip_md(c) for c in _cells(lines[i])]))
                 i += 1
             tables.append(Table(header, rows))
         else:
             i += 1
     return tables
+
+
+def _list_rows(cells: list[str]) -> list[list[str]]:
+    """One row per `<li>` item of the cells that hold lists (cells without a list repeat)."""
+    items = [LIST_ITEM_RE.findall(c) for c in cells]
+    counts = {len(i) for i in items if i}
+    if not counts:
+        return [cells]
+    if len(counts) > 1:
+        return [cells]  # lists that do not pair up: one unparseable row, the table fails
+    n = counts.pop()
+    return [
+        [
+            TAG_RE.sub("", it[k]).strip() if it else TAG_RE.sub(" ", c).strip()
+            for c, it in zip(cells, items, strict=True)
+        ]
+        for k in range(n)
+    ]
 
 
 def _strip_md(cell: str) -> str:
@@ -143,6 +182,34 @@ def _strip_md(cell: str) -> str:
 
 def _col(header: list[str], rx: re.Pattern[str]) -> int | None:
     return next((i for i, h in enumerate(header) if rx.search(h)), None)
+
+
+def _name_col(header: list[str]) -> int | None:
+    """The machine-name column; a "GPU" column only when no name column exists."""
+    named = _col(header, NAME_COL_RE)
+    return named if named is not None else _col(header, MACHINE_COL_RE)
+
+
+def _hour_col(t: Table) -> int | None:
+    """The hourly price column: named so, or a "Price" column whose prices all say /hr."""
+    named = _col(t.header, HOURLY_COL_RE)
+    if named is not None:
+        return named
+    for i, h in enumerate(t.header):
+        if not PRICE_COL_RE.search(h):
+            continue
+        priced = [r[i] for r in t.rows if i < len(r) and _price(r[i]) is not None]
+        if priced and all(PER_HOUR_CELL_RE.search(c.strip()) for c in priced):
+            return i
+    return None
+
+
+def _gpu_mem_col(header: list[str], name_col: int) -> int | None:
+    named = _col(header, GPU_MEM_COL_RE)
+    if named is not None:
+        return named
+    # "| Name | GPU | Memory |": next to a name column, "GPU" holds the GPU's memory ("8 GB").
+    return next((i for i, h in enumerate(header) if h.lower() == "gpu" and i != name_col), None)
 
 
 def _price(cell: str) -> Decimal | None:
@@ -198,31 +265,51 @@ def _parse_page(resp: Response) -> ParseResult:
     text = resp.read().decode("utf-8", errors="replace")
     tables = pipe_tables(text)
     notes = footnotes(text)
-    machine = next(
-        (
-            t
-            for t in tables
-            if _col(t.header, MACHINE_COL_RE) is not None
-            and _col(t.header, HOURLY_COL_RE) is not None
-        ),
-        None,
-    )
-    if machine is None:
+    machines = [t for t in tables if _name_col(t.header) is not None and _hour_col(t) is not None]
+    if not machines:
         raise ParseError(
             NAME, resp.url, "no machine pricing table (machine + hourly columns)", field="machines"
         )
     storage_fee, storage_size = _storage_fee(resp, tables)
-    name_col = _col(machine.header, MACHINE_COL_RE)
-    hour_col = _col(machine.header, HOURLY_COL_RE)
+    if storage_fee is None:
+        result.warnings.append(
+            f"{NAME}: {resp.url}: no storage table on the page; storage_per_month left empty"
+        )
+    seen: dict[str, Decimal] = {}
+    for machine in machines:
+        _machine_table(resp, src, rows, result, machine, notes, seen, storage_fee, storage_size)
+    if not result.offers:
+        raise ParseError(
+            NAME,
+            resp.url,
+            "machine table has no priced GPU machine types",
+            field=rows.most_common_field or "machines",
+        )
+    return result
+
+
+def _machine_table(
+    resp: Response,
+    src: tk.Source,
+    rows: tk.Rows,
+    result: ParseResult,
+    machine: Table,
+    notes: dict[int, str],
+    seen: dict[str, Decimal],
+    storage_fee: Decimal | None,
+    storage_size: float | None,
+) -> None:
+    name_col = _name_col(machine.header)
+    hour_col = _hour_col(machine)
     month_col = next(
         (i for i, h in enumerate(machine.header) if MONTHLY_COL_RE.search(h) and i != hour_col),
         None,
     )
     gpus_col = _col(machine.header, GPUS_COL_RE)
-    mem_col = _col(machine.header, GPU_MEM_COL_RE)
+    assert name_col is not None and hour_col is not None
+    mem_col = _gpu_mem_col(machine.header, name_col)
     cpu_col = _col(machine.header, CPU_COL_RE)
     ram_col = _col(machine.header, RAM_COL_RE)
-    assert name_col is not None and hour_col is not None
     for row in machine.rows:
         if len(row) != len(machine.header):
             raise ParseError(
@@ -267,6 +354,17 @@ def _parse_page(resp: Response) -> ParseResult:
                 continue
             pricing_model = model
             term = COMMITMENT_TERM if model.startswith("reserved") else None
+        key = f"{name.upper()}|{pricing_model}"
+        if key in seen:
+            if seen[key] != price:
+                rows.skip(
+                    resp.url,
+                    name,
+                    f"listed again at {cell!r} (first at ${seen[key]}); the first is kept",
+                    field=machine.header[hour_col],
+                )
+            continue
+        seen[key] = price
         m = COUNT_SUFFIX_RE.match(name)
         base, count = (m.group("base"), int(m.group("count"))) if m else (name, 1)
         if gpus_col is not None and NUMBER_RE.search(row[gpus_col]):
@@ -304,19 +402,11 @@ def _parse_page(resp: Response) -> ParseResult:
                 else (known.gpu_memory_gb if known else None),
                 vcpus=_number(row[cpu_col]) if cpu_col is not None else None,
                 memory_gb=_number(row[ram_col]) if ram_col is not None else None,
-                storage_per_month=float(storage_fee),
+                storage_per_month=float(storage_fee) if storage_fee is not None else None,
                 price_unit_published="hour",
                 extra=extra,
             )
         )
-    if not result.offers:
-        raise ParseError(
-            NAME,
-            resp.url,
-            "machine table has no priced GPU machine types",
-            field=rows.most_common_field or "machines",
-        )
-    return result
 
 
 def _number(cell: str) -> float | None:
@@ -325,7 +415,7 @@ def _number(cell: str) -> float | None:
     return tk.to_float(m.group(1)) if m else None
 
 
-def _storage_fee(resp: Response, tables: list[Table]) -> tuple[Decimal, float]:
+def _storage_fee(resp: Response, tables: list[Table]) -> tuple[Decimal | None, float | None]:
     """Monthly fee of the smallest disk: what every hourly machine pays while it exists."""
     for t in tables:
         size_col, month_col = _col(t.header, SIZE_COL_RE), _col(t.header, MONTHLY_COL_RE)
@@ -347,7 +437,7 @@ def _storage_fee(resp: Response, tables: list[Table]) -> tuple[Decimal, float]:
         if priced:
             size_gb, fee = min(priced)
             return fee, float(size_gb)
-    raise ParseError(NAME, resp.url, "no storage table (size + monthly columns)", field="storage")
+    return None, None
 
 
 PROVIDER = ProviderSpec(
@@ -356,10 +446,17 @@ PROVIDER = ProviderSpec(
     pricing_page_url="https://www.paperspace.com/pricing",
     source_urls=(f"{DEFAULT_BASE_URL}/{PRICING_PATH}",),
     pricing_models=("on_demand", "reserved_1y", "reserved_3y", "subscription"),
-    validated_against="documented schema only",
+    validated_against=(
+        "recorded response: gradient-docs_machine-types_2022-02-16.md (2022-02-16; Paperspace's "
+        "Gradient Machine Types docs page, Paperspace/Docs more/instance-types/README.md @ 616262e0)"
+    ),
     default_base_url=DEFAULT_BASE_URL,
     fetch=fetch,
     parse=parse,
     default_cadence="0 4 * * *",
-    notes="Hourly machine prices plus the monthly storage/access fee of the smallest disk (storage_per_month).",
+    notes=(
+        "Hourly machine prices plus the monthly storage/access fee of the smallest disk "
+        "(storage_per_month). Checked against Paperspace's own Gradient Machine Types page "
+        "(2022-02-16); the DigitalOcean page it fetches today is not recorded anywhere."
+    ),
 )

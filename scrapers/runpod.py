@@ -21,6 +21,16 @@ GPU type and cloud (its lowest, cf. `lowestPrice`), not the host offers behind i
 the market percentile columns stay empty: there is no distribution to summarise.
 Commitment prices (`oneWeekPrice`, `oneMonthPrice`, `threeMonthPrice`) and `lowestPrice`
 go to `extra`.
+
+Validated against a recorded live answer (2026-08-25, 9 of its 48 GPU types; see
+tests/fixtures/runpod/README.md), which shows two things the documented example does not:
+- a GPU type keeps a `securePrice` / `communityPrice` for a cloud whose flag is false
+  (RTX 3090 Ti: `secureCloud` false, `securePrice` 0.46): a stale list price, so the flag,
+  not the price, decides whether the cloud sells the GPU;
+- `lowestPrice` is all null when nothing is in stock right now (RTX A5000) while the list
+  prices stay: capacity is not price, so such types keep their rows (as Lambda's sold-out
+  types do) and the null `lowestPrice` goes to `extra` for whoever needs availability.
+`id` is the full name ("NVIDIA GeForce RTX 3090"), `displayName` the short one.
 """
 
 from __future__ import annotations
@@ -140,7 +150,7 @@ def parse(responses: Sequence[Response]) -> ParseResult:
             extra_common = {k: gpu[k] for k in EXTRA_FIELDS if gpu.get(k) is not None}
             for cloud, flag, od_field, spot_field in CLOUDS:
                 if gpu.get(flag) is False:
-                    continue  # this cloud does not offer the GPU type
+                    continue  # not sold in this cloud; a price may still be there (stale)
                 for pricing_model, field in (("on_demand", od_field), ("spot", spot_field)):
                     price = tk.positive_decimal(gpu.get(field))
                     if price is None:
@@ -188,7 +198,11 @@ PROVIDER = ProviderSpec(
     pricing_page_url="https://www.runpod.io/pricing",
     source_urls=(DEFAULT_BASE_URL + "/" + GRAPHQL_PATH,),
     pricing_models=("on_demand", "spot"),
-    validated_against="documented schema only",
+    validated_against=(
+        "recorded response: graphql_gpuTypes_2026-08-25_excerpt.json (2026-08-25; 9 of 48 GPU "
+        "types, from siddharthamondal1002-droid/oniq-gpu-worker "
+        "tests/fixtures/gpu_types_actual.json @ f059f535)"
+    ),
     default_base_url=DEFAULT_BASE_URL,
     fetch=fetch,
     parse=parse,
@@ -196,8 +210,9 @@ PROVIDER = ProviderSpec(
     # Availability and community prices change during the day (dstack#1118, gpuhunt#72).
     default_cadence="15 * * * *",
     notes=(
-        "Per-GPU prices from the documented gpuTypes GraphQL example (runpod/docs "
-        "sdks/python/apis.mdx); no recorded live response. Community Cloud is RunPod's "
-        "marketplace but publishes one price per GPU type, not host offers."
+        "Per-GPU list prices of the gpuTypes GraphQL query, checked against a recorded "
+        "answer of 2026-08-25 and the documented example (runpod/docs sdks/python/apis.mdx). "
+        "Community Cloud is RunPod's marketplace but publishes one price per GPU type, not "
+        "host offers."
     ),
 )

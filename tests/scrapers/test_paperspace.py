@@ -1,5 +1,7 @@
-"""Paperspace: the documented Markdown pricing page (machine + storage tables), strict
-failures on layout changes, and the fetch of the page."""
+"""Paperspace: the recorded Gradient "Machine Types" page (2022-02-16: a "Price" column with
+"/hr" cells, an HTML multi-GPU table in the Markdown, no storage table), the constructed
+DigitalOcean Markdown pricing page (machine + storage tables, footnotes), strict failures on
+layout changes, and the fetch of the page."""
 
 from __future__ import annotations
 
@@ -17,6 +19,11 @@ from scrapers.http import HttpClient
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "paperspace"
 PAGE = FIXTURES / "pricing_index.html.md"
+RECORDED = FIXTURES / "gradient-docs_machine-types_2022-02-16.md"
+RECORDED_URL = (
+    "https://raw.githubusercontent.com/Paperspace/Docs/616262e0dc5145eb736e7747d8dcc20e21af2c2b/"
+    "more/instance-types/README.md"
+)
 URL = "https://docs.digitalocean.com/products/paperspace/pricing/index.html.md"
 FETCHED_AT = datetime(2026, 9, 20, tzinfo=UTC)
 
@@ -27,6 +34,44 @@ def _parse_text(text: str):
 
 def _by_type(offers):
     return {o.instance_type: o for o in offers}
+
+
+def test_parse_recorded_gradient_machine_types_page():
+    result = paperspace.parse(
+        [Response(url=RECORDED_URL, fetched_at=FETCHED_AT, body=RECORDED.read_bytes())]
+    )
+    offers = _by_type(result.offers)
+    assert result.unknown == []
+    assert not {"C5", "C7"} & set(offers)  # the CPU table
+    # First table: "| Name | GPU | Memory | vCPUs | Price |", "GPU" is the GPU's memory.
+    p4000 = offers["P4000"]
+    assert (p4000.price_per_hour, p4000.gpu_count, p4000.gpu_memory_gb) == (0.51, 1.0, 8.0)
+    assert (p4000.vcpus, p4000.memory_gb) == (8.0, 30.0)
+    assert p4000.pricing_model == "on_demand" and p4000.storage_per_month is None
+    # Second table: HTML lists inside the cells, one machine per <li>, "Price on Core".
+    assert offers["M4000"].price_per_hour == 0.45
+    assert (offers["A100x8"].price_per_hour, offers["A100x8"].gpu_count) == (24.72, 8.0)
+    assert offers["p5000x4"].gpu_name_raw == "p5000" and offers["p5000x4"].gpu_count == 4.0
+    # A5000/A6000 are "🔜" in the first table (skipped, warned), priced in the second.
+    assert offers["A5000"].price_per_hour == 1.38
+    assert sum("🔜" in w for w in result.warnings) == 2
+    # Listed in both tables at the same price: one offer each.
+    assert len(result.offers) == 30 and len(offers) == 30
+
+
+def test_machine_listed_twice_at_different_prices_keeps_the_first():
+    text = """
+| Name | Price |
+|---|---|
+| P4000 | $0.51/hr |
+
+| GPU | Price on Core |
+|---|---|
+| P4000 | $0.99 / hr |
+"""
+    result = _parse_text(text)
+    assert [o.price_per_hour for o in result.offers] == [0.51]
+    assert any("P4000" in w and "listed again" in w for w in result.warnings)
 
 
 def test_parse_machine_and_storage_tables():
@@ -118,7 +163,8 @@ def test_multi_gpu_suffix_gpus_column_not_priced_and_unknown():
     assert offers["Z900"].gpu_model_hint is None and any("Z900" in u for u in result.unknown)
 
 
-def test_layout_changed_no_hourly_column_fails():
+def test_layout_changed_price_column_without_unit_fails():
+    # "Price" with "$0.45" cells: per hour or per month is stated nowhere, so no hourly column.
     with pytest.raises(ParseError) as err:
         paperspace.parse(
             [
@@ -151,11 +197,12 @@ def test_unparseable_price_fails_naming_the_row():
     assert "0.78 dollars an hour" in str(err.value)
 
 
-def test_missing_storage_table_fails():
+def test_missing_storage_table_leaves_the_fee_empty_with_a_warning():
+    # The real Gradient page has no storage table: its machines still publish, without a fee.
     text = PAGE.read_text().split("## Storage")[0]
-    with pytest.raises(ParseError) as err:
-        _parse_text(text)
-    assert err.value.field == "storage"
+    result = _parse_text(text)
+    assert result.offers and all(o.storage_per_month is None for o in result.offers)
+    assert any("no storage table" in w for w in result.warnings)
 
 
 def test_unparseable_storage_fee_fails():
@@ -187,3 +234,14 @@ def test_fetch_gets_the_markdown_page():
     responses = asyncio.run(go())
     assert route.call_count == 1 and responses[0].kind == "pricing-markdown"
     assert len(paperspace.parse(responses).offers) == 12
+
+
+def test_html_lists_that_do_not_pair_up_fail():
+    text = """
+| GPU | Price on Core |
+|---|---|
+| <ul><li>P4000</li><li>P4000x2</li></ul> | <ul><li>$0.51 / hr</li></ul> |
+"""
+    with pytest.raises(ParseError) as err:
+        _parse_text(text)
+    assert err.value.field == "machines"  # never a guessed pairing of names and prices

@@ -1,5 +1,6 @@
-"""RunPod: the documented gpuTypes example -> secure/community on-demand and spot rows,
-layout changes, the API-key skip and the fetch (key redacted)."""
+"""RunPod: the recorded gpuTypes answer (2026-08-25) and the documented example -> secure/
+community on-demand and spot rows, layout changes, the API-key skip and the fetch (key
+redacted)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ FIXTURE = (
     / "runpod"
     / "graphql_gpuTypes_docs-example_A100-80GB-PCIe.json"
 )
+RECORDED = (
+    Path(__file__).parents[1] / "fixtures" / "runpod" / "graphql_gpuTypes_2026-08-25_excerpt.json"
+)
 FETCHED_AT = datetime(2024, 6, 1, 12, tzinfo=UTC)
 URL = "https://api.runpod.io/graphql?api_key=REDACTED"
 
@@ -32,6 +36,45 @@ def _resp(body: bytes) -> Response:
 
 def _doc() -> dict:
     return json.loads(FIXTURE.read_text())
+
+
+def test_parse_recorded_answer():
+    result = runpod.parse([_resp(RECORDED.read_bytes())])
+    assert result.warnings == []
+    rows = {o.instance_type: o for o in result.offers}
+    # The capture asked for no spot fields: on-demand rows only, one per cloud that sells it.
+    assert {o.pricing_model for o in result.offers} == {"on_demand"}
+    assert len(rows) == 15
+    assert rows["community 1x NVIDIA GeForce RTX 3090"].price_per_hour == 0.22
+    assert rows["secure 1x NVIDIA GeForce RTX 3090"].price_per_hour == 0.5
+    assert rows["secure 1x NVIDIA RTX PRO 4000 Blackwell"].price_per_hour == 0.57
+    # id is the full name; displayName the short one (kept in extra).
+    a5000 = rows["secure 1x NVIDIA RTX A5000"]
+    assert a5000.gpu_name_raw == "NVIDIA RTX A5000" and a5000.extra["displayName"] == "RTX A5000"
+    assert a5000.gpu_memory_gb == 24.0
+
+
+def test_recorded_price_for_a_cloud_flagged_false_is_not_an_offer():
+    # RTX 3090 Ti carries securePrice 0.46 with secureCloud false; RTX PRO 4000 carries
+    # communityPrice 0.5 with communityCloud false. Neither cloud sells them.
+    gpus = {g["id"]: g for g in json.loads(RECORDED.read_text())["data"]["gpuTypes"]}
+    assert gpus["NVIDIA GeForce RTX 3090 Ti"]["secureCloud"] is False
+    assert gpus["NVIDIA GeForce RTX 3090 Ti"]["securePrice"] == 0.46
+    types = {o.instance_type for o in runpod.parse([_resp(RECORDED.read_bytes())]).offers}
+    assert "secure 1x NVIDIA GeForce RTX 3090 Ti" not in types
+    assert "community 1x NVIDIA GeForce RTX 3090 Ti" in types
+    assert "community 1x NVIDIA RTX PRO 4000 Blackwell" not in types
+
+
+def test_recorded_type_out_of_stock_keeps_its_list_price():
+    # RTX A5000: lowestPrice all null (nothing in stock at capture time), prices listed.
+    offers = runpod.parse([_resp(RECORDED.read_bytes())]).offers
+    a5000 = [o for o in offers if o.gpu_name_raw == "NVIDIA RTX A5000"]
+    assert {(o.extra["cloud"], o.price_per_hour) for o in a5000} == {
+        ("secure", 0.27),
+        ("community", 0.16),
+    }
+    assert a5000[0].extra["lowestPrice"] == {"uninterruptablePrice": None, "minimumBidPrice": None}
 
 
 def test_parse_documented_example():

@@ -128,7 +128,7 @@ def test_example_archive_verifies_and_covers_only_registered_sources():
     assert problems == [] and counts["blobs"] == len(distinct)
     covered = set(Archive(EXAMPLE).providers())
     assert covered - {"ecb"} <= set(PROVIDERS)
-    assert not covered & {"azure", "colab", "paperspace", "runpod", "tensordock", "lambdalabs"}
+    assert not covered & {"azure", "colab", "tensordock", "lambdalabs"}
 
 
 def test_scrape_list_says_which_providers_the_example_covers():
