@@ -13,11 +13,12 @@ import math
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pandas as pd
 
 from pipelines.derive.changes import describe
+from pipelines.site import PRICE_INDEX_PAGE, SITE_DIR
 
 
 def _missing(value: Any) -> bool:
@@ -36,7 +37,7 @@ def for_people(ev: Mapping[str, Any]) -> dict[str, Any]:
         if _missing(value):
             value = None
         elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
-            if key in ("offer_count", "gpu_count"):
+            if key in ("offer_count", "gpu_count", "provider_count"):
                 value = int(value)
         out[key] = value
     return out
@@ -65,3 +66,15 @@ def pricing_pages() -> dict[str, str]:
     from scrapers.registry import PROVIDERS
 
     return {n: s.pricing_page_url for n, s in PROVIDERS.items() if s.pricing_page_url}
+
+
+def index_page_url(base_url: str | None, index_id: Any) -> str:
+    """The site's section of a price index: under `base_url` (where the datasets directory
+    is served, `public_url`), else relative to the datasets directory."""
+    page = f"{SITE_DIR}/{PRICE_INDEX_PAGE}#{quote(str(index_id), safe='')}"
+    return f"{base_url.rstrip('/')}/{page}" if base_url else page
+
+
+def subject_label(ev: Mapping[str, Any]) -> str:
+    """Who an event is about, for subjects and sorting: the provider, or the price index."""
+    return one_line(ev.get("provider") or "price index")

@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines.site import card
+from pipelines.site import SITE_DIR, card
 from pipelines.site import data as site_data
 from pipelines.site.pages import Site
 from pipelines.tables import BY_FILE, CATALOGUE
 
-SITE_DIR = "site"
 ASSETS = Path(__file__).resolve().parent / "assets"
 
 
