@@ -81,7 +81,7 @@ def _latest_rows(index: pd.DataFrame) -> pd.DataFrame:
     return last.set_index(["index_id", "pricing_model"])
 
 
-def _latest_table(site: Site, index: pd.DataFrame, *, with_index: bool) -> str:
+def _latest_table(index: pd.DataFrame, *, with_index: bool) -> str:
     latest = _latest_rows(index)
     body = []
     ids = index_ids(CURRENT) if with_index else sorted(set(index["index_id"]))
@@ -123,7 +123,7 @@ def _latest_table(site: Site, index: pd.DataFrame, *, with_index: bool) -> str:
     )
 
 
-def _section(site: Site, index: pd.DataFrame, index_id: str) -> str:
+def _section(index: pd.DataFrame, index_id: str) -> str:
     rows = index[index["index_id"] == index_id]
     definition = next((d for d in CURRENT.indexes if d.index_id == index_id), None)
     if definition is not None:
@@ -143,7 +143,7 @@ def _section(site: Site, index: pd.DataFrame, index_id: str) -> str:
             + legend(series)
             + "</figure>"
         )
-        table = _latest_table(site, rows, with_index=False)
+        table = _latest_table(rows, with_index=False)
     return (
         f'<section class="index" id="{escape(index_id)}"><h2>{escape(index_id)}</h2>'
         f'<p class="note">{escape(what)}</p>{chart}{table}</section>'
@@ -188,7 +188,7 @@ def render(site: Site) -> str:
     inputs = site.d.index_inputs
     day = max(index["date"]) if not index.empty else None
     n_in = int(inputs["is_included"].sum()) if not inputs.empty else 0
-    sections = "".join(_section(site, index, i) for i in index_ids(CURRENT))
+    sections = "".join(_section(index, i) for i in index_ids(CURRENT))
     inputs_intro = (
         f"{len(inputs):,} offers of indexed GPU models in force at the end of "
         f"{date_text(day)} (UTC): {n_in:,} included, {len(inputs) - n_in:,} excluded, each "
@@ -213,7 +213,7 @@ are prices providers list, not what customers pay. Every value can be rebuilt fr
 archive: <code>scrape index recompute --date D</code>. Every day and every input:
 {downloads or "not published yet"}.</p>
 <h2 id="latest">Latest values</h2>
-{_latest_table(site, index, with_index=True)}
+{_latest_table(index, with_index=True)}
 {sections}
 <h2 id="inputs">Inputs of {date_text(day)}</h2>
 <p>{inputs_intro}</p>
