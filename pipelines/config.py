@@ -47,6 +47,7 @@ in `ENV_KEYS` below):
     removal_confirm_hours = 24         # GPU_PRICES_REMOVAL_CONFIRM_HOURS
     spot_min_change_pct = 5            # GPU_PRICES_SPOT_MIN_CHANGE_PCT
     marketplace_min_change_pct = 5     # GPU_PRICES_MARKETPLACE_MIN_CHANGE_PCT
+    index_min_change_pct = 1           # GPU_PRICES_INDEX_MIN_CHANGE_PCT: index day-on-day move
     price_confirm_runs = 0             # GPU_PRICES_PRICE_CONFIRM_RUNS (all providers)
     [changes.providers.azure]
     price_confirm_runs = 1             # a new Azure price must persist one more run
@@ -151,6 +152,9 @@ class ChangesSection(Section):
     removal_confirm_hours: float | None = Field(None, gt=0)
     spot_min_change_pct: float = Field(5.0, ge=0)
     marketplace_min_change_pct: float = Field(5.0, ge=0)
+    # A price index's day-on-day move at least this large is an `index_changed` event
+    # (subscribers narrow it further with --min-change-pct).
+    index_min_change_pct: float = Field(1.0, ge=0)
     # Runs a new fixed price must persist before it is an event, for every provider without
     # its own entry under [changes.providers.X]; unset: the built-in per-provider defaults
     # (pipelines/derive/change_state.py DEFAULT_PRICE_CONFIRM_RUNS: Azure 1, others 0).
@@ -201,6 +205,7 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
     "GPU_PRICES_REMOVAL_CONFIRM_HOURS": ("changes", "removal_confirm_hours"),
     "GPU_PRICES_SPOT_MIN_CHANGE_PCT": ("changes", "spot_min_change_pct"),
     "GPU_PRICES_MARKETPLACE_MIN_CHANGE_PCT": ("changes", "marketplace_min_change_pct"),
+    "GPU_PRICES_INDEX_MIN_CHANGE_PCT": ("changes", "index_min_change_pct"),
     "GPU_PRICES_PRICE_CONFIRM_RUNS": ("changes", "price_confirm_runs"),
 }
 _BASE_URL_PREFIX, _BASE_URL_SUFFIX = "GPU_PRICES_", "_BASE_URL"

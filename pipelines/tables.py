@@ -237,6 +237,23 @@ PRICE_PER_TFLOP_SUMMARY = Table(
     primary_key=("gpu_model", "pricing_model", "price_scope", "precision"),
 )
 
+# Index fields, shared by the change events and the index tables.
+_DATE = Field("date", pa.date32(), "UTC date", "", False)
+_INDEX_ID = Field(
+    "index_id",
+    pa.string(),
+    "",
+    "Index id: GPU model, form factor and memory where they vary (H100-SXM, A100-SXM-80GB, "
+    "L40S ...); H100 is the composite of H100-SXM and H100-PCIe (README, 'GPU price index').",
+    False,
+)
+_METHODOLOGY = Field(
+    "methodology_version",
+    pa.string(),
+    "",
+    "Version of the index methodology (pipelines/derive/index.py, README 'GPU price index').",
+    False,
+)
 # --- gpu_price_changes: change events -----------------------------------------------------
 EVENT_TYPES = (
     "price_changed",
@@ -246,14 +263,15 @@ EVENT_TYPES = (
     "gpu_model_removed",
     "offer_gpu_changed",
     "spot_price_changed",
+    "index_changed",
 )
 _EVENT_PRICE = Field("old_price", pa.float64(), "currency/price_unit", "")
 
 PRICE_CHANGES = Table(
     file="gpu_price_changes.parquet",
     title="GPU price change events",
-    description="Change events between consecutive good runs of each provider (see the "
-    "README, 'Change alerts').",
+    description="Change events between consecutive good runs of each provider, and daily "
+    "moves of the GPU price index (see the README, 'Change alerts').",
     fields=(
         Field(
             "event_id",
@@ -263,7 +281,9 @@ PRICE_CHANGES = Table(
             False,
         ),
         Field("event_type", pa.string(), "", " | ".join(EVENT_TYPES) + ".", False),
-        _OBS["provider"],
+        _OBS["provider"].but(
+            description="Provider of the offer or group; null for index_changed.", nullable=True
+        ),
         _OBS["offer_key"].but(
             description="Offer key (see gpu_prices); null for GPU-model and spot summary events.",
             nullable=True,
@@ -326,27 +346,30 @@ PRICE_CHANGES = Table(
         _OBS["source_url"].but(
             description="Source of the new (or, for removals, the last) observation."
         ),
+        _INDEX_ID.but(
+            description="index_changed: the index whose daily value moved (else null).",
+            nullable=True,
+        ),
+        _DATE.but(
+            name="index_date",
+            description="index_changed: the UTC day of the new value; old_price is the day "
+            "before's.",
+            nullable=True,
+        ),
+        Field(
+            "provider_count",
+            pa.int32(),
+            "providers",
+            "index_changed: providers in the new value.",
+        ),
+        _METHODOLOGY.but(
+            description="index_changed: methodology version of both values.", nullable=True
+        ),
     ),
     primary_key=("event_id",),
 )
 
-# --- gpu_price_index and its inputs (pipelines/derive/index.py) ------------------------
-_DATE = Field("date", pa.date32(), "UTC date", "", False)
-_INDEX_ID = Field(
-    "index_id",
-    pa.string(),
-    "",
-    "Index id: GPU model, form factor and memory where they vary (H100-SXM, A100-SXM-80GB, "
-    "L40S ...); H100 is the composite of H100-SXM and H100-PCIe (README, 'GPU price index').",
-    False,
-)
-_METHODOLOGY = Field(
-    "methodology_version",
-    pa.string(),
-    "",
-    "Version of the index methodology (pipelines/derive/index.py, README 'GPU price index').",
-    False,
-)
+# --- gpu_price_index and its inputs (pipelines/derive/index/) ---------------------------
 _INDEX_PRICE = Field("value_usd_per_gpu_hour", pa.float64(), "USD/GPU-hour", "", True)
 
 

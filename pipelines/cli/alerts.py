@@ -360,13 +360,23 @@ def subscribe_cmd(
     pricing: Annotated[
         list[str] | None, typer.Option("--pricing", help="Only these pricing models (repeatable).")
     ] = None,
+    index: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--index",
+            help="Only the daily moves of these price indexes, e.g. H100-SXM (repeatable; "
+            "`scrape index` lists them).",
+        ),
+    ] = None,
     min_change_pct: Annotated[
-        float | None, typer.Option(help="Skip price changes smaller than this (percent).")
+        float | None,
+        typer.Option(help="Skip price changes and index moves smaller than this (percent)."),
     ] = None,
     state_dir: StateDir = None,
     db: DbUrl = None,
 ) -> None:
     """Subscribe an address (or update its filters)."""
+    from pipelines.derive.index import index_ids
     from pipelines.ingest.gpus import known_models
     from pipelines.notify import alerts
     from scrapers.registry import PROVIDERS
@@ -380,6 +390,7 @@ def subscribe_cmd(
     providers, gpus = alerts.check_filters(
         provider or [], gpu or [], known_providers=PROVIDERS, known_gpus=known_models()
     )
+    indexes = alerts.check_indexes(index or [], known_indexes=index_ids())
     config = Config.load()
     engine = _engine(config, state_dir, db, create=True)
     try:
@@ -389,6 +400,7 @@ def subscribe_cmd(
             providers=providers,
             gpus=gpus,
             pricing_models=pricing or [],
+            indexes=indexes,
             min_change_pct=min_change_pct,
             smtputf8=config.smtp.smtputf8,
         )

@@ -44,9 +44,11 @@ def _day(value: str, option: str) -> date:
 
 def _check_id(index_id: str | None) -> None:
     from pipelines.derive.index import index_ids
+    from pipelines.errors import did_you_mean
 
     if index_id and index_id not in index_ids():
-        err.print(f"unknown index {index_id!r}; known: {', '.join(index_ids())}")
+        hint = did_you_mean(index_id, index_ids()) or f"; known: {', '.join(index_ids())}"
+        err.print(f"unknown index {index_id!r}{hint}")
         raise typer.Exit(2)
 
 

@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
             typer.Option("--datasets", help="Datasets directory (default ./datasets)."),
         ] = None,
     ) -> None:
-        """Build the static report site (offers table, GPU pages, charts, changes, downloads)."""
+        """Build the static report site (offers, GPU pages, price index, changes, downloads)."""
         from pipelines.config import Config
         from pipelines.site.build import build
 

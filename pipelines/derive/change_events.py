@@ -3,7 +3,8 @@
 text per event.
 
 Detection (pipelines/derive/changes.py) produces these rows; the feed and the mail digests
-(pipelines/notify/) read them. See changes.py for what each event type means.
+(pipelines/notify/) read them. See changes.py for what each event type means; the index's
+daily moves (`index_changed`) come from pipelines/derive/index/moves.py.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ CHANGES_NAME = PRICE_CHANGES.file
     GPU_MODEL_REMOVED,
     OFFER_GPU_CHANGED,
     SPOT_PRICE_CHANGED,
+    INDEX_CHANGED,
 ) = EVENT_TYPES
 
 # Columns and types of gpu_price_changes.parquet: pipelines/tables.py.
@@ -133,6 +135,8 @@ def event_to_json(ev: Mapping[str, Any]) -> dict[str, Any]:
             out[k] = None
         elif isinstance(v, pd.Timestamp | datetime):
             out[k] = pd.Timestamp(v).isoformat()
+        elif isinstance(v, date):
+            out[k] = v.isoformat()  # index_date
         elif hasattr(v, "item"):
             out[k] = v.item()  # numpy scalar
         else:
@@ -181,10 +185,26 @@ def for_people(ev: Mapping[str, Any]) -> dict[str, Any]:
         if _missing(value):
             value = None
         elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
-            if key in ("offer_count", "gpu_count"):
+            if key in ("offer_count", "gpu_count", "provider_count"):
                 value = int(value)
         out[key] = value
     return out
+
+
+def describe_index_move(ev: Mapping[str, Any]) -> str:
+    """`H100-SXM on_demand index 2025-10-03: 2.5 -> 2.65 USD/GPU-hour (+6.0%), 5 providers,
+    methodology 1.0`."""
+    pct = clean_value(ev.get("change_pct"))
+    pct_s = f" ({pct:+.1f}%)" if pct is not None else ""
+    day = clean_value(ev.get("index_date"))
+    day_s = f" {pd.Timestamp(day):%Y-%m-%d}" if day is not None else ""
+    n = clean_value(ev.get("provider_count"))
+    count = f", {int(n)} provider{'s' if n != 1 else ''}" if n is not None else ""
+    return (
+        f"{ev.get('index_id')} {ev.get('pricing_model')} index{day_s}: {ev['old_value']} -> "
+        f"{ev['new_value']} USD/GPU-hour{pct_s}{count}, methodology "
+        f"{ev.get('methodology_version')}"
+    )
 
 
 def describe(ev: Mapping[str, Any]) -> str:
@@ -192,6 +212,8 @@ def describe(ev: Mapping[str, Any]) -> str:
     without "nan" or "None" in it."""
     ev = for_people(ev)
     t = ev["event_type"]
+    if t == INDEX_CHANGED:
+        return describe_index_move(ev)
     cur = ev.get("currency") or ""
     where = " ".join(
         str(x) for x in (ev.get("instance_type"), ev.get("region"), ev.get("pricing_model")) if x

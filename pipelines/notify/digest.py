@@ -41,7 +41,7 @@ def _change_cells(ev: Mapping[str, Any]) -> tuple[str, str]:
     t = ev["event_type"]
     cur = ev.get("currency") or ""
     unit = "/GPU-h" if ev.get("price_unit") == "gpu_hour" else "/h"
-    if t in ("price_changed", "spot_price_changed"):
+    if t in ("price_changed", "spot_price_changed", "index_changed"):
         change = f"{ev.get('old_value')} -> {ev.get('new_value')} {cur}{unit}"
     elif t == "offer_added":
         change = f"new: {fmt_price(ev.get('new_price'))} {cur}{unit}"
@@ -58,6 +58,30 @@ def _change_cells(ev: Mapping[str, Any]) -> tuple[str, str]:
     pct = ev.get("change_pct")
     pct_s = f"{float(pct):+.1f}%" if pct is not None else ""
     return change, pct_s
+
+
+def _subject_cells(
+    ev: Mapping[str, Any], pages: Mapping[str, str], public_url: str | None
+) -> tuple[str, str, str, str | None]:
+    """(who, what, link label, link) of one digest row. A price index move names the
+    index, the day, its provider count and methodology version, and links to the site's
+    index page; an offer event its provider's offer and pricing page."""
+    if ev.get("event_type") == "index_changed":
+        day = ev.get("index_date")
+        n = ev.get("provider_count")
+        what = " ".join(
+            str(x) for x in (ev.get("index_id"), ev.get("pricing_model"), day and str(day)) if x
+        )
+        if n is not None:
+            what += f", {int(n)} provider{'s' if int(n) != 1 else ''}"
+        what += f", methodology {ev.get('methodology_version')}"
+        href = text.index_page_url(public_url or DEFAULT_PUBLIC_URL, ev.get("index_id"))
+        return "price index", what, "index", text.safe_href(href)
+    offer = " ".join(
+        str(x) for x in (ev.get("instance_type"), ev.get("region"), ev.get("pricing_model")) if x
+    )
+    href = text.safe_href(pages.get(str(ev.get("provider"))))
+    return str(ev.get("provider")), offer, "prices", href
 
 
 def build_digest(
@@ -78,7 +102,7 @@ def build_digest(
     events = sorted(
         (text.for_people(e) for e in events),
         key=lambda e: (
-            str(e.get("provider")),
+            text.subject_label(e),
             str(e.get("event_type")),
             str(e.get("gpu_model")),
             str(e.get("offer_key")),
@@ -86,7 +110,7 @@ def build_digest(
     )
     shown, hidden = events[:DIGEST_MAX_ROWS], max(0, len(events) - DIGEST_MAX_ROWS)
     unsub = unsubscribe_url(public_url, sub.token)
-    providers = sorted({text.one_line(e.get("provider")) for e in events})
+    providers = sorted({text.subject_label(e) for e in events})
 
     msg = EmailMessage(policy=MAIL_POLICY)
     n = len(events)
@@ -103,20 +127,11 @@ def build_digest(
     lines = [f"{n} GPU price change(s) matching your subscription ({sub.filters_text()}).", ""]
     for ev in shown:
         change, pct = _change_cells(ev)
-        where = " ".join(
-            str(x)
-            for x in (
-                ev.get("provider"),
-                ev.get("instance_type"),
-                ev.get("region"),
-                ev.get("pricing_model"),
-            )
-            if x
-        )
+        who, what, label, href = _subject_cells(ev, pages, public_url)
+        where = f"{who} {what}".strip()
         lines.append(f"- {where} [{ev.get('gpu_model') or '?'}]: {change} {pct}".rstrip())
-        page = text.safe_href(pages.get(str(ev.get("provider"))))
-        if page:
-            lines.append(f"  prices: {page}")
+        if href:
+            lines.append(f"  {label}: {href}")
     if hidden:
         lines.append(f"... and {hidden} more.")
     lines += ["", f"Unsubscribe: {unsub}"]
@@ -126,18 +141,12 @@ def build_digest(
     rows = []
     for ev in shown:
         change, pct = _change_cells(ev)
-        href = text.safe_href(pages.get(str(ev.get("provider"))))
-        link = f'<a href="{e(href, quote=True)}">prices</a>' if href else ""
-        offer = " ".join(
-            str(x)
-            for x in (ev.get("instance_type"), ev.get("region"), ev.get("pricing_model"))
-            if x
-        )
+        who, what, label, href = _subject_cells(ev, pages, public_url)
+        link = f'<a href="{e(href, quote=True)}">{label}</a>' if href else ""
         rows.append(
             "<tr>"
             + "".join(
-                f"<td>{e(str(c))}</td>"
-                for c in (ev.get("provider"), offer, ev.get("gpu_model") or "", change, pct)
+                f"<td>{e(str(c))}</td>" for c in (who, what, ev.get("gpu_model") or "", change, pct)
             )
             + f"<td>{link}</td></tr>"
         )
@@ -146,7 +155,7 @@ def build_digest(
         "<!doctype html><html><body>"
         f"<p>{n} GPU price change(s) matching your subscription ({e(sub.filters_text())}).</p>"
         '<table border="1" cellpadding="4" cellspacing="0">'
-        "<tr><th>Provider</th><th>Offer</th><th>GPU</th><th>Change</th><th>%</th><th>Provider prices</th></tr>"
+        "<tr><th>Provider</th><th>Offer</th><th>GPU</th><th>Change</th><th>%</th><th>Link</th></tr>"
         + "".join(rows)
         + f"</table>{more}"
         f'<p><a href="{e(unsub, quote=True)}">Unsubscribe</a></p></body></html>'

@@ -7,6 +7,7 @@ the feed is regenerated; the feed's own id is fixed. Links: each entry links to 
 provider's pricing page for people (`ProviderSpec.pricing_page_url`; never the API URL the
 price was read from); the feed links to itself (`rel="self"`), at the public URL when one
 is set (`public_url` setting), else by its file name, relative to wherever it is served.
+A price index move links to the index's section of the site's index page (same base).
 Text never shows NaN (pipelines/notify/text.py).
 """
 
@@ -73,14 +74,24 @@ def render_feed(
         sub(entry, "id", f"urn:uuid:{uuid.uuid5(_ID_NAMESPACE, str(ev['event_id']))}")
         sub(entry, "title", text.describe_for_people(ev))
         sub(entry, "updated", _iso(ev["detected_at"]))
-        url = text.safe_href(pages.get(str(ev["provider"])))
+        is_index = ev["event_type"] == "index_changed"
+        if is_index:
+            url = text.index_page_url(public_url, ev.get("index_id"))
+        else:
+            url = text.safe_href(pages.get(str(ev["provider"])))
         has_link = url is not None
         if has_link:
             sub(entry, "link", rel="alternate", type="text/html", href=url)
         sub(entry, "category", term=str(ev["event_type"]))
-        sub(entry, "category", term=str(ev["provider"]))
-        versions = f"{ev.get('from_version') or '-'} -> {ev.get('to_version')}"
-        summary = f"{text.describe_for_people(ev)}. Offer: {ev.get('offer_key') or '-'}. Dataset versions {versions}."
+        sub(entry, "category", term=str(ev["index_id"] if is_index else ev["provider"]))
+        if is_index:
+            summary = (
+                f"{text.describe_for_people(ev)}. {ev.get('offer_count')} offers entered. "
+                f"Dataset version {ev.get('to_version')}."
+            )
+        else:
+            versions = f"{ev.get('from_version') or '-'} -> {ev.get('to_version')}"
+            summary = f"{text.describe_for_people(ev)}. Offer: {ev.get('offer_key') or '-'}. Dataset versions {versions}."
         sub(entry, "summary", summary)
         if not has_link:
             # RFC 4287 4.1.2: an entry without an alternate link must carry content.

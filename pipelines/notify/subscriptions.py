@@ -5,7 +5,8 @@ one per (subscriber, matching event), that pipelines/notify/delivery.py sends as
 
 Storage: SQLite at `<state_dir>/alerts.sqlite` by default; the `alerts.db_url` setting
 (`GPU_PRICES_ALERTS_DB`, e.g. `postgresql+psycopg://...`) overrides it. Tables:
-- `alert_subscribers`: e-mail (validated, normalized), filters, unsubscribe token
+- `alert_subscribers`: e-mail (validated, normalized), filters (providers, GPU models,
+  pricing models, price indexes, a minimum change), unsubscribe token
   (`secrets.token_hex`, 256 bits; never logged or listed). Hex, not base64url: a
   token_urlsafe value starts with '-' about once in 64 draws, and the CLI then read
   `scrape alerts unsubscribe-token TOKEN` as an unknown option.
@@ -56,6 +57,7 @@ subscribers = sa.Table(
     sa.Column("providers_json", sa.Text),  # JSON list; null = every provider
     sa.Column("gpus_json", sa.Text),
     sa.Column("pricing_models_json", sa.Text),
+    sa.Column("indexes_json", sa.Text),  # price index ids (index_changed events)
     sa.Column("min_change_pct", sa.Float),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
@@ -102,10 +104,24 @@ def make_engine(url: str) -> sa.Engine:
         Path(db_file).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, future=True)
     metadata.create_all(engine)
+    _add_missing_columns(engine)
     if db_file and db_file != ":memory:" and Path(db_file).exists():
         # Addresses and unsubscribe tokens: readable by the operator only.
         os.chmod(db_file, 0o600)
     return engine
+
+
+def _add_missing_columns(engine: sa.Engine) -> None:
+    """Columns added to a table after a database was created (`indexes_json`): created
+    empty (null: no filter), so an existing database keeps working and keeps its rows."""
+    inspector = sa.inspect(engine)
+    for table in metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        for col in table.columns:
+            if col.name not in have and col.nullable and not col.primary_key:
+                kind = col.type.compile(dialect=engine.dialect)
+                with engine.begin() as conn:
+                    conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {col.name} {kind}"))
 
 
 def normalize_email(address: str, *, smtputf8: bool = False) -> str:
@@ -158,6 +174,21 @@ def check_filters(
     return list(providers), out
 
 
+def check_indexes(indexes: Sequence[str], *, known_indexes: Collection[str]) -> list[str]:
+    """Price index ids checked against the methodology's (case-insensitive), in their
+    canonical spelling: `h100-sxm` -> `H100-SXM`."""
+    canonical = {i.casefold(): i for i in known_indexes}
+    out = []
+    for i in indexes:
+        if i.strip().casefold() not in canonical:
+            raise AlertsError(
+                f"unknown price index {i!r}"
+                + (did_you_mean(i, known_indexes) or f"; known: {', '.join(sorted(known_indexes))}")
+            )
+        out.append(canonical[i.strip().casefold()])
+    return out
+
+
 def _json_list(values: Sequence[str] | None) -> str | None:
     cleaned = sorted({v.strip() for v in values or () if v and v.strip()})
     return json.dumps(cleaned) if cleaned else None
@@ -172,6 +203,7 @@ class Subscriber:
     gpus: list[str]
     pricing_models: list[str]
     min_change_pct: float | None
+    indexes: list[str] = field(default_factory=list)
 
     @classmethod
     def from_row(cls, row: Any) -> Subscriber:
@@ -184,6 +216,7 @@ class Subscriber:
             gpus=json.loads(m["gpus_json"] or "[]"),
             pricing_models=json.loads(m["pricing_models_json"] or "[]"),
             min_change_pct=m["min_change_pct"],
+            indexes=json.loads(m["indexes_json"] or "[]"),
         )
 
     def filters_text(self) -> str:
@@ -194,15 +227,21 @@ class Subscriber:
             parts.append("gpu=" + ",".join(self.gpus))
         if self.pricing_models:
             parts.append("pricing=" + ",".join(self.pricing_models))
+        if self.indexes:
+            parts.append("index=" + ",".join(self.indexes))
         if self.min_change_pct is not None:
             parts.append(f"min-change={self.min_change_pct:g}%")
         return " ".join(parts) or "all events"
 
     def matches(self, ev: Mapping[str, Any]) -> bool:
-        """Filters: provider, GPU model (either side of a GPU change), pricing model, and a
-        minimum |change_pct| that applies to events with a percentage only (an added or
-        removed offer always passes it)."""
+        """Filters: provider, GPU model (either side of a GPU change), pricing model, price
+        index, and a minimum |change_pct| that applies to events with a percentage only (an
+        added or removed offer always passes it). Each filter set must match: an index move
+        has no provider (a provider filter excludes it), a price change no index id (an
+        index filter excludes it); a GPU filter matches the index's GPU model."""
         if self.providers and ev.get("provider") not in self.providers:
+            return False
+        if self.indexes and ev.get("index_id") not in self.indexes:
             return False
         if self.pricing_models and ev.get("pricing_model") not in self.pricing_models:
             return False
@@ -227,6 +266,7 @@ def subscribe(
     providers: Sequence[str] = (),
     gpus: Sequence[str] = (),
     pricing_models: Sequence[str] = (),
+    indexes: Sequence[str] = (),
     min_change_pct: float | None = None,
     smtputf8: bool = False,
 ) -> Subscriber:
@@ -236,6 +276,7 @@ def subscribe(
         "providers_json": _json_list(providers),
         "gpus_json": _json_list(gpus),
         "pricing_models_json": _json_list(pricing_models),
+        "indexes_json": _json_list(indexes),
         "min_change_pct": min_change_pct,
     }
     with engine.begin() as conn:

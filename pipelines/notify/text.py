@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from pipelines.derive.change_events import for_people as for_people  # feed, digest use it
 from pipelines.derive.changes import describe
+from pipelines.site import PRICE_INDEX_PAGE, SITE_DIR
 
 
 def describe_for_people(ev: Mapping[str, Any]) -> str:
@@ -41,3 +42,15 @@ def pricing_pages() -> dict[str, str]:
     from scrapers.registry import PROVIDERS
 
     return {n: s.pricing_page_url for n, s in PROVIDERS.items() if s.pricing_page_url}
+
+
+def index_page_url(base_url: str | None, index_id: Any) -> str:
+    """The site's section of a price index: under `base_url` (where the datasets directory
+    is served, `public_url`), else relative to the datasets directory."""
+    page = f"{SITE_DIR}/{PRICE_INDEX_PAGE}#{quote(str(index_id), safe='')}"
+    return f"{base_url.rstrip('/')}/{page}" if base_url else page
+
+
+def subject_label(ev: Mapping[str, Any]) -> str:
+    """Who an event is about, for subjects and sorting: the provider, or the price index."""
+    return one_line(ev.get("provider") or "price index")

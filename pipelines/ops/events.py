@@ -4,6 +4,10 @@ Order of effects (each step idempotent, so a run killed anywhere can simply be r
 events appended to datasets/gpu_price_changes.parquet -> digests queued in the outbox
 (notify.alerts) -> per-provider baselines saved -> datasets/alerts.atom regenerated
 (notify.feed). Detection itself lives in `pipelines.derive.changes` and writes nothing.
+
+The price index's daily moves take the same path (`publish_index`): the index is
+published, its moves (pipelines/derive/index/moves.py) appended to the same events file,
+queued for the subscribers whose filters match, and the feed rewritten.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.config import ChangesSection, Config
+from pipelines.derive import index as price_index
 from pipelines.derive.change_state import DEFAULT_PRICE_CONFIRM_RUNS
 from pipelines.derive.changes import (
     CHANGES_NAME,
@@ -24,6 +29,7 @@ from pipelines.derive.changes import (
     append_events,
     detect_run,
     events_frame,
+    read_events,
     save_state,
 )
 from pipelines.notify import alerts, feed
@@ -81,26 +87,70 @@ def process_run(
         rules=rules or noise_rules(config.changes),
     )
     all_events = append_events(Path(datasets_dir) / CHANGES_NAME, new)
-    if len(new):
-        engine = alerts.make_engine(alerts.database_url(state_dir, db_url or config.alerts.db_url))
-        try:
-            alerts.enqueue(engine, new)
-        finally:
-            engine.dispose()
+    _enqueue(new, state_dir, db_url or config.alerts.db_url)
     for provider, state in states.items():
         save_state(state_dir, provider, state)
-    feed.write_feed(
-        all_events,
-        Path(datasets_dir) / feed.FEED_NAME,
-        public_url=config.public_url,
-        now=detected_at if detected_at.tzinfo else detected_at.replace(tzinfo=UTC),
-    )
+    _write_feed(all_events, datasets_dir, config, detected_at)
     log.info(
         "changes: %d events this run (%s)",
         len(new),
         ", ".join(f"{k}={v}" for k, v in new["event_type"].value_counts().items()) or "none",
     )
     return new
+
+
+def _enqueue(new: pd.DataFrame, state_dir: Path, db_url: str | None) -> None:
+    if not len(new):
+        return
+    engine = alerts.make_engine(alerts.database_url(state_dir, db_url))
+    try:
+        alerts.enqueue(engine, new)
+    finally:
+        engine.dispose()
+
+
+def _write_feed(all_events: pd.DataFrame, datasets_dir: Path, config: Config, now) -> None:
+    feed.write_feed(
+        all_events,
+        Path(datasets_dir) / feed.FEED_NAME,
+        public_url=config.public_url,
+        now=now if now.tzinfo else now.replace(tzinfo=UTC),
+    )
+
+
+def publish_index(history: pd.DataFrame, config: Config, dataset_version: str) -> pd.DataFrame:
+    """Publish the price index's new days, then record its moves as change events; returns
+    the new events.
+
+    A new methodology version recomputes the whole series: its day-on-day moves are old
+    news restated, so that publish raises none. Moves already recorded (the step repeated
+    after a failure) are not recorded again.
+    """
+    datasets_dir = Path(config.datasets_dir)
+    index_path = datasets_dir / price_index.INDEX_FILE
+    versions_before = (
+        set(pd.read_parquet(index_path, columns=["methodology_version"])["methodology_version"])
+        if index_path.is_file()
+        else set()
+    )
+    price_index.publish(history, datasets_dir)
+    if versions_before and price_index.CURRENT_VERSION not in versions_before:
+        log.info("price index: methodology %s recomputed; no moves", price_index.CURRENT_VERSION)
+        return events_frame([])
+    moves = price_index.index_moves(
+        pd.read_parquet(index_path),
+        min_change_pct=config.changes.index_min_change_pct,
+        dataset_version=dataset_version,
+    )
+    events_path = datasets_dir / CHANGES_NAME
+    new = moves[~moves["event_id"].isin(read_events(events_path)["event_id"])]
+    if not len(new):
+        return new.reset_index(drop=True)
+    all_events = append_events(events_path, new)
+    _enqueue(new, config.state_dir, config.alerts.db_url)
+    _write_feed(all_events, datasets_dir, config, new["detected_at"].max().to_pydatetime())
+    log.info("price index: %d moves recorded as change events", len(new))
+    return new.reset_index(drop=True)
 
 
 class EventBatch:
@@ -160,21 +210,11 @@ class EventBatch:
         if not self.states and not len(new):
             return new
         all_events = append_events(self.datasets_dir / CHANGES_NAME, new)
-        if len(new):
-            db = alerts.database_url(self.state_dir, self.config.alerts.db_url)
-            engine = alerts.make_engine(db)
-            try:
-                alerts.enqueue(engine, new)
-            finally:
-                engine.dispose()
+        _enqueue(new, self.state_dir, self.config.alerts.db_url)
         for provider, state in self.states.items():
             save_state(self.state_dir, provider, state)
-        now = self.last_detected_at or datetime.now(UTC)
-        feed.write_feed(
-            all_events,
-            self.datasets_dir / feed.FEED_NAME,
-            public_url=self.config.public_url,
-            now=now if now.tzinfo else now.replace(tzinfo=UTC),
+        _write_feed(
+            all_events, self.datasets_dir, self.config, self.last_detected_at or datetime.now(UTC)
         )
         log.info("changes: %d events recorded for %d replayed runs", len(new), self.runs)
         return new

@@ -31,7 +31,6 @@ from typing import Any
 import pandas as pd
 
 from pipelines.config import Config
-from pipelines.derive import index as price_index
 from pipelines.derive import specs as gpu_specs
 from pipelines.derive import tflops
 from pipelines.ingest import gate
@@ -788,7 +787,7 @@ def _final_steps(report: RunReport, config: Config, version: str, *, alerts: boo
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("gpu specs", lambda: gpu_specs.publish_specs(config.datasets_dir, version)),
         ("price per TFLOP", lambda: tflops.publish(current, config.datasets_dir, version)),
-        ("price index", lambda: price_index.publish(history.read_all(), config.datasets_dir)),
+        ("price index", lambda: events.publish_index(history.read_all(), config, version)),
     ]
     if alerts and config.alerts.enabled:
         steps.append(("alert delivery", lambda: alerts_mod.deliver_pending(config)))
@@ -817,7 +816,7 @@ def _post_publish(
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("gpu specs", lambda: gpu_specs.publish_specs(config.datasets_dir, version)),
         ("price per TFLOP", lambda: tflops.publish(current, config.datasets_dir, version)),
-        ("price index", lambda: price_index.publish(history.read_all(), config.datasets_dir)),
+        ("price index", lambda: events.publish_index(history.read_all(), config, version)),
         (
             "change events",
             lambda: events.process_run(

@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines.site import card
+from pipelines.site import SITE_DIR, card
 from pipelines.site import data as site_data
-from pipelines.site.pages import Site
+from pipelines.site.pages import Site, render_all
 from pipelines.tables import BY_FILE, CATALOGUE
 
-SITE_DIR = "site"
 ASSETS = Path(__file__).resolve().parent / "assets"
 
 
@@ -102,14 +101,7 @@ def build(
     try:
         (tmp / "gpu").mkdir(parents=True)
         shutil.copytree(ASSETS, tmp / "assets")
-        pages = {
-            "index.html": site.index(),
-            "value.html": site.value(),
-            "changes.html": site.changes(),
-            "downloads.html": site.downloads(published_tables(d)),
-        }
-        for model in site.models:
-            pages[f"gpu/{site_data.slug(model)}.html"] = site.gpu_page(model)
+        pages = render_all(site, published_tables(d))
         for name, html in pages.items():
             (tmp / name).write_text(html, encoding="utf-8")
         _swap(tmp, out)

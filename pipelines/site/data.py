@@ -4,7 +4,9 @@ Inputs (all under the datasets directory, all optional except the history):
 - `gpu_prices.parquet` read with `pd.read_parquet` (a directory of parts or one file: either
   works), the history with `valid_from`/`valid_to`;
 - `gpu_price_per_tflop_summary.parquet` (else computed from the current rows);
-- `gpu_price_changes.parquet`, `gpu_specs.parquet`, `datapackage.json`.
+- `gpu_price_changes.parquet`, `gpu_specs.parquet`, `datapackage.json`;
+- `gpu_price_index.parquet` (every row: a few thousand) and, of
+  `gpu_price_index_inputs.parquet` (millions of rows after years), only the latest day's.
 
 Output: a `SiteData` of pandas frames and plain values, and the step series of a GPU's price
 history (`price_steps`). Nothing is written here.
@@ -15,14 +17,16 @@ from __future__ import annotations
 import heapq
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from pipelines.derive.specs import SPECS_FILE, load_specs
 from pipelines.derive.tflops import SUMMARY_FILE, current_only, price_per_tflop, summarize
+from pipelines.tables import PRICE_INDEX, PRICE_INDEX_INPUTS
 from scrapers.registry import PROVIDERS
 
 PRICES_FILE = "gpu_prices.parquet"
@@ -45,6 +49,9 @@ class SiteData:
     datapackage: dict
     provider_pages: dict[str, dict[str, str]]
     data_end: datetime | None  # the latest observation in the history
+    # The price index (every row) and the inputs of its latest day.
+    index: pd.DataFrame = field(default_factory=lambda: _empty(PRICE_INDEX))
+    index_inputs: pd.DataFrame = field(default_factory=lambda: _empty(PRICE_INDEX_INPUTS))
 
     @property
     def version(self) -> str | None:
@@ -66,6 +73,25 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
         if isinstance(df[col].dtype, pd.CategoricalDtype):
             df[col] = df[col].astype(object).where(df[col].notna(), None)
     return df
+
+
+def _empty(table) -> pd.DataFrame:
+    return table.schema.empty_table().to_pandas()
+
+
+def load_index(datasets_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The index rows, and the inputs rows of the latest indexed day (read with a filter on
+    the date, not the whole inputs table)."""
+    index_path = Path(datasets_dir) / PRICE_INDEX.file
+    inputs_path = Path(datasets_dir) / PRICE_INDEX_INPUTS.file
+    if not index_path.is_file():
+        return _empty(PRICE_INDEX), _empty(PRICE_INDEX_INPUTS)
+    index = pd.read_parquet(index_path)
+    if index.empty or not inputs_path.is_file():
+        return index, _empty(PRICE_INDEX_INPUTS)
+    latest = max(index["date"])
+    inputs = pq.read_table(inputs_path, filters=[("date", "==", latest)]).to_pandas()
+    return index, inputs
 
 
 def load_provider_pages() -> dict[str, dict[str, str]]:
@@ -112,6 +138,7 @@ def load(datasets_dir: Path) -> SiteData:
         if c in history and history[c].notna().any()
     ]
     data_end = max(ends).to_pydatetime() if ends else None
+    index, index_inputs = load_index(datasets_dir)
     return SiteData(
         datasets_dir=datasets_dir,
         history=history,
@@ -122,6 +149,8 @@ def load(datasets_dir: Path) -> SiteData:
         datapackage=datapackage,
         provider_pages=load_provider_pages(),
         data_end=data_end,
+        index=index,
+        index_inputs=index_inputs,
     )
 
 

@@ -93,13 +93,14 @@ def test_scrape_site_writes_to_out_and_links_back_to_the_tables(tmp_path):
     out = tmp_path / "public" / "gpus"
     result = CliRunner().invoke(app, ["site", "--datasets", str(datasets), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "6 pages (5 current offers, 2 GPU pages)" in result.output
+    assert "7 pages (5 current offers, 2 GPU pages)" in result.output
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.html")) == [
         "changes.html",
         "downloads.html",
         "gpu/a100.html",
         "gpu/h100.html",
         "index.html",
+        "price-index.html",
         "value.html",
     ]
     html = (out / "downloads.html").read_text()

@@ -1,0 +1,81 @@
+"""`publish`: append the days not yet published to datasets/gpu_price_index.parquet and
+datasets/gpu_price_index_inputs.parquet (a new methodology version recomputes the series)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.derive.index.compute import compute
+from pipelines.derive.index.eligibility import DAY, computed_through, empty_frame, utc
+from pipelines.derive.index.methodology import CURRENT, Methodology
+from pipelines.tables import PRICE_INDEX, PRICE_INDEX_INPUTS
+
+INDEX_FILE = PRICE_INDEX.file
+INPUTS_FILE = PRICE_INDEX_INPUTS.file
+
+
+def _read(path: Path, table) -> pd.DataFrame:
+    if not path.is_file():
+        return empty_frame(table)
+    return pd.read_parquet(path)
+
+
+def publish(
+    history: pd.DataFrame, datasets_dir: Path, *, methodology: Methodology = CURRENT
+) -> dict[str, int]:
+    """Append the days not yet published (of this methodology version); return new rows.
+
+    Rows of another methodology version are dropped and the whole series recomputed: a new
+    methodology is a new series (old versions stay reproducible with `--methodology`).
+    The inputs table (millions of rows after years) is appended as Arrow, never re-sorted
+    unless a new day falls before a published one.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from pipelines.store.atomic import to_table, write_parquet_atomic
+
+    datasets_dir = Path(datasets_dir)
+    old_index = _read(datasets_dir / INDEX_FILE, PRICE_INDEX)
+    old_index = old_index[old_index["methodology_version"].eq(methodology.version)]
+    inputs_path = datasets_dir / INPUTS_FILE
+    schema = PRICE_INDEX_INPUTS.schema
+    old_inputs = (
+        pq.read_table(inputs_path).select(schema.names).cast(schema)
+        if inputs_path.is_file()
+        else schema.empty_table()
+    )
+    old_inputs = old_inputs.filter(pc.equal(old_inputs["methodology_version"], methodology.version))
+    done = set(old_index["date"]) | set(pc.unique(old_inputs["date"]).to_pylist())
+    through = computed_through(history)
+    if through is None:
+        return {INDEX_FILE: 0, INPUTS_FILE: 0}
+    c_first = utc(history["valid_from"]).min().floor("D")
+    all_days = pd.date_range(c_first, through.floor("D") - DAY, freq="D").date
+    todo = [d for d in all_days if d not in done]
+    if not todo:
+        if (datasets_dir / INDEX_FILE).is_file():
+            return {INDEX_FILE: 0, INPUTS_FILE: 0}
+        todo = [through.date()]  # not computable yet: writes the (empty) tables once
+    # Only versions in force at the end of some day to compute: a run after years of
+    # history computes one new day from the live offers, not from every version ever.
+    lo, hi = pd.Timestamp(min(todo), tz="UTC"), pd.Timestamp(max(todo), tz="UTC") + DAY
+    valid_to = utc(history["valid_to"])
+    window = (utc(history["valid_from"]) < hi) & (valid_to.isna() | (valid_to >= lo + DAY))
+    new_index, new_inputs = compute(
+        history[window.to_numpy()], methodology=methodology, days=todo, through=through
+    )
+    index = pd.concat([x for x in (old_index, new_index) if not x.empty] or [new_index])
+    index = index.sort_values(list(PRICE_INDEX.primary_key), kind="stable")
+    new_table = to_table(new_inputs, schema)
+    inputs = pa.concat_tables([old_inputs, new_table])
+    if old_inputs.num_rows and new_table.num_rows:
+        if pc.min(new_table["date"]).as_py() < pc.max(old_inputs["date"]).as_py():
+            inputs = inputs.sort_by([(k, "ascending") for k in PRICE_INDEX_INPUTS.primary_key])
+    meta = {"gpu_price_index.methodology_version": methodology.version}
+    write_parquet_atomic(inputs, inputs_path, schema=schema, metadata=meta)
+    write_parquet_atomic(index, datasets_dir / INDEX_FILE, schema=PRICE_INDEX.schema, metadata=meta)
+    return {INDEX_FILE: len(new_index), INPUTS_FILE: len(new_inputs)}
