@@ -4,7 +4,7 @@ Seeds a synthetic history of `--history-rows` rows (10 providers, 30 regions, 10
 4 pricing models; `--live` open versions, the rest closed versions of the same offers)
 through the real store (Delta commits + view refreshes, a million rows at a time), then
 simulates `--runs` scheduled runs through the same entry point as `scrape run` after the
-gate (`pipelines.ops.run._merge_and_post` + the run log and datapackage.json): merge,
+gate (`pipelines.ops.publish.merge_and_post` + the run log and datapackage.json): merge,
 Delta commit, view refresh, spec join, price-per-TFLOP tables, change events and feed,
 run log. Each run re-observes every live offer with `--changed-fraction` of prices changed,
 and a tenth of that withdrawn and as many new offers added.
@@ -179,7 +179,7 @@ def runs(datasets: Path, n_runs: int, changed_fraction: float) -> list[dict]:
     import pandas as pd
 
     from pipelines.config import Config
-    from pipelines.ops import run as run_mod
+    from pipelines.ops import publish
     from pipelines.ops.report import OK, ProviderResult, RunReport
     from pipelines.store.history import History
 
@@ -213,8 +213,8 @@ def runs(datasets: Path, n_runs: int, changed_fraction: float) -> list[dict]:
             if not p.is_symlink()
         }
         t0 = time.perf_counter()
-        run_mod._merge_and_post(passed, {}, report, cfg, h, post_steps=True, alerts=False)
-        run_mod._log_run(report, cfg)
+        publish.merge_and_post(passed, {}, report, cfg, h, post_steps=True, alerts=False)
+        publish.log_run(report, cfg)
         seconds = time.perf_counter() - t0
         added_bytes = disk_bytes(datasets) - before
         parts_after = {

@@ -269,7 +269,7 @@ def _one_line(exc: Exception) -> str:
 def _file_fx():
     """FX for `scrape parse`: the ECB rates archived under ./archive, if any."""
     from pipelines.ingest.archive import Archive
-    from pipelines.ops.run import archived_fx
+    from pipelines.ops.fxrates import archived_fx
 
     cfg = Config.load()
     return archived_fx(Archive(cfg.archive_dir))

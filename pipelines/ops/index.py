@@ -25,7 +25,8 @@ import pandas as pd
 from pipelines.config import Config
 from pipelines.derive import index as price_index
 from pipelines.ingest.archive import MANIFEST, Archive, parse_ts
-from pipelines.ops.run import FX_SOURCE, run_providers
+from pipelines.ops.fxrates import FX_SOURCE
+from pipelines.ops.run import run_providers
 from pipelines.store.history import History
 from scrapers.registry import PROVIDERS
 

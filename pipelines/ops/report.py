@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the gate imports pandas; `scrape --help` imports this module
@@ -105,3 +106,15 @@ class RunReport:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def one_line(exc: BaseException) -> str:
+    """An error as the one line a report shows for it."""
+    text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A run's id: its start time (sortable) and a random suffix (two runs in one second)."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"

@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 
 from pipelines.cli.main import app
 from pipelines.config import Config
-from pipelines.ops.run import parser_fingerprint, run_providers
+from pipelines.ops.parsing import parser_fingerprint
+from pipelines.ops.run import run_providers
 from scrapers.registry import PROVIDERS
 
 EXAMPLE_ARCHIVE = Path(__file__).parents[3] / "examples" / "archive"

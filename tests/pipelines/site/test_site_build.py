@@ -135,11 +135,12 @@ def test_a_failing_site_build_does_not_fail_the_run(tmp_path, monkeypatch):
 
     from pipelines.config import Config
     from pipelines.ops import run as run_mod
+    from pipelines.site import build as site_build
 
     def broken(datasets_dir):
         raise OSError("disk full")
 
-    monkeypatch.setattr(run_mod.site_build, "publish", broken)
+    monkeypatch.setattr(site_build, "publish", broken)
     cfg = Config.load(root=tmp_path, env={})
     archive = Path(__file__).parents[3] / "examples" / "archive"
     report = run_mod.run_providers(["linode"], config=cfg, replay=archive, alerts=False)
