@@ -121,6 +121,8 @@ class HttpSection(Section):
     max_backoff_s: float | None = Field(None, ge=0)
     per_host_limit: int | None = Field(None, ge=1)
     max_body_bytes: int | None = Field(None, ge=1)
+    # Overall budget of one request, retries included (a server that drips its body).
+    deadline_s: float | None = Field(None, gt=0)
 
 
 class SmtpSection(Section):

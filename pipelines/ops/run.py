@@ -127,6 +127,7 @@ async def _fetch_all(
                 "max_backoff_s",
                 "per_host_limit",
                 "max_body_bytes",
+                "deadline_s",
             )
             if k in http
         },

@@ -231,6 +231,26 @@ def test_finding_10_dripping_body_cannot_stretch_the_request_past_its_deadline()
     assert str(err.value).endswith("2 s request deadline (1 attempt(s))")
 
 
+def test_finding_10_scrape_run_honours_the_deadline_set_in_gpu_prices_toml(tmp_path):
+    # The deadline is a setting ([http] deadline_s), not only a client argument: a live run
+    # against a dripping provider fails that provider after the configured budget.
+    from pipelines.config import Config
+    from pipelines.ops.run import run_providers
+
+    (tmp_path / "gpu-prices.toml").write_text("[http]\ndeadline_s = 1.5\ntimeout_s = 1.0\n")
+    cfg = Config.load(root=tmp_path, env={})
+    assert cfg.http["deadline_s"] == 1.5
+    with ProviderServer() as server:
+        server.route("/v4/linode/types", _drip(60, 0.2))  # 12 s of body, 0.2 s per byte
+        cfg.base_urls["linode"] = server.url + "/v4"
+        started = time.monotonic()
+        report = run_providers(["linode"], config=cfg, post_steps=False, alerts=False)
+        elapsed = time.monotonic() - started
+    res = report.providers["linode"]
+    assert res.status == "failed" and "1.5 s request deadline" in res.error
+    assert elapsed < 8.0, f"the run took {elapsed:.1f} s against a 1.5 s deadline"
+
+
 def test_deadline_also_bounds_retries_and_backoff():
     # a deadline shorter than the next backoff wait fails at once instead of sleeping
     with ProviderServer() as server:
