@@ -22,6 +22,10 @@ def _read(path: Path, table) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
+# Days computed together by a backfill (see publish).
+CHUNK_DAYS = 90
+
+
 def publish(
     history: pd.DataFrame, datasets_dir: Path, *, methodology: Methodology = CURRENT
 ) -> dict[str, int]:
@@ -60,17 +64,28 @@ def publish(
         if (datasets_dir / INDEX_FILE).is_file():
             return {INDEX_FILE: 0, INPUTS_FILE: 0}
         todo = [through.date()]  # not computable yet: writes the (empty) tables once
-    # Only versions in force at the end of some day to compute: a run after years of
-    # history computes one new day from the live offers, not from every version ever.
-    lo, hi = pd.Timestamp(min(todo), tz="UTC"), pd.Timestamp(max(todo), tz="UTC") + DAY
-    valid_to = utc(history["valid_to"])
-    window = (utc(history["valid_from"]) < hi) & (valid_to.isna() | (valid_to >= lo + DAY))
-    new_index, new_inputs = compute(
-        history[window.to_numpy()], methodology=methodology, days=todo, through=through
-    )
+    valid_from, valid_to = utc(history["valid_from"]), utc(history["valid_to"])
+    index_parts, input_parts = [], []
+    # A backfill over years expands to one row per offer and day (millions): computed
+    # CHUNK_DAYS at a time, each chunk's inputs turned into Arrow at once, memory stays
+    # bounded by a chunk. Every day's value depends on that day's offers only, so the
+    # chunks give exactly the rows of one computation.
+    for start in range(0, len(todo), CHUNK_DAYS):
+        days = todo[start : start + CHUNK_DAYS]
+        # Only versions in force at the end of some day to compute: a run after years of
+        # history computes one new day from the live offers, not from every version ever.
+        lo, hi = pd.Timestamp(min(days), tz="UTC"), pd.Timestamp(max(days), tz="UTC") + DAY
+        window = (valid_from < hi) & (valid_to.isna() | (valid_to >= lo + DAY))
+        part_index, part_inputs = compute(
+            history[window.to_numpy()], methodology=methodology, days=days, through=through
+        )
+        index_parts.append(part_index)
+        input_parts.append(to_table(part_inputs, schema))
+        del part_inputs
+    new_index = pd.concat(index_parts, ignore_index=True)
     index = pd.concat([x for x in (old_index, new_index) if not x.empty] or [new_index])
     index = index.sort_values(list(PRICE_INDEX.primary_key), kind="stable")
-    new_table = to_table(new_inputs, schema)
+    new_table = pa.concat_tables(input_parts)
     inputs = pa.concat_tables([old_inputs, new_table])
     if old_inputs.num_rows and new_table.num_rows:
         if pc.min(new_table["date"]).as_py() < pc.max(old_inputs["date"]).as_py():
@@ -78,4 +93,4 @@ def publish(
     meta = {"gpu_price_index.methodology_version": methodology.version}
     write_parquet_atomic(inputs, inputs_path, schema=schema, metadata=meta)
     write_parquet_atomic(index, datasets_dir / INDEX_FILE, schema=PRICE_INDEX.schema, metadata=meta)
-    return {INDEX_FILE: len(new_index), INPUTS_FILE: len(new_inputs)}
+    return {INDEX_FILE: len(new_index), INPUTS_FILE: new_table.num_rows}

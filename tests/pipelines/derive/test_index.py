@@ -294,3 +294,29 @@ def test_a_new_methodology_version_recomputes_the_series_and_old_ones_stay_repro
     assert set(v2.loc[v2["index_id"] == "H100-SXM", "value_usd_per_gpu_hour"]) == {22.0}
     old, _ = idx.compute(h, methodology=idx.METHODOLOGIES["1.0"], through=seen)
     pd.testing.assert_frame_equal(old, v1)
+
+
+def test_a_backfill_in_chunks_of_days_publishes_exactly_what_one_computation_does(
+    tmp_path, monkeypatch
+):
+    import importlib
+
+    publish_mod = importlib.import_module("pipelines.derive.index.publish")
+    week = [D1 + i * idx.DAY for i in range(7)]
+    rows = [
+        row("a", 2.0 + i / 10, valid_from=t, valid_to=t + idx.DAY, last_seen=t + idx.DAY)
+        for i, t in enumerate(week)
+    ]
+    for r in rows[1:]:
+        r["offer_key"] = rows[0]["offer_key"]
+    rows.append(row("b", 3.0, ff="PCIe", valid_from=D1, last_seen=week[-1] + 2 * idx.DAY))
+    history = frame(*rows)
+    whole, chunked = tmp_path / "whole", tmp_path / "chunked"
+    idx.publish(history, whole)
+    monkeypatch.setattr(publish_mod, "CHUNK_DAYS", 2)  # 7 days in 4 chunks
+    idx.publish(history, chunked)
+    for name in (idx.INDEX_FILE, idx.INPUTS_FILE):
+        a, b = pd.read_parquet(whole / name), pd.read_parquet(chunked / name)
+        assert len(a) > 0
+        pd.testing.assert_frame_equal(a, b)
+    assert pd.read_parquet(whole / idx.INDEX_FILE)["date"].nunique() >= 6
