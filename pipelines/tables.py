@@ -445,7 +445,19 @@ PRICE_INDEX_INPUTS = Table(
     description="Every offer of an indexed GPU model in force at the end of each computed "
     "day: whether it entered which index, and why not.",
     fields=(
-        _DATE.but(description="UTC day of the index value."),
+        _DATE.but(
+            description="UTC day of the index value; for an offer excluded for a reason that "
+            "does not depend on the day (every reason but stale), the first of the days it "
+            "was excluded for, one row for all of them."
+        ),
+        Field(
+            "last_date",
+            pa.date32(),
+            "UTC date",
+            "Last day the row stands for: equal to date except for exclusions that do not "
+            "depend on the day. The row holds on every day from date to last_date.",
+            False,
+        ),
         _INDEX_ID.but(
             description="The index the offer belongs to; null when its variant is not known "
             "or not indexed.",

@@ -146,7 +146,7 @@ def register(app: typer.Typer) -> None:
         _check_id(index_id)
         d = _day(day, "--date")
         df = _read(_config(datasets).datasets_dir, INPUTS_FILE)
-        df = df[df["date"] == d]
+        df = df[(df["date"] <= d) & (df["last_date"] >= d)]  # rows hold from date to last_date
         if index_id:
             df = df[df["index_id"] == index_id]
         if as_json:
@@ -161,12 +161,13 @@ def register(app: typer.Typer) -> None:
         t.add_column("reason / role", no_wrap=True)
         for r in df.itertuples(index=False):
             t.add_row(
-                r.index_id or f"({r.gpu_model})",
+                # Offers of a model variant no index covers have no index id (NaN here).
+                r.index_id if isinstance(r.index_id, str) else f"({r.gpu_model})",
                 r.pricing_model,
                 r.offer_key.split("|", 2)[0] + " " + r.offer_key.split("|", 2)[1],
                 _num(r.price_usd_per_gpu_hour),
                 "yes" if r.is_included else "no",
-                (r.statistic_role if r.is_included else r.exclusion_reason) or "-",
+                _label(r.statistic_role if r.is_included else r.exclusion_reason),
             )
         console.print(t)
 
@@ -244,3 +245,8 @@ def register(app: typer.Typer) -> None:
         from pipelines.derive.index import methodology_markdown
 
         typer.echo(methodology_markdown())
+
+
+def _label(value) -> str:
+    """A text cell; "-" for a missing value (None or NaN as pandas gives it)."""
+    return value if isinstance(value, str) and value else "-"

@@ -90,7 +90,9 @@ def load_index(datasets_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     if index.empty or not inputs_path.is_file():
         return index, _empty(PRICE_INDEX_INPUTS)
     latest = max(index["date"])
-    inputs = pq.read_table(inputs_path, filters=[("date", "==", latest)]).to_pandas()
+    inputs = pq.read_table(
+        inputs_path, filters=[("date", "<=", latest), ("last_date", ">=", latest)]
+    ).to_pandas()
     return index, inputs
 
 

@@ -97,4 +97,20 @@ def _inputs_frame(x: pd.DataFrame, m: Methodology) -> pd.DataFrame:
     )
     for col in ("index_id", "exclusion_reason", "statistic_role"):
         out[col] = _none(out[col])
+    out["last_date"] = out["date"]
+    # An offer excluded for a reason of its own (not its day: only "stale" depends on the
+    # day) is excluded on every day its version is in force: one row for the whole run of
+    # days, not one per day. A catalog of hundreds of unindexed machine types over years
+    # would otherwise be millions of identical rows (1.2M of 1.27M in the example history).
+    static = out["exclusion_reason"].notna() & out["exclusion_reason"].ne("stale")
+    if static.any():
+        keys = ["offer_key", "valid_from", "index_id", "pricing_model", "exclusion_reason"]
+        s = out[static]
+        first = s.groupby(keys, dropna=False, sort=False).head(1).set_index(keys)
+        last = s.groupby(keys, dropna=False, sort=False)["date"].max()
+        first["last_date"] = last.reindex(first.index).to_numpy()
+        ranged = first.reset_index()
+        out = pd.concat([out[~static], ranged], ignore_index=True)
+        order = np.lexsort((out["offer_key"].to_numpy(), out["date"].to_numpy()))
+        out = out.iloc[order].reset_index(drop=True)
     return out[PRICE_INDEX_INPUTS.columns]

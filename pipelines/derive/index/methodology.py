@@ -136,7 +136,9 @@ def methodology_markdown(m: Methodology = CURRENT) -> str:
         "offer version (offer key, `valid_from`, per-GPU price, raw response "
         "`snapshot_sha256`); `gpu_price_index_inputs.parquet` lists every offer of an indexed "
         "model with its reason (a stale one for "
-        f"{m.list_stale_for.days} days after its last confirmation). Published days are never "
+        f"{m.list_stale_for.days} days after its last confirmation; an offer excluded for a "
+        "reason that does not depend on the day is one row from `date` to `last_date`). "
+        "Published days are never "
         "rewritten; `computed_through` says what the history held when a day was computed, "
         "and `scrape index recompute --date D` replays the archive up to it in an empty "
         "directory and must find the same value and hash.",

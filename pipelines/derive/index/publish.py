@@ -53,7 +53,7 @@ def publish(
         else schema.empty_table()
     )
     old_inputs = old_inputs.filter(pc.equal(old_inputs["methodology_version"], methodology.version))
-    done = set(old_index["date"]) | set(pc.unique(old_inputs["date"]).to_pylist())
+    done = set(old_index["date"]) | _covered_days(old_inputs)
     through = computed_through(history)
     if through is None:
         return {INDEX_FILE: 0, INPUTS_FILE: 0}
@@ -94,3 +94,14 @@ def publish(
     write_parquet_atomic(inputs, inputs_path, schema=schema, metadata=meta)
     write_parquet_atomic(index, datasets_dir / INDEX_FILE, schema=PRICE_INDEX.schema, metadata=meta)
     return {INDEX_FILE: len(new_index), INPUTS_FILE: new_table.num_rows}
+
+
+def _covered_days(inputs) -> set:
+    """Every day the inputs rows stand for (a row holds from `date` to `last_date`)."""
+    if inputs.num_rows == 0:
+        return set()
+    spans = inputs.select(["date", "last_date"]).group_by(["date", "last_date"]).aggregate([])
+    days: set = set()
+    for first, last in zip(spans["date"].to_pylist(), spans["last_date"].to_pylist(), strict=True):
+        days.update(pd.date_range(first, last, freq="D").date)
+    return days

@@ -77,7 +77,8 @@ def value(index: pd.DataFrame, index_id: str, pricing: str = "on_demand", day: d
 
 
 def reasons(inputs: pd.DataFrame, day: date = DAY1) -> dict[str, str | None]:
-    sel = inputs[inputs["date"] == pd.Timestamp(day)]  # datetime64 in compute's frame
+    # datetime64 in compute's frame; a row holds from date to last_date
+    sel = inputs[(inputs["date"] <= pd.Timestamp(day)) & (inputs["last_date"] >= pd.Timestamp(day))]
     return dict(zip(sel["offer_key"].str.split("|").str[0], sel["exclusion_reason"], strict=True))
 
 
@@ -320,3 +321,24 @@ def test_a_backfill_in_chunks_of_days_publishes_exactly_what_one_computation_doe
         assert len(a) > 0
         pd.testing.assert_frame_equal(a, b)
     assert pd.read_parquet(whole / idx.INDEX_FILE)["date"].nunique() >= 6
+
+
+def test_an_offer_excluded_for_its_own_reason_is_one_row_for_all_its_days():
+    # Only "stale" depends on the day; any other reason holds for every day the version is
+    # in force: one row from date to last_date, not one per day (the inputs table must
+    # stay small enough to validate and load).
+    three = D1 + 3 * idx.DAY  # days D1, D1+1, D1+2 are computed
+    rows = [
+        row("a", 2.0, last_seen=three),
+        row("b", 3.0, pricing="reserved_1y", last_seen=three),  # pricing model not indexed
+    ]
+    _, inputs = compute(*rows, through=three)
+    b = inputs[inputs["offer_key"].str.startswith("b|")]
+    assert len(b) == 1 and b["exclusion_reason"].item() == "pricing_model_not_indexed"
+    naive = D1.tz_localize(None)
+    assert (b["date"].item(), b["last_date"].item()) == (naive, naive + 2 * idx.DAY)
+    a = inputs[inputs["offer_key"].str.startswith("a|")]
+    assert len(a) == 3 and (a["date"] == a["last_date"]).all()  # included: one row a day
+    for k in range(3):
+        day = (D1 + k * idx.DAY).date()
+        assert reasons(inputs, day) == {"a": None, "b": "pricing_model_not_indexed"}

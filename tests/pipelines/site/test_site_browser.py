@@ -86,7 +86,7 @@ def test_index_lists_every_current_offer_and_filters_by_gpu(example_datasets):
         rows = page.locator("#offers tbody tr")
         assert rows.count() == len(current)
         assert page.locator("#count").inner_text() == (
-            f"Showing {len(current)} of {len(current)} offers"
+            f"Showing {len(current):,} of {len(current):,} offers"
         )
         # The cheapest row of each GPU shown is highlighted; equal cheapest rows all are
         # (Paperspace's P4000x2 costs exactly twice P4000, the same per GPU-hour).
