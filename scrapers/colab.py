@@ -155,6 +155,23 @@ def _free_offer(resp: Response, text: str) -> Offer:
         raise ParseError(
             NAME, resp.url, f"unparseable nvidia-smi row {rows[0]!r}", field="memory.total"
         )
+    return free_tier_offer(
+        resp,
+        gpu_name_raw=m.group("name"),
+        gpu_memory_gb=float(Decimal(m.group("mib")) / tk.MIB_PER_GIB),
+        extra={
+            "gpu_source": "nvidia-smi in a free-tier runtime",
+            "gpu_memory_mib": int(m.group("mib")),
+            "gpus_listed": len(rows),
+        },
+    )
+
+
+def free_tier_offer(
+    resp: Response, *, gpu_name_raw: str, extra: dict[str, Any], gpu_memory_gb: float | None = None
+) -> Offer:
+    """The free tier's one offer, whatever observed its GPU: the live probe here, or the
+    dated recordings of scrapers/imports/colab_free_tier.py, so both describe it alike."""
     return tk.offer(
         resp,
         instance_type="free",
@@ -164,14 +181,10 @@ def _free_offer(resp: Response, text: str) -> Offer:
         price_per_hour=0.0,
         # One runtime gets one GPU; a multi-GPU answer would be a different product.
         gpu_count=1.0,
-        gpu_name_raw=m.group("name"),
-        gpu_memory_gb=float(Decimal(m.group("mib")) / tk.MIB_PER_GIB),
+        gpu_name_raw=gpu_name_raw,
+        gpu_memory_gb=gpu_memory_gb,
         price_unit_published="hour",
-        extra={
-            "gpu_source": "nvidia-smi in a free-tier runtime",
-            "gpu_memory_mib": int(m.group("mib")),
-            "gpus_listed": len(rows),
-        },
+        extra=extra,
     )
 
 

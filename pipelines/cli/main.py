@@ -307,7 +307,8 @@ def import_cmd(
     """Import third-party catalog versions: archive -> parse -> gate -> history -> events.
 
     Formats: skypilot-vms-csv, gcp-pricing-yml, aws-gpu-tracker-csv, cloud-gpus-json,
-    azure-radar-json. Versions already imported are skipped (idempotent, resumable).
+    azure-radar-json, colab-free-tier-records (a records file: one snapshot per window, no
+    --observed-at). Versions already imported are skipped (idempotent, resumable).
     """
     from pipelines.ingest.archive import parse_ts
     from pipelines.ops import imports
@@ -332,6 +333,18 @@ def import_cmd(
             on_missing=lambda line: err.print(f"skipped: {line}"),
             source_url=repo_url,
             default_source=spec.source,
+        )
+    elif spec.split is not None:
+        # A file of dated records (colab-free-tier-records): its windows date themselves.
+        if observed_at:
+            err.print(f"[red]error[/] {fmt} dates each snapshot by its records: no --observed-at")
+            raise typer.Exit(2)
+        missing = [str(f) for f in files if not f.is_file()]
+        if missing:
+            err.print(f"[red]error[/] no such file: {', '.join(missing)}")
+            raise typer.Exit(2)
+        snapshots = imports.split_snapshots(
+            fmt, files, on_skip=lambda line: err.print(f"skipped: {line}")
         )
     else:
         if not observed_at:

@@ -58,6 +58,7 @@ class Snapshot:
     files: list[SnapshotFile] = field(default_factory=list)
     source: str = ""  # repository URL or "file"
     commit: str | None = None
+    window: str | None = None  # the part of a records file (ImportFormat.split), e.g. "2019"
 
 
 @dataclass
@@ -190,6 +191,39 @@ def file_snapshot(files: Sequence[Path], observed_at: datetime) -> Snapshot:
     return Snapshot(h.hexdigest(), observed_at, out, source="file")
 
 
+def split_snapshots(
+    fmt: str, files: Sequence[Path], *, on_skip: Callable[[str], None] = lambda line: None
+) -> list[Snapshot]:
+    """The snapshots a file of dated records holds (`ImportFormat.split`), oldest first.
+
+    Each is keyed by its window and content, so re-importing the file adds nothing and a
+    window whose records changed becomes a new version of that window. Provenance names
+    the format's home (the records file) and the sha256 of the whole file imported."""
+    spec = FORMATS[fmt]
+    if spec.split is None:
+        raise ImportError_(f"format {fmt} reads one catalog version per file: give --observed-at")
+    out = []
+    for f in files:
+        whole = Path(f).read_bytes()
+        sha = hashlib.sha256(whole).hexdigest()
+        for part in spec.split(whole):
+            if part.observed_at is None:
+                on_skip(f"{Path(f).name} window {part.label}: {part.skipped}; no snapshot")
+                continue
+            key = hashlib.sha256(f"{fmt}|{part.label}|{part.observed_at.isoformat()}|".encode())
+            key.update(part.body)
+            out.append(
+                Snapshot(
+                    key.hexdigest(),
+                    part.observed_at,
+                    [SnapshotFile(Path(f).name, part.body, sha, len(whole))],
+                    source=spec.source,
+                    window=part.label,
+                )
+            )
+    return sorted(out, key=lambda s: s.observed_at)
+
+
 def _run_id(snap: Snapshot) -> str:
     return f"import-{snap.key[:16]}"
 
@@ -240,6 +274,9 @@ def archive_snapshots(
             if snap.commit:
                 url = f"{snap.source.removesuffix('.git')}/blob/{snap.commit}/{f.path}"
                 where = f"{snap.source} {f.path} @ {snap.commit}"
+            elif snap.window:
+                url = f"{snap.source}#{snap.window}"
+                where = f"{snap.source} window {snap.window}"
             else:
                 url = f"file:{f.path}"
                 where = f"file {f.path}"

@@ -15,8 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from scrapers.base import FetchContext, ParseFn, ProviderSpec, Response, SkipProvider
+
+
+@dataclass(frozen=True)
+class Part:
+    """One snapshot a file of dated records yields (`ImportFormat.split`)."""
+
+    label: str  # the window it covers, e.g. "2019"
+    observed_at: datetime | None  # None: this part gives no snapshot; `skipped` says why
+    body: bytes
+    skipped: str = ""
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,10 @@ class ImportFormat:
     # source's own layout: parse(excerpt(x)) gives the offers of parse(x).
     excerpt: Callable[[bytes], bytes] | None = None
     excerpt_note: str = ""
+    # For a file that is not one catalog version but many dated records (the Colab
+    # free-tier recordings): cuts it into its snapshots, each dated by its records, so
+    # file mode needs no --observed-at.
+    split: Callable[[bytes], list[Part]] | None = None
 
 
 def import_only_fetch(name: str):

@@ -8,6 +8,7 @@ from scrapers.imports import (
     aws_gpu_tracker,
     azure_radar_json,
     cloud_gpus_json,
+    colab_free_tier,
     gcp_pricing_yml,
     skypilot_vms_csv,
 )
@@ -20,6 +21,7 @@ FORMATS: dict[str, ImportFormat] = {
         aws_gpu_tracker.IMPORT,
         cloud_gpus_json.IMPORT,
         azure_radar_json.IMPORT,
+        colab_free_tier.IMPORT,
     )
 }
 
@@ -31,5 +33,6 @@ IMPORT_PROVIDERS: dict[str, ProviderSpec] = {
         aws_gpu_tracker.PROVIDER,
         cloud_gpus_json.PROVIDER,
         azure_radar_json.PROVIDER,
+        colab_free_tier.PROVIDER,
     )
 }

@@ -196,3 +196,54 @@ def test_file_mode_and_bad_requests(tmp_path):
         "aws",
     )
     assert wrong.exit_code == 2 and "feeds cloud_gpus" in wrong.stderr
+
+
+RECORDS = Path(__file__).parents[3] / "examples" / "colab_free_tier" / "records.csv"
+
+
+def _colab_events(root: Path) -> pd.DataFrame:
+    ev = pd.read_parquet(root / "datasets" / "gpu_price_changes.parquet")
+    return ev[ev["provider"] == "colab_free_tier"]
+
+
+def test_records_file_mode_one_snapshot_per_window(tmp_path):
+    root = tmp_path / "proj"
+    root.mkdir()
+    res = _run(root, "import", "colab-free-tier-records", str(RECORDS))
+    assert res.exit_code == 0, res.output + res.stderr
+    assert "3 version(s) imported" in res.stdout
+    assert "window 2020: 2 recording(s) (K80 x1, P100 x1)" in res.stderr  # no majority
+    df = pd.read_parquet(root / "datasets" / "gpu_prices.parquet").sort_values("valid_from")
+    assert df["gpu_model"].tolist() == ["K80", "T4"]
+    assert str(df["valid_from"].iloc[1]) == "2022-11-19 23:59:59+00:00"
+    (ev,) = _colab_events(root).itertuples()
+    assert (ev.event_type, ev.old_value, ev.new_value) == ("offer_gpu_changed", "1x K80", "1x T4")
+    manifest = [
+        json.loads(x)
+        for x in (root / "archive" / "colab_free_tier" / "manifest.jsonl").read_text().splitlines()
+    ]
+    assert manifest[0]["url"].endswith("examples/colab_free_tier/records.csv#2018")
+    assert hashlib.sha256(RECORDS.read_bytes()).hexdigest() in manifest[0]["provenance"]
+
+    again = _run(root, "import", "colab-free-tier-records", str(RECORDS))
+    assert "0 version(s) imported, 3 already imported" in again.stdout
+    dated = _run(root, "import", "colab-free-tier-records", str(RECORDS), "--observed-at", "2020")
+    assert dated.exit_code == 2 and "no --observed-at" in dated.stderr
+
+
+def test_records_single_odd_recording_raises_no_event(tmp_path):
+    root = tmp_path / "proj"
+    root.mkdir()
+    records = tmp_path / "records.csv"
+    # The real recordings plus constructed odd ones: a P100 in the K80 year 2018, a K80
+    # alone in 2023 (after the move to T4).
+    records.write_bytes(
+        RECORDS.read_bytes()
+        + b"2018-12-01,P100,Tesla P100,,user report,pre-pro,constructed,https://example.org/a\n"
+        + b"2023-05-01,K80,Tesla K80,,user report,stated,constructed,https://example.org/b\n"
+    )
+    res = _run(root, "import", "colab-free-tier-records", str(records))
+    assert res.exit_code == 0, res.output + res.stderr
+    ev = _colab_events(root)
+    assert ev["event_type"].tolist() == ["offer_gpu_changed"]
+    assert (ev["old_gpu_model"].iloc[0], ev["gpu_model"].iloc[0]) == ("K80", "T4")

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from scrapers.base import ParseError, Response
-from scrapers.imports import aws_gpu_tracker, azure_radar_json, cloud_gpus_json, gcp_pricing_yml
+from scrapers.imports import (
+    aws_gpu_tracker,
+    azure_radar_json,
+    cloud_gpus_json,
+    colab_free_tier,
+    gcp_pricing_yml,
+)
 from scrapers.imports.formats import FORMATS, IMPORT_PROVIDERS
 from scrapers.registry import PROVIDERS
 
@@ -271,3 +277,111 @@ def test_gcp_excerpt_rounds_away_float_jitter_only():
     assert gcp_pricing_yml.excerpt(jitter) == gcp_pricing_yml.excerpt(text)
     moved = text.replace("hour: 3.673385", "hour: 3.6733851")
     assert gcp_pricing_yml.excerpt(moved) != gcp_pricing_yml.excerpt(text)
+
+
+# --- colab-free-tier-records -------------------------------------------------------------
+
+RECORDS = Path(__file__).parents[3] / "examples" / "colab_free_tier" / "records.csv"
+HEADER = ",".join(colab_free_tier.COLUMNS)
+
+
+def _with_rows(*rows: str) -> bytes:
+    """The real records file plus constructed rows (for the noise cases only)."""
+    return RECORDS.read_bytes() + "".join(f"{r}\n" for r in rows).encode()
+
+
+def _windows(body: bytes) -> dict[str, object]:
+    return {p.label: p for p in colab_free_tier.split(body)}
+
+
+def test_colab_records_split_into_yearly_windows_with_a_majority():
+    parts = _windows(RECORDS.read_bytes())
+    kept = {k: p for k, p in parts.items() if p.observed_at is not None}
+    assert {k: p.observed_at.isoformat() for k, p in kept.items()} == {
+        "2018": "2018-10-15T23:59:59+00:00",
+        "2019": "2019-11-21T23:59:59+00:00",
+        "2022": "2022-11-19T23:59:59+00:00",
+    }
+    gpus = {
+        k: colab_free_tier.parse([resp("", body=p.body)]).offers[0].gpu_name_raw
+        for k, p in kept.items()
+    }
+    assert gpus == {"2018": "K80", "2019": "K80", "2022": "T4"}
+    # Years without two agreeing recordings give no snapshot, and say why.
+    assert parts["2020"].observed_at is None and "K80 x1, P100 x1" in parts["2020"].skipped
+    assert {k for k, p in parts.items() if p.observed_at is None} == {
+        "2020",
+        "2021",
+        "2024",
+        "2025",
+    }
+    # The 2019 window, cut again, is the fixture (rows unchanged).
+    fixture = FIX / "colab-free-tier-records" / "records_2019_window.csv"
+    assert parts["2019"].body == fixture.read_bytes()
+
+
+def test_colab_window_offer_is_the_free_tier_with_every_count():
+    r = colab_free_tier.parse([resp("colab-free-tier-records", "records_2019_window.csv")])
+    (o,) = r.offers
+    assert (o.instance_type, o.region, o.pricing_model, o.price_per_hour) == (
+        "free",
+        "global",
+        "free",
+        0.0,
+    )
+    assert (o.gpu_name_raw, o.gpu_count) == ("K80", 1.0)
+    assert o.extra["gpu_counts"] == {"K80": 6, "P100": 2, "T4": 2}
+    assert o.extra["recordings"] == 10 and o.extra["gpu_memory_mib_seen"] == [11441]
+    assert "https://github.com/googlecolab/colabtools/issues/848" in o.extra["threads"]
+    assert r.warnings == []
+
+
+def test_colab_single_odd_recording_moves_nothing():
+    # A Tesla P4 in a K80 year is outvoted; a year holding one odd recording has no snapshot.
+    parts = _windows(
+        _with_rows(
+            "2018-12-01,P4,Tesla P4,7611,nvidia-smi,pre-pro,constructed,https://example.org/1",
+            "2023-03-01,K80,Tesla K80,,user report,stated,constructed,https://example.org/2",
+        )
+    )
+    (o,) = colab_free_tier.parse([resp("", body=parts["2018"].body)]).offers
+    assert o.gpu_name_raw == "K80" and o.extra["gpu_counts"] == {"K80": 4, "P4": 1}
+    assert parts["2023"].observed_at is None
+    # Two disagreeing recordings (a tie) state nothing either.
+    assert (
+        colab_free_tier.verdict(
+            [
+                r
+                for r in colab_free_tier.read_records(RECORDS.read_bytes(), "x")[0]
+                if r.observed_on.year == 2020
+            ]
+        )
+        is None
+    )
+
+
+def test_colab_bad_rows_are_skipped_and_mixed_windows_fail():
+    body = (
+        f"{HEADER}\n"
+        "2019-01-19,K80,K80,,user report,pre-pro,w,https://github.com/googlecolab/colabtools/issues/398\n"
+        "2019-09-05,K80,K80,,user report,pre-pro,w,https://github.com/googlecolab/colabtools/issues/736\n"
+        # constructed bad rows: a 'pre-pro' recording after Colab Pro launched, a bad date
+        "2019-12-01,T4,T4,,user report,maybe,w,https://example.org/3\n"
+        "2019-13-01,T4,T4,,user report,pre-pro,w,https://example.org/4\n"
+    ).encode()
+    r = colab_free_tier.parse([resp("", body=body)])
+    assert r.offers[0].gpu_name_raw == "K80" and len(r.warnings) == 2
+    assert "free_tier_basis 'maybe'" in r.warnings[0] and "line 5" in r.warnings[1]
+    late = body.replace(
+        b"2019-09-05,K80,K80,,user report,pre-pro", b"2020-03-05,K80,K80,,user report,stated"
+    )
+    with pytest.raises(ParseError, match="2 windows"):
+        colab_free_tier.parse([resp("", body=late)])
+    lone = f"{HEADER}\n2020-06-23,K80,K80,,user report,pre-pro,w,https://example.org/5\n"
+    with pytest.raises(ParseError, match="no usable recording"):
+        colab_free_tier.parse([resp("", body=lone.encode())])  # 'pre-pro' after Pro launched
+    with pytest.raises(ParseError, match="header"):
+        colab_free_tier.parse([resp("", body=b"date,gpu\n2019-01-01,K80\n")])
+    one = f"{HEADER}\n2021-09-07,K80,K80s,,user report,stated,w,https://example.org/6\n"
+    with pytest.raises(ParseError, match="no GPU model named by 2"):
+        colab_free_tier.parse([resp("", body=one.encode())])
