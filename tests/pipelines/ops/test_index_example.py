@@ -88,6 +88,18 @@ def test_index_file_read_with_pandas_and_duckdb(published):
     assert duck == (len(h100), h100["value_usd_per_gpu_hour"].min(), h100["date"].max())
 
 
+def test_a_daily_h100_on_demand_series_covers_at_least_a_year_of_the_shipped_history(published):
+    # Issue 18 acceptance: after README command 1, a daily H100 series of a year or more,
+    # each value with its provider count and methodology version.
+    df = pd.read_parquet(published / INDEX_FILE)
+    s = df[(df["index_id"] == "H100-SXM") & (df["pricing_model"] == "on_demand")]
+    days = pd.to_datetime(s["date"]).sort_values()
+    run = (days.diff().dt.days != 1).cumsum()  # a new run after every gap
+    longest = days.groupby(run.to_numpy()).size().max()
+    assert longest >= 365, f"longest daily run {longest} days"
+    assert (s["provider_count"] >= 1).all() and s["methodology_version"].notna().all()
+
+
 def test_every_left_out_offer_has_a_reason(published):
     inputs = pd.read_parquet(published / INPUTS_FILE)
     assert not inputs.empty
