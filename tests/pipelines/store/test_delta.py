@@ -162,7 +162,7 @@ def test_storage_options_come_from_the_environment():
     assert delta.storage_options("datasets/gpu_prices.delta", env) == {}
 
 
-def test_a_torn_commit_loses_no_history_and_verify_says_so(tmp_path):
+def test_finding_04_a_torn_commit_loses_no_history_and_verify_says_so(tmp_path):
     from typer.testing import CliRunner
 
     from pipelines.cli.main import app
@@ -190,7 +190,7 @@ def test_a_torn_commit_loses_no_history_and_verify_says_so(tmp_path):
     assert after.merge_and_publish(RUNS[0] | {}).merges["aws"].skipped_reason
 
 
-def test_verify_reports_and_repairs_a_damaged_view(tmp_path):
+def test_finding_04_verify_reports_and_repairs_a_damaged_view(tmp_path):
     datasets = tmp_path / "datasets"
     h = History(datasets)
     publish_all(h)

@@ -66,7 +66,7 @@ def test_migrate_is_row_for_row_equal_and_keeps_versions(tmp_path, nested):
     assert len(h.versions()) == 6
 
 
-def test_migrate_skips_a_torn_versions_line_and_says_so(tmp_path):
+def test_finding_04_migrate_skips_a_torn_versions_line_and_says_so(tmp_path):
     datasets, old, versions = legacy_datasets(tmp_path, compact_after_parts=200)
     with open(datasets / ".history" / "versions.jsonl", "a") as fh:
         fh.write('{"version": "2026')  # a torn last line: its directory never appeared

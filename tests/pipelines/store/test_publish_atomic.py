@@ -20,7 +20,7 @@ from pipelines.store.history import History
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_sigkill_during_publish_never_leaves_a_broken_dataset(tmp_path):
+def test_finding_04_sigkill_during_publish_never_leaves_a_broken_dataset(tmp_path):
     datasets = tmp_path / "datasets"
     rng = random.Random(7)
     for _ in range(4):
