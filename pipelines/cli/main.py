@@ -543,9 +543,9 @@ def maintain_cmd(
 
 
 def _register_groups() -> None:
-    from pipelines.cli import alerts, gpus, index, schedule, site
+    from pipelines.cli import alerts, gpus, index, schedule, site, top
 
-    for module in (gpus, alerts, schedule, index, site):
+    for module in (gpus, top, alerts, schedule, index, site):
         module.register(app)
 
 
