@@ -28,6 +28,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from pipelines.config import Config
 from pipelines.errors import EXIT_BAD_INPUT, GpuPricesError, did_you_mean, exit_code
 
 # Help text is Markdown: paragraphs reflow to the terminal and "[default: ...]" or
@@ -165,3 +166,12 @@ def fmt(value: object, digits: int = 2) -> str:
     if isinstance(value, float):
         return f"{value:,.{digits}f}".rstrip("0").rstrip(".") if not math.isinf(value) else "inf"
     return str(value)
+
+
+def config(datasets: Path | None, archive: Path | None) -> Config:
+    """The settings with command-line directory overrides, provider names checked."""
+    from scrapers.registry import PROVIDERS
+
+    cfg = Config.load().with_datasets(datasets, archive)
+    cfg.check_provider_names(PROVIDERS)
+    return cfg
