@@ -2,7 +2,7 @@
 
 They read what `scrape run` published (pd.read_parquet of the files in the datasets
 directory) and reuse the pipeline's own selection code, so `cheapest` returns exactly what
-`scrape top --json` prints: there is one ranking, in pipelines/cli/gpus.py `select_top`.
+`scrape top --json` prints: there is one ranking, in pipelines/derive/ranking.py `select_top`.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def cheapest(
     `--kind`). Returns the `n` ranked offers (column `rank`, 1 = cheapest; ties share) and
     then every matching offer that could not be ranked, with its `unranked_reason`.
     """
-    from pipelines.cli import gpus as top
+    from pipelines.derive import ranking as top
     from pipelines.derive.tflops import PRECISIONS, TFLOPS_SCHEMA
     from pipelines.schema import ACCELERATOR_KINDS, PRICE_SCOPES
 
@@ -116,8 +116,8 @@ def cheapest(
     precision = precision or top.DEFAULT_PRECISION
     if precision not in PRECISIONS:
         raise ValueError(f"precision={precision!r}: one of {', '.join(PRECISIONS)}")
-    scopes = top._choices(scope, PRICE_SCOPES, "scope")
-    kinds = top._choices(kind, ACCELERATOR_KINDS, "kind") if kind else None
+    scopes = top.choices(scope, PRICE_SCOPES, "scope")
+    kinds = top.choices(kind, ACCELERATOR_KINDS, "kind") if kind else None
     if kind is not None and kinds is None:  # kind="all"
         kinds = set(ACCELERATOR_KINDS)
     df = top.load_price_per_tflop(datasets_dir(datasets))

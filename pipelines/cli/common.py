@@ -20,6 +20,7 @@ the working directory). Errors about a default path name the root they came from
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from pipelines.config import Config
 from pipelines.errors import EXIT_BAD_INPUT, GpuPricesError, did_you_mean, exit_code
 
 # Help text is Markdown: paragraphs reflow to the terminal and "[default: ...]" or
@@ -139,3 +141,37 @@ def check_replay_archive(path: Path, names: Sequence[str]) -> list[str]:
             f"(it holds: {', '.join(held)})"
         )
     return matched
+
+
+def clean(value: object) -> object:
+    """JSON-safe scalar: NaN/NA -> None, numpy scalars -> Python."""
+    import pandas as pd
+
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def fmt(value: object, digits: int = 2) -> str:
+    value = clean(value)
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}".rstrip("0").rstrip(".") if not math.isinf(value) else "inf"
+    return str(value)
+
+
+def config(datasets: Path | None, archive: Path | None) -> Config:
+    """The settings with command-line directory overrides, provider names checked."""
+    from scrapers.registry import PROVIDERS
+
+    cfg = Config.load().with_datasets(datasets, archive)
+    cfg.check_provider_names(PROVIDERS)
+    return cfg

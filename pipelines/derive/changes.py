@@ -4,7 +4,7 @@ Input: the normalized observations (pipelines/schema.py OBSERVATION_FIELDS) of p
 whose scrape passed the gate (pipelines/ingest/gate.py) this run. Output: rows of
 `datasets/gpu_price_changes.parquet` (PRICE_CHANGES in pipelines/tables.py), which also feed the Atom feed
 (pipelines/notify/feed.py) and the e-mail digests (pipelines/notify/alerts.py). `scrape diff`
-(pipelines/cli/alerts.py) runs the same detector over observation files.
+(pipelines/cli/diff.py) runs the same detector over observation files.
 
 Per provider we keep a baseline under `<state_dir>/changes/<provider>.json`: every live
 offer with its last reported values, the offers currently missing (since when, for how

@@ -27,6 +27,9 @@ Each publish is one Delta commit carrying the dataset version in its commit meta
 different machines rely on Delta's optimistic concurrency: appends never conflict, and
 the object store's conditional put (`conditional_put=etag` on S3) makes each commit file
 appear exactly once.
+
+This module is the table handle (`PriceTable`: commit, read, change feed, maintain, verify);
+building records from rows and rows from records is pipelines/store/records.py (re-exported).
 """
 
 from __future__ import annotations
@@ -44,15 +47,23 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
-from pipelines.schema import HISTORY_FIELDS
-from pipelines.tables import PRICES
+from pipelines.store.records import CLOSE_COLUMNS as CLOSE_COLUMNS
+from pipelines.store.records import RECORD_CLOSE as RECORD_CLOSE
+from pipelines.store.records import RECORD_RUN as RECORD_RUN
+from pipelines.store.records import RECORD_SEEN as RECORD_SEEN
+from pipelines.store.records import RECORD_VERSION as RECORD_VERSION
+from pipelines.store.records import TABLE_SCHEMA as TABLE_SCHEMA
+from pipelines.store.records import _normalize
+from pipelines.store.records import as_stored as as_stored
+from pipelines.store.records import close_records as close_records
+from pipelines.store.records import confirm_open as confirm_open
+from pipelines.store.records import derive_history as derive_history
+from pipelines.store.records import run_records as run_records
+from pipelines.store.records import run_state as run_state
+from pipelines.store.records import seen_records as seen_records
+from pipelines.store.records import version_records as version_records
 
 log = logging.getLogger("pipelines.store.delta")
-
-RECORD_VERSION = "version"
-RECORD_CLOSE = "close"
-RECORD_RUN = "run"
-RECORD_SEEN = "seen"
 
 DATASET_VERSION_KEY = "gpu_prices.dataset_version"
 PROVIDERS_KEY = "gpu_prices.providers"
@@ -77,12 +88,6 @@ DEFAULT_RETENTION_HOURS = 7 * 24
 # Row groups small enough for readers to decode in parallel.
 ROW_GROUP_ROWS = 256_000
 
-# Every column is nullable in the table: close/run records carry only a few of them.
-TABLE_SCHEMA = pa.schema(
-    [pa.field("record", pa.string(), nullable=False)]
-    + [pa.field(f.name, f.type, nullable=True) for f in HISTORY_FIELDS]
-)
-CLOSE_COLUMNS = ["offer_key", "valid_from", "valid_to", "is_withdrawn", "last_seen_at"]
 # Keys in the environment that delta-rs reads as storage options (object_store names).
 _OPTION_PREFIXES = ("AWS_", "GOOGLE_", "AZURE_", "AZURITE_")
 # `GPU_PRICES_TABLE_OPTION_<NAME>=value` passes any other option (e.g. CONDITIONAL_PUT).
@@ -372,147 +377,3 @@ def _commit_parses(path: Path) -> bool:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
-
-
-def as_stored(records: pa.Table) -> pa.Table:
-    """Records as a commit stores them and the change feed returns them."""
-    return _normalize(records.select(TABLE_SCHEMA.names).cast(TABLE_SCHEMA))
-
-
-def _normalize(table: pa.Table) -> pa.Table:
-    """Arrow as delta-rs returns it (string views, any column order) -> TABLE_SCHEMA."""
-    cols = []
-    for f in TABLE_SCHEMA:
-        if f.name in table.column_names:
-            col = table[f.name]
-            if pa.types.is_string_view(col.type) or pa.types.is_large_string(col.type):
-                col = col.cast(pa.string())
-            cols.append(col.cast(f.type))
-        else:
-            cols.append(pa.nulls(table.num_rows, f.type))
-    return pa.Table.from_arrays(cols, schema=TABLE_SCHEMA)
-
-
-# --- records <-> history rows ----------------------------------------------------------
-
-
-def version_records(rows: pd.DataFrame) -> pa.Table:
-    """Records for versions opened by a run (history rows, valid_to null)."""
-    from pipelines.store.atomic import to_table
-
-    t = to_table(rows, PRICES.schema)
-    t = t.append_column("record", pa.array([RECORD_VERSION] * t.num_rows, pa.string()))
-    return t.select(TABLE_SCHEMA.names).cast(TABLE_SCHEMA)
-
-
-def close_records(closed: pd.DataFrame, dataset_version: str) -> pa.Table:
-    """Records for versions a run ended (closed history rows: valid_to set)."""
-    df = closed[["provider", *CLOSE_COLUMNS]].copy()
-    df["dataset_version"] = dataset_version
-    df["record"] = RECORD_CLOSE
-    return _from_frame(df)
-
-
-def run_records(
-    state: dict[str, dict[str, Any]], providers: list[str], dataset_version: str
-) -> pa.Table:
-    """One record per provider merged by a run: what confirms its open versions, and the
-    gate's state for its next run."""
-    rows = []
-    for p in providers:
-        s = state[p]
-        rows.append(
-            {
-                "record": RECORD_RUN,
-                "provider": p,
-                "observed_at": pd.Timestamp(s["last_observed_at"]),
-                "dataset_version": dataset_version,
-                "extra_json": json.dumps(
-                    {"last_good_rows": s["last_good_rows"], "regions": s["regions"]},
-                    sort_keys=True,
-                ),
-            }
-        )
-    return _from_frame(pd.DataFrame(rows))
-
-
-def seen_records(rows: pd.DataFrame, state: dict[str, dict[str, Any]]) -> pa.Table:
-    """Exact `last_seen_at` of open versions (migration), each stamped with its provider's
-    latest run time: it holds until a later run of that provider confirms them again."""
-    df = rows[["provider", "offer_key", "valid_from", "last_seen_at", "dataset_version"]].copy()
-    run_at = {p: pd.Timestamp(s["last_observed_at"]) for p, s in state.items()}
-    df["observed_at"] = df["provider"].map(run_at)
-    df["record"] = RECORD_SEEN
-    return _from_frame(df)
-
-
-def _from_frame(df: pd.DataFrame) -> pa.Table:
-    cols = []
-    for f in TABLE_SCHEMA:
-        if f.name in df.columns:
-            cols.append(pa.array(df[f.name], type=f.type, from_pandas=True))
-        else:
-            cols.append(pa.nulls(len(df), f.type))
-    return pa.Table.from_arrays(cols, schema=TABLE_SCHEMA)
-
-
-def run_state(records: pa.Table | pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """Per provider, its latest run record as the gate state (`History.provider_state`)."""
-    df = records if isinstance(records, pd.DataFrame) else records.to_pandas()
-    runs = df[df["record"] == RECORD_RUN]
-    out: dict[str, dict[str, Any]] = {}
-    if not len(runs):
-        return out
-    runs = runs.sort_values("observed_at", kind="stable")
-    for _, r in runs.groupby("provider", observed=True).tail(1).iterrows():
-        extra = json.loads(r["extra_json"] or "{}")
-        out[str(r["provider"])] = {
-            "last_observed_at": pd.Timestamp(r["observed_at"]).isoformat(),
-            "last_good_rows": int(extra.get("last_good_rows", 0)),
-            "last_good_version": r["dataset_version"],
-            "regions": list(extra.get("regions", [])),
-        }
-    return out
-
-
-def derive_history(records: pa.Table | pd.DataFrame) -> pd.DataFrame:
-    """History rows (the view's columns) from records: versions with their close joined;
-    open versions confirmed by their provider's latest run."""
-    df = records if isinstance(records, pd.DataFrame) else records.to_pandas()
-    kind = df["record"]
-    versions = df[kind == RECORD_VERSION].drop(columns=["record"])
-    closes = df[kind == RECORD_CLOSE][CLOSE_COLUMNS]
-    key = ["offer_key", "valid_from"]
-    out = versions.drop(columns=["valid_to", "is_withdrawn"]).merge(
-        closes, on=key, how="left", suffixes=("", "_closed")
-    )
-    closed = out["valid_to"].notna()
-    out["last_seen_at"] = out["last_seen_at_closed"].where(closed, out["last_seen_at"])
-    out = out.drop(columns=["last_seen_at_closed"])
-    out["is_withdrawn"] = out["is_withdrawn"].where(closed, False).astype(bool)
-    out = confirm_open(out, df)
-    return out[[f.name for f in HISTORY_FIELDS]].reset_index(drop=True)
-
-
-def confirm_open(rows: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
-    """Set `last_seen_at` of the open versions in `rows` from the run and seen records."""
-    open_ = rows["valid_to"].isna()
-    runs = records[records["record"] == RECORD_RUN]
-    if len(runs):
-        last_run = runs.groupby("provider", observed=True)["observed_at"].max()
-        by_run = rows["provider"].map(last_run)
-        seen = rows["last_seen_at"]
-        newer = open_ & by_run.notna() & (by_run > seen)
-        rows.loc[newer, "last_seen_at"] = by_run[newer]
-    seen_recs = records[records["record"] == RECORD_SEEN]
-    if len(seen_recs):
-        # A seen record holds unless a later run of its provider confirmed the version.
-        if len(runs):
-            latest = seen_recs["provider"].map(last_run)
-            seen_recs = seen_recs[latest.isna() | (seen_recs["observed_at"] >= latest)]
-        s = seen_recs.groupby(["offer_key", "valid_from"])["last_seen_at"].max()
-        idx = pd.MultiIndex.from_frame(rows[["offer_key", "valid_from"]])
-        val = pd.Series(s.reindex(idx).to_numpy(), index=rows.index)
-        hit = open_ & val.notna()
-        rows.loc[hit, "last_seen_at"] = val[hit]
-    return rows

@@ -16,7 +16,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from pipelines.cli.alerts import register
+from pipelines.cli import alerts as cli_alerts
+from pipelines.cli import diff as cli_diff
 from pipelines.cli.common import OneLineErrors
 from pipelines.ingest.normalize import frame_from_rows
 from pipelines.notify import alerts
@@ -32,7 +33,8 @@ def make_app() -> typer.Typer:
     def main() -> None:
         """Test app."""
 
-    register(app)
+    cli_diff.register(app)
+    cli_alerts.register(app)
     return app
 
 

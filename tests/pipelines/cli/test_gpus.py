@@ -10,8 +10,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from pipelines.cli import gpus, top
 from pipelines.cli.common import OneLineErrors
-from pipelines.cli.gpus import register
 from pipelines.derive.tflops import TFLOPS_FILE, publish
 from pipelines.schema import HISTORY_FIELDS, offer_key
 from pipelines.store.atomic import to_table
@@ -24,7 +24,8 @@ runner = CliRunner()
 @pytest.fixture
 def app() -> typer.Typer:
     app = typer.Typer(cls=OneLineErrors)  # as in pipelines/cli/main.py: bad input is one line
-    register(app)
+    gpus.register(app)
+    top.register(app)
     return app
 
 
