@@ -1,5 +1,9 @@
 """Settings: one typed, strict model loaded once from `gpu-prices.toml` and the environment.
 
+One module on purpose (about 500 lines): the settings model, its file and environment
+mapping and the project root are one declaration that issue 11 asked to keep in one place;
+split, the mapping of a variable and the field it sets would drift apart.
+
 This is the only module that reads `os.environ`. Everything else gets a `Config` (built by
 `Config.load()`) and reads its typed fields; provider secrets reach providers through
 `Config.settings`, the environment snapshot taken here (plus the file's `[settings]`).
