@@ -143,6 +143,10 @@ class Commit:
         }
 
 
+# A commit that lost a race to another writer's metadata change is written again.
+COMMIT_ATTEMPTS = 10
+
+
 class PriceTable:
     """The Delta table of price records at `url`."""
 
@@ -193,24 +197,38 @@ class PriceTable:
             # Other providers' writers commit at the same time: retry until ours lands.
             max_commit_retries=100,
         )
-        exists = self._writer is not None or self.exists()
-        if exists and self._writer is None:
-            self._writer = self._open()
-        write_deltalake(
-            self._writer if exists else self.url,
-            records,
-            mode="append",
-            partition_by=PARTITION_BY or None,
-            configuration=None if exists else TABLE_CONFIGURATION,
-            # A column added to the published schema (pipelines/tables.py) is added to the
-            # table by the first commit that carries it; earlier records read it as null.
-            schema_mode="merge" if exists else None,
-            storage_options=self.options or None,
-            commit_properties=props,
-            writer_properties=WriterProperties(
-                compression="ZSTD", max_row_group_size=ROW_GROUP_ROWS
-            ),
-        )
+        for attempt in range(COMMIT_ATTEMPTS):
+            exists = self._writer is not None or self.exists()
+            if exists and self._writer is None:
+                self._writer = self._open()
+            elif exists:
+                # Catch up with other writers' commits (reads only the new log entries).
+                self._writer.update_incremental()
+            try:
+                write_deltalake(
+                    self._writer if exists else self.url,
+                    records,
+                    mode="append",
+                    partition_by=PARTITION_BY or None,
+                    configuration=None if exists else TABLE_CONFIGURATION,
+                    # A column added to the published schema (pipelines/tables.py) is added
+                    # to the table by the first commit that carries it; earlier records read
+                    # it as null.
+                    schema_mode="merge" if exists else None,
+                    storage_options=self.options or None,
+                    commit_properties=props,
+                    writer_properties=WriterProperties(
+                        compression="ZSTD", max_row_group_size=ROW_GROUP_ROWS
+                    ),
+                )
+                break
+            except Exception as exc:
+                # Appends of different providers never conflict, but a concurrent commit that
+                # carries table metadata (the creating one, a schema merge) fails ours: it
+                # is written again on the caught-up table.
+                if "Metadata changed" not in str(exc) or attempt == COMMIT_ATTEMPTS - 1:
+                    raise
+                log.info("delta commit of %s raced a metadata change; retrying", dataset_version)
         if self._writer is None:
             self._writer = self._open()
         # Ours is the handle's version; the commit metadata says so (else look further back).
