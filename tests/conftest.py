@@ -61,3 +61,33 @@ def example_datasets(tmp_path_factory):
     assert report.dataset_version, report.providers
     assert not [n for n in report.notes if "site" in n], report.notes
     return cfg.datasets_dir
+
+
+@pytest.fixture(scope="session")
+def readme_command_1(tmp_path_factory):
+    """`scrape run --all --replay examples/archive` as setup.sh runs it (a subprocess, the
+    installed `scrape`), into a temp dir, once per session; returns its datasets dir.
+    Tests read it; one that writes a file there puts it back as it was."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    base = tmp_path_factory.mktemp("readme-command-1")
+    env = {
+        **os.environ,
+        "GPU_PRICES_DATASETS_DIR": str(base / "datasets"),
+        "GPU_PRICES_ARCHIVE_DIR": str(base / "archive"),
+    }
+    scrape = Path(sys.executable).with_name("scrape")
+    proc = subprocess.run(
+        [str(scrape), "run", "--all", "--replay", "examples/archive"],
+        cwd=Path(__file__).parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "price index failed" not in proc.stdout + proc.stderr
+    return base / "datasets"

@@ -6,15 +6,11 @@ and 15)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import polars as pl
-import pytest
 
 from pipelines.config import ChangesSection
 from pipelines.ops.run import run_providers
@@ -24,28 +20,6 @@ from tests.pipelines.ops.test_run import PAGE1, azure_answer, make_config
 from tests.support.published import assert_matches_catalogue, frictionless_validate
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture(scope="module")
-def readme_command_1(tmp_path_factory) -> Path:
-    """`scrape run --all --replay examples/archive`, as setup.sh runs it, into a temp dir."""
-    base = tmp_path_factory.mktemp("replay")
-    env = {
-        **os.environ,
-        "GPU_PRICES_DATASETS_DIR": str(base / "datasets"),
-        "GPU_PRICES_ARCHIVE_DIR": str(base / "archive"),
-    }
-    scrape = Path(sys.executable).with_name("scrape")
-    proc = subprocess.run(
-        [str(scrape), "run", "--all", "--replay", "examples/archive"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return base / "datasets"
 
 
 def test_finding_14_datapackage_validates_with_frictionless(readme_command_1):

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -25,26 +22,10 @@ ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE_ARCHIVE = ROOT / "examples" / "archive"
 
 
-@pytest.fixture(scope="module")
-def published(tmp_path_factory) -> Path:
-    base = tmp_path_factory.mktemp("index-replay")
-    env = {
-        **os.environ,
-        "GPU_PRICES_DATASETS_DIR": str(base / "datasets"),
-        "GPU_PRICES_ARCHIVE_DIR": str(base / "archive"),
-    }
-    scrape = Path(sys.executable).with_name("scrape")
-    proc = subprocess.run(
-        [str(scrape), "run", "--all", "--replay", "examples/archive"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "price index failed" not in proc.stdout + proc.stderr
-    return base / "datasets"
+@pytest.fixture
+def published(readme_command_1) -> Path:
+    """README command 1's datasets (tests/conftest.py), replayed once per session."""
+    return readme_command_1
 
 
 def _cli(*args: str):
