@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 import typer
@@ -121,11 +122,36 @@ def run_cmd(
     raise typer.Exit(report.exit_code)
 
 
+_DATE = re.compile(r"\b(?:19|20)\d\d-\d\d(?:-\d\d)?\b")
+
+
+def _validation_summary(text: str) -> str:
+    """'recorded 2025-05-23' (the newest recording) or 'documented schema only': the short form of a
+    provider's `validated_against` for an 80-column table (`--long` prints it whole)."""
+    if not text.lower().startswith("recorded"):
+        return text
+    dates = _DATE.findall(text)
+    return f"recorded {max(dates)}" if dates else "recorded"
+
+
+def _setting_names(spec) -> str:
+    names = [f"{x.name}{'' if x.required else '?'}{'*' if x.secret else ''}" for x in spec.settings]
+    return "\n".join(names) or "-"
+
+
 @app.command("list")
 def list_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table."),
+    long: bool = typer.Option(
+        False,
+        "--long",
+        "-l",
+        help="Every column in full: source URLs, the recordings each provider was validated "
+        "against, each setting's help. Wide: best read at 160+ columns.",
+    ),
 ) -> None:
-    """Providers with their sources, pricing models, settings and what they were validated against."""
+    """Providers with their pricing models, what they were validated against, their
+    settings and whether the example covers them (`--long` for sources and details)."""
     from pipelines.ingest.archive import example_coverage
     from scrapers.registry import PROVIDERS
 
@@ -149,26 +175,35 @@ def list_cmd(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    t = Table(title="providers", show_lines=True)
-    cols = ("provider", "sources", "pricing models", "validated against", "settings", "in example")
+    t = Table(title="providers", show_lines=long)
+    cols = ("provider", "pricing models", "validated against", "settings", "in example")
+    if long:
+        cols = cols[:1] + ("sources",) + cols[1:]
     for col in cols:
-        t.add_column(col, overflow="fold")
+        t.add_column(col, overflow="fold", no_wrap=col == "provider" and not long)
     for r in rows:
+        spec = PROVIDERS[r["provider"]]
         n = r["example_responses"]
-        t.add_row(
+        cells = [
             r["provider"],
-            "\n".join(r["source_urls"]),
             ", ".join(r["pricing_models"]),
-            r["validated_against"],
-            "\n".join(x.describe() for x in PROVIDERS[r["provider"]].settings) or "-",
-            f"yes ({n} response{'s' if n != 1 else ''})" if n else "no",
-        )
+            r["validated_against"] if long else _validation_summary(r["validated_against"]),
+            "\n".join(x.describe() for x in spec.settings) or "-" if long else _setting_names(spec),
+            (f"yes ({n} response{'s' if n != 1 else ''})" if long else f"yes ({n})") if n else "no",
+        ]
+        if long:
+            cells.insert(1, "\n".join(r["source_urls"]))
+        t.add_row(*cells)
     console.print(t)
     covered = sum(1 for r in rows if r["example_responses"])
     console.print(
         f"examples/archive covers {covered} of {len(rows)} providers with real recordings "
         "(provenance per response: README, 'The example archive')."
     )
+    if not long:
+        console.print(
+            "settings: ? optional, * secret. `scrape list --long`: sources, recordings, help."
+        )
 
 
 def _register_groups() -> None:

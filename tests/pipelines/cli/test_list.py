@@ -29,7 +29,25 @@ def test_list_json_shows_each_providers_declared_settings():
 
 
 def test_list_table_names_settings_and_whether_they_are_secret():
-    res = runner.invoke(app, ["list"], env={"COLUMNS": "250"})
+    res = runner.invoke(app, ["list", "--long"], env={"COLUMNS": "250"})
     assert res.exit_code == 0, res.output
     assert "DATACRUNCH_CLIENT_SECRET (required, secret)" in res.output
     assert "SCALEWAY_ZONES (optional)" in res.output
+    assert "recorded response:" in res.output and "https://" in res.output
+
+
+def test_list_fits_an_80_column_terminal_and_names_every_provider_whole():
+    """The default table was six folded columns of URLs and file names at 80 columns, one
+    character per line in places; it now keeps the short facts and points to `--long`."""
+    from scrapers.registry import PROVIDERS
+
+    res = runner.invoke(app, ["list"], env={"COLUMNS": "80"})
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    first_cells = {line.split("│")[1].strip() for line in lines if line.startswith("│")}
+    assert set(PROVIDERS) <= first_cells
+    row = next(line for line in lines if line.startswith("│ aws "))
+    assert "recorded" in row and "AWS_REGIONS?" in row
+    assert "DATACRUNCH_CL" in res.output and "* secret" in res.output
+    assert "https://" not in res.output and "scrape list --long" in res.output
