@@ -112,7 +112,7 @@ def diff(
     if price_confirm_runs is not None:
         rules = replace(rules, price_confirm_runs={}, price_confirm_runs_default=price_confirm_runs)
     detector = ChangeDetector(rules)
-    failures = printed = 0
+    failures = printed = compared = 0
     for path in snapshots:
         label = snapshot_label(path)
         try:
@@ -127,6 +127,7 @@ def diff(
             failures += 1
             continue
         providers = sorted(set(df["provider"].dropna()) | set(detector.states))
+        compared += 1
         if not providers:
             typer.echo(f"{path}: gate failed: zero rows", err=True)
             failures += 1
@@ -169,8 +170,15 @@ def diff(
                 else:
                     typer.echo(_table_line(ev))
     if not printed:
-        # Said on stderr in jsonl mode, so stdout stays one JSON object per line.
-        typer.echo("no changes", err=fmt == "jsonl")
+        # Said on stderr in jsonl mode, so stdout stays one JSON object per line. With a
+        # snapshot skipped, a bare "no changes" read as a clean comparison (it was not).
+        if compared < 2:
+            msg = f"nothing compared: {compared} of {len(snapshots)} snapshot(s) could be read"
+        elif failures:
+            msg = "no changes between the snapshots that could be compared (skipped: see above)"
+        else:
+            msg = "no changes"
+        typer.echo(msg, err=fmt == "jsonl" or compared < 2)
     pending = {p: len(st.unconfirmed) for p, st in detector.states.items() if st.unconfirmed}
     if pending:
         # A change in the last snapshot(s) may still be inside its confirmation window: say

@@ -125,6 +125,21 @@ def test_finding_16_csv_missing_other_columns_names_them_in_one_line(tmp_path):
     assert result.exit_code == 1
     (line,) = [x for x in result.stderr.splitlines() if str(a) in x]
     assert "missing column(s) currency, price_per_hour" in line
+    # One snapshot of two was read: nothing was compared, and stdout must not say
+    # "no changes" as if the comparison had been clean.
+    assert "no changes" not in result.stdout
+    assert "nothing compared: 1 of 2 snapshot(s) could be read" in result.stderr
+
+
+def test_diff_with_a_skipped_snapshot_does_not_claim_a_clean_comparison(tmp_path):
+    rows = [observation()]
+    a, b = _csv(tmp_path, "a", rows), _csv(tmp_path, "b", rows)
+    broken = _csv(tmp_path, "c", rows, ("currency",))
+    result = scrape_diff(a, broken, b)
+    assert result.exit_code == 1
+    assert result.stdout.strip() == (
+        "no changes between the snapshots that could be compared (skipped: see above)"
+    )
 
 
 def test_finding_13_diff_text_never_shows_nan(tmp_path):
