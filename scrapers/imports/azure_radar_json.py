@@ -39,6 +39,22 @@ def _pricing(sku_name: str) -> tuple[str, str, str | None]:
     return "Standard_" + sku_name.replace(" ", "_"), "on_demand", None
 
 
+# Meter names abbreviate some series: "NC128dsxlRTX6Kv6" is the VM size
+# Standard_NC128ds_xl_RTXPRO6000BSE_v6 (same vCPUs, same family letters; Microsoft's size
+# page lists no other RTX PRO 6000 series). Applied after `_size_key`'s folding.
+_METER_ABBREVIATIONS = (("rtx6kv6", "rtxpro6000bsev6"),)
+
+
+def _size_key(size_name: str) -> str:
+    """A VM size name folded so a meter's spelling meets the armSkuName: case and
+    underscores vary between them ("NC16asT4 v3" for Standard_NC16as_T4_v3, "RTX6Kv6" next
+    to "RTX6kv6" in the same dump)."""
+    key = size_name.lower().replace("_", "")
+    for short, full in _METER_ABBREVIATIONS:
+        key = key.replace(short, full)
+    return key
+
+
 def excerpt(body: bytes) -> bytes:
     """The GPU (N-series) meters of a dump, same layout (what examples/ ships)."""
     doc = json.loads(body)
@@ -53,7 +69,10 @@ def excerpt(body: bytes) -> bytes:
 def parse(responses: Sequence[Response]) -> ParseResult:
     result = ParseResult()
     rows = tk.Rows(NAME, result)
-    sizes = tk.table_by("azure_vm_sizes.csv", "arm_sku_name")
+    sizes = {
+        _size_key(name): row
+        for name, row in tk.table_by("azure_vm_sizes.csv", "arm_sku_name").items()
+    }
     chosen: dict[tuple, tuple[float, object]] = {}
     for resp in tk.fresh(responses):
         doc = tk.load_json(resp, NAME, expect=dict)
@@ -67,10 +86,11 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                 continue
             rows.found()
             size_name, model, term = _pricing(sku_name)
-            size = sizes.get(size_name)
+            size = sizes.get(_size_key(size_name))
             if size is None:
                 result.unknown.append(f"{NAME}: VM size {size_name} not in azure_vm_sizes.csv")
                 continue
+            size_name = size["arm_sku_name"]  # the armSkuName spelling, not the meter's
             with rows.guard(resp.url, f"{meter} {sku_name}"):
                 if item.get("unitOfMeasure") != "1 Hour":
                     raise RowError(f"unit {item.get('unitOfMeasure')!r}", "unitOfMeasure")

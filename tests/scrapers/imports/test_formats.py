@@ -171,6 +171,25 @@ def test_azure_radar_excerpt_keeps_gpu_meters():
     assert len(azure_radar_json.parse([resp("azure-radar-json", body=cut)]).offers) == 2
 
 
+def test_azure_radar_meter_spellings_meet_the_vm_size_table():
+    """Real meters of 2026-08-03: "NC16asT4 v3" (no underscore before T4) and the RTX PRO
+    6000 v6 sizes ("NC128dsxlRTX6Kv6") were listed as unknown VM sizes and dropped."""
+    r = azure_radar_json.parse(
+        [resp("azure-radar-json", "vm-northeurope_2026-08-03_meter-spellings.json")]
+    )
+    offers = keyed(r)
+    t4 = offers[("Standard_NC16as_T4_v3", "northeurope", None, "on_demand")]
+    assert (t4.price_per_hour, t4.gpu_count, t4.gpu_model_hint) == (1.342, 1.0, "T4")
+    rtx = offers[("Standard_NC128ds_xl_RTXPRO6000BSE_v6", "northeurope", None, "on_demand")]
+    assert (rtx.price_per_hour, rtx.gpu_count, rtx.gpu_memory_gb) == (9.129, 1.0, 96.0)
+    assert rtx.extra["meter"] and "Windows" not in rtx.extra["productName"]
+    lds = offers[("Standard_NC128lds_xl_RTXPRO6000BSE_v6", "northeurope", None, "on_demand")]
+    assert lds.price_per_hour == 7.87
+    ga = offers[("Standard_NC144ds_xl_RTXPRO6000BSE_v6", "northeurope", None, "on_demand")]
+    assert (ga.price_per_hour, ga.vcpus) == (9.129, 144.0)
+    assert r.unknown == []
+
+
 def test_azure_radar_no_gpu_meter_fails():
     with pytest.raises(ParseError, match="no GPU VM meter"):
         azure_radar_json.parse([resp("azure-radar-json", body=b"{}")])
