@@ -12,6 +12,10 @@ Every row is a **resold offer** of the underlying cloud: the instance type is
 instance type and the reseller, so a ranking can tell Shadeform's price for a Lambda or
 Massed Compute machine from the cloud's own list price. `available` (capacity right now)
 is kept in `extra`, not in the offer key, so a sell-out does not look like a withdrawal.
+
+Checked against a production answer of 2024-04-21 (293 types of 15 clouds): regions are the
+clouds' own codes, including RunPod's "Any"/"any" and JarvisLabs' "Default" placeholders (kept
+as listed); availability entries then had no `display_name`; RunPod types state 0 vCPUs/RAM.
 """
 
 from __future__ import annotations
@@ -107,8 +111,8 @@ def _offers(resp: Response, t: dict[str, Any]) -> list[Offer]:
                 gpu_count=float(gpus),
                 gpu_name_raw=str(gpu_raw),
                 gpu_memory_gb=tk.to_float(conf.get("vram_per_gpu_in_gb")),
-                vcpus=tk.to_float(conf.get("vcpus")),
-                memory_gb=tk.to_float(conf.get("memory_in_gb")),
+                vcpus=_size(conf.get("vcpus")),
+                memory_gb=_size(conf.get("memory_in_gb")),
                 price_unit_published="hour",
                 extra={
                     "reseller": NAME,
@@ -126,12 +130,23 @@ def _offers(resp: Response, t: dict[str, Any]) -> list[Offer]:
     return out
 
 
+def _size(value: Any) -> float | None:
+    # The live answer gives RunPod's types `vcpus: 0, memory_in_gb: 0` (RunPod assigns them per
+    # pod): zero means "not stated", not a machine without CPUs.
+    d = tk.positive_decimal(value)
+    return float(d) if d is not None else None
+
+
 PROVIDER = ProviderSpec(
     name=NAME,
     title="Shadeform (reseller)",
     source_urls=("https://api.shadeform.ai/v1/instances/types",),
     pricing_models=("on_demand",),
-    validated_against="documented schema only",
+    validated_against=(
+        "recorded response: v1_instances_types_take-home-capture_2024-04-21_excerpt.json (2024-04-21; "
+        "16 of 293 instance types, one per cloud, from utkukaratas/assignment-shadeform "
+        "backend/src/lib/fake-data.ts @ 48d4dcbd)"
+    ),
     default_base_url=DEFAULT_BASE_URL,
     fetch=fetch,
     parse=parse,
@@ -145,8 +160,9 @@ PROVIDER = ProviderSpec(
     ),
     pricing_page_url="https://www.shadeform.ai/pricing",
     notes=(
-        "Aggregator: every row is a resold offer of the cloud in extra.resold_from. Shape: the "
-        "vendor's own example response in https://docs.shadeform.ai/getting-started/quickstart "
-        "(verbatim); no live recording found."
+        "Aggregator: every row is a resold offer of the cloud in extra.resold_from. Recording: "
+        "the production answer a Shadeform take-home project saved on 2024-04-21 (see "
+        "tests/fixtures/shadeform/README.md); the vendor's quickstart example is kept as a "
+        "second fixture."
     ),
 )

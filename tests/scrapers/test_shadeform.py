@@ -1,5 +1,6 @@
-"""Shadeform: the vendor's documented instances/types example (resold offers of the
-underlying cloud, cents), layout changes, the missing-key skip and a run on the local server."""
+"""Shadeform: a production instances/types answer recorded 2024-04-21 and the vendor's
+documented example (resold offers of the underlying cloud, cents), layout changes, the
+missing-key skip and a run on the local server."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ FIXTURE = (
     / "shadeform"
     / "v1_instances_types_docs-quickstart-example_2026-01.json"
 )
+RECORDED = FIXTURE.with_name("v1_instances_types_take-home-capture_2024-04-21_excerpt.json")
 URL = "https://api.shadeform.ai/v1/instances/types"
 AT = datetime(2026, 1, 28, tzinfo=UTC)
 KEY = "shade_test_key_0123456789"
@@ -42,6 +44,48 @@ def test_parse_documented_example_as_a_resold_offer():
     assert o.gpu_name_raw == "A6000" and o.gpu_memory_gb == 48
     assert o.extra["reseller"] == "shadeform" and o.extra["resold_from"] == "massedcompute"
     assert o.extra["cloud_instance_type"] == "gpu_1x_a6000" and o.extra["available"] is True
+
+
+def test_parse_recorded_answer_one_row_per_listed_region():
+    offers = shadeform.parse([_resp(RECORDED.read_bytes())]).offers
+    doc = json.loads(RECORDED.read_text())
+    assert len(offers) == sum(len(t["availability"]) for t in doc["instance_types"]) == 58
+    assert {o.extra["resold_from"] for o in offers} == {
+        t["cloud"] for t in doc["instance_types"]
+    } and len({o.extra["resold_from"] for o in offers}) == 15
+    by_key = {(o.instance_type, o.region): o for o in offers}
+    p4d = by_key[("aws/A100x8", "us-east-1a")]
+    assert p4d.price_per_hour == 32.77 and p4d.gpu_count == 8 and p4d.gpu_memory_gb == 40
+    assert p4d.extra["cloud_instance_type"] == "p4d.24xlarge" and p4d.vcpus == 96
+    # Live quirks: regions as the cloud lists them, no display_name in 2024.
+    assert ("jarvislabs/A5000x2", "Default") in by_key
+    assert {("runpod/H100_sxm5x4", r) in by_key for r in ("Any", "any", "CA-MTL-2")} == {True}
+    assert by_key[("jarvislabs/A5000x2", "Default")].extra["region_name"] is None
+
+
+def test_recorded_zero_vcpus_and_memory_mean_not_stated():
+    # RunPod's types say vcpus 0 / memory_in_gb 0 in the live answer: unknown, not zero.
+    offers = shadeform.parse([_resp(RECORDED.read_bytes())]).offers
+    runpod = [o for o in offers if o.extra["resold_from"] == "runpod"]
+    assert runpod and all(o.vcpus is None and o.memory_gb is None for o in runpod)
+    assert runpod[0].gpu_name_raw == "H100 SXM5" and runpod[0].price_per_hour == 18.87
+
+
+def test_recorded_gpu_names_all_resolve():
+    # What a user sees: `scrape parse` on the file as saved names every GPU model.
+    from typer.testing import CliRunner
+
+    from pipelines.cli.main import app
+
+    out = CliRunner().invoke(
+        app,
+        ["parse", "shadeform", str(RECORDED), "--format", "jsonl", "--no-fx"],
+    )
+    assert out.exit_code == 0, out.output
+    rows = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    assert len(rows) == 58 and all(r["gpu_model"] for r in rows)
+    models = {r["gpu_name_raw"]: r["gpu_model"] for r in rows}
+    assert models["V100 SXM3"] == "V100" and models["A100_80G"] == "A100"
 
 
 def test_every_listed_region_and_sxm_form_factor():
