@@ -435,6 +435,7 @@ INDEX_EXCLUSION_REASONS = (
     "not_gpu",
     "price_scope_gpu_only",
     "price_scope_curated_min",
+    "resold_offer",
     "form_factor_unknown",
     "memory_unknown",
     "variant_not_indexed",

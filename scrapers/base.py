@@ -300,6 +300,10 @@ class ProviderSpec:
     # name. They have nothing to fetch, so a live `scrape run --all` leaves them out; a
     # replay includes them.
     import_format: str | None = None
+    # An aggregator whose every offer is another cloud's machine resold (Shadeform): its rows
+    # stay in the history and rankings (a user can rent at that price), but the price index
+    # leaves them out, or the underlying cloud would count twice (methodology 1.1).
+    resells: bool = False
 
     def settings_from(self, available: Mapping[str, str]) -> dict[str, str]:
         """This provider's declared settings that are set in `available`."""

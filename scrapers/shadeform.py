@@ -140,6 +140,7 @@ def _size(value: Any) -> float | None:
 PROVIDER = ProviderSpec(
     name=NAME,
     title="Shadeform (reseller)",
+    resells=True,
     source_urls=("https://api.shadeform.ai/v1/instances/types",),
     pricing_models=("on_demand",),
     validated_against=(

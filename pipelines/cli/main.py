@@ -169,6 +169,8 @@ def list_cmd(
             # Responses of this provider in examples/archive (what README command 1 replays).
             "example_responses": len(example.get(s.name, [])),
             "pricing_page_url": s.pricing_page_url,
+            # Every offer is another cloud's machine resold (the price index leaves it out).
+            "resells": s.resells,
         }
         for s in sorted(PROVIDERS.values(), key=lambda s: s.name)
     ]

@@ -46,6 +46,13 @@ _OPTIONAL = [
 READ_COLUMNS = _NEEDED + _OPTIONAL
 
 
+def _resellers() -> list[str]:
+    """Providers whose offers are other clouds' machines resold (ProviderSpec.resells)."""
+    from scrapers.registry import PROVIDERS
+
+    return sorted(name for name, spec in PROVIDERS.items() if spec.resells)
+
+
 def empty_frame(table) -> pd.DataFrame:
     return table.schema.empty_table().to_pandas()
 
@@ -111,6 +118,7 @@ def candidates(history: pd.DataFrame, m: Methodology) -> pd.DataFrame:
         kind.notna() & kind.ne("gpu"),
         c["price_scope"].eq("gpu_only"),
         c["price_scope"].eq("curated_min"),
+        c["provider"].isin(_resellers() if m.exclude_resold else []),
         needs_ff & ff.isna(),
         mem.isna(),
         ~variant_known,
@@ -122,6 +130,7 @@ def candidates(history: pd.DataFrame, m: Methodology) -> pd.DataFrame:
         "not_gpu",
         "price_scope_gpu_only",
         "price_scope_curated_min",
+        "resold_offer",
         "form_factor_unknown",
         "memory_unknown",
         "variant_not_indexed",

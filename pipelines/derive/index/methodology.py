@@ -49,6 +49,9 @@ class Methodology:
     list_stale_for: timedelta = timedelta(days=30)
     changes: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # Leave out the offers of providers that resell other clouds' machines
+    # (scrapers.base.ProviderSpec.resells): one cloud must not count twice.
+    exclude_resold: bool = False
 
 
 _V1_INDEXES = (
@@ -72,8 +75,18 @@ METHODOLOGIES: dict[str, Methodology] = {
         trim_fraction=0.2,
         changes="the first version.",
     ),
+    "1.1": Methodology(
+        version="1.1",
+        indexes=_V1_INDEXES,
+        composites=(Composite("H100", (("H100-SXM", 0.5), ("H100-PCIe", 0.5))),),
+        staleness_limit=timedelta(days=7),
+        trim_fraction=0.2,
+        exclude_resold=True,
+        changes="as 1.0, except that a reseller's offers (Shadeform's, each another cloud's "
+        "machine) are left out (`resold_offer`): in 1.0 the cloud behind them counted twice.",
+    ),
 }
-CURRENT_VERSION = "1.0"
+CURRENT_VERSION = "1.1"
 CURRENT = METHODOLOGIES[CURRENT_VERSION]
 
 
@@ -117,7 +130,14 @@ def methodology_markdown(m: Methodology = CURRENT) -> str:
         "`exclusion_reason`: pricing model on-demand or spot (`pricing_model_not_indexed`); "
         "accelerator kind `gpu` (`not_gpu`); price scope `instance` (`price_scope_gpu_only`: "
         "a GPU-only rate is not an instance; `price_scope_curated_min`: a third party's "
-        "summary never enters); form factor known where the model has several "
+        "summary never enters); "
+        + (
+            "a seller of its own machines (`resold_offer`: an aggregator's resold offer "
+            "would count its cloud twice); "
+            if m.exclude_resold
+            else ""
+        )
+        + "form factor known where the model has several "
         "(`form_factor_unknown`: never guessed into SXM or PCIe); memory per GPU known "
         "(`memory_unknown`) and one of the index's (`variant_not_indexed`); spec match exact "
         "when the history carries it (`spec_not_exact`); a USD price (`no_usd_price`); last "

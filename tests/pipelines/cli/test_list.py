@@ -26,6 +26,7 @@ def test_list_json_shows_each_providers_declared_settings():
     assert rows["gcp"]["requires"] == ["GOOGLE_API_KEY"]
     assert [s["name"] for s in rows["aws"]["settings"]] == ["AWS_REGIONS"]
     assert rows["aws"]["requires"] == [] and rows["linode"]["settings"] == []
+    assert rows["shadeform"]["resells"] is True and rows["aws"]["resells"] is False
 
 
 def test_list_table_names_settings_and_whether_they_are_secret():

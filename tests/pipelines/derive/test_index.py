@@ -183,6 +183,20 @@ def test_price_scope_rules_and_missing_scope_column():
     assert value(index, "H100-SXM").value_usd_per_gpu_hour == pytest.approx(3.0)
 
 
+def test_a_resellers_offers_stay_out_so_its_cloud_does_not_count_twice():
+    """Shadeform resells Lambda's (and others') machines: in methodology 1.0 its row made
+    the same machine a second provider price; from 1.1 it is listed as `resold_offer`."""
+    rows = [row("lambdalabs", 2.0), row("shadeform", 2.0), row("b", 4.0)]
+    index, inputs = compute(*rows)
+    assert value(index, "H100-SXM").value_usd_per_gpu_hour == pytest.approx(3.0)
+    assert value(index, "H100-SXM").provider_count == 2
+    assert reasons(inputs)["shadeform"] == "resold_offer"
+    old, old_inputs = compute(*rows, methodology=idx.METHODOLOGIES["1.0"])
+    assert old_inputs["exclusion_reason"].isna().all()
+    # 1.0's mean of 2, 2, 4 (no trim below 5 providers): reproducible as published then.
+    assert value(old, "H100-SXM").value_usd_per_gpu_hour == pytest.approx(8 / 3)
+
+
 def test_other_exclusion_reasons():
     rows = [
         row("a", 2.0),
@@ -293,7 +307,7 @@ def test_a_new_methodology_version_recomputes_the_series_and_old_ones_stay_repro
     assert set(v2["methodology_version"]) == {"test-2"} == set(inputs["methodology_version"])
     assert sorted(v2["date"]) == sorted(v1["date"])
     assert set(v2.loc[v2["index_id"] == "H100-SXM", "value_usd_per_gpu_hour"]) == {22.0}
-    old, _ = idx.compute(h, methodology=idx.METHODOLOGIES["1.0"], through=seen)
+    old, _ = idx.compute(h, methodology=idx.METHODOLOGIES[idx.CURRENT_VERSION], through=seen)
     pd.testing.assert_frame_equal(old, v1)
 
 

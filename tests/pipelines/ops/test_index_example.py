@@ -103,7 +103,7 @@ def test_scrape_index_prints_the_series(published):
         "index", "--id", "H100-SXM", "--pricing", "on_demand", "--datasets", str(published)
     )
     assert result.exit_code == 0, result.output
-    assert "H100-SXM" in result.output and "methodology 1.0" in result.output
+    assert "H100-SXM" in result.output and f"methodology {CURRENT_VERSION}" in result.output
     rows = json.loads(
         _cli(
             "index",
@@ -119,7 +119,9 @@ def test_scrape_index_prints_the_series(published):
     df = pd.read_parquet(published / INDEX_FILE)
     expected = df[(df["index_id"] == "H100-SXM") & (df["pricing_model"] == "on_demand")]
     assert [r["value_usd_per_gpu_hour"] for r in rows] == list(expected["value_usd_per_gpu_hour"])
-    assert all(r["methodology_version"] == "1.0" and r["provider_count"] >= 1 for r in rows)
+    assert all(
+        r["methodology_version"] == CURRENT_VERSION and r["provider_count"] >= 1 for r in rows
+    )
     latest = _cli("index", "--datasets", str(published))
     assert latest.exit_code == 0 and "latest value of each index" in latest.output
     bad = _cli("index", "--id", "H100", "--since", "yesterday", "--datasets", str(published))
