@@ -198,6 +198,12 @@ OBSERVATION_FIELDS: list[Field] = [
         values=PRICE_SCOPES,
     ),
     Field(
+        "price_basis",
+        pa.string(),
+        "",
+        "What a third party computed the price from, when the source is a calculation rather than the provider's own price list: for gcp_cyclenerd the source's machine definition, e.g. 'a100-80gb=1;cpu=12;local-ssd=375;ram=170' (accelerator key and count, vCPUs, GB RAM, GB of bundled local SSD). A new basis is the source redefining the price (a corrected GPU, local SSD now included), not the provider repricing: it makes a new version here but no change event. Null for prices the provider publishes itself.",
+    ),
+    Field(
         "upfront_fee",
         pa.float64(),
         "currency",
@@ -299,6 +305,7 @@ HISTORY_FIELDS: list[Field] = OBSERVATION_FIELDS + SPEC_FIELDS + HISTORY_EXTRA_F
 VERSION_VALUE_COLUMNS: list[str] = [
     "price_per_hour",
     "price_scope",
+    "price_basis",
     "currency",
     "gpu_model",
     "gpu_name_raw",

@@ -168,6 +168,12 @@ class Offer:
     # "marketplace_min", "curated_min"), so rankings never compare a GPU-only rate or a
     # marketplace minimum with a whole machine without saying so.
     price_scope: str = "instance"
+    # What a third party's computed price was built from, when the source is a calculation
+    # rather than the provider's own price list (e.g. Cyclenerd's machine definition
+    # "a100-80gb=1;cpu=12;local-ssd=375;ram=170"). The source redefining it (a corrected
+    # GPU, local SSD now included) changes the price without the provider repricing
+    # anything: change detection re-baselines such an offer instead of raising an event.
+    price_basis: str | None = None
 
     def __post_init__(self) -> None:
         if self.pricing_model not in PRICING_MODELS:

@@ -75,11 +75,14 @@ def spot_events(
     st: ProviderState,
     cur: Mapping[str, dict[str, Any]],
     new_regions: set[str],
+    rebased: set[str] = frozenset(),
 ) -> list[dict[str, Any]]:
+    """`rebased`: groups with an offer the source redefined this run (changes.py, Source
+    redefinitions): their reference moves to the new cheapest price without an event."""
     events = []
     for gk, (per_gpu, count, row) in sorted(cheapest_per_gpu_hour(cur).items()):
         ref = st.group_refs.get(gk)
-        if ref is None or row["region"] in new_regions:
+        if ref is None or row["region"] in new_regions or gk in rebased:
             st.group_refs[gk] = per_gpu
             continue
         if per_gpu == ref:
@@ -115,7 +118,12 @@ def model_events(
     gone_regions: set[str],
     new_regions: set[str],
     events: list[dict[str, Any]],
+    *,
+    explained: set[tuple[str, str | None]] = frozenset(),
 ) -> list[dict[str, Any]]:
+    """GPU models added to / removed from the lineup. `explained`: (pricing_model, model)
+    pairs that this run's source redefinitions account for, which raise nothing."""
+
     def lineup(
         offers: Mapping[str, dict[str, Any]], skip_regions: set[str]
     ) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -130,12 +138,12 @@ def model_events(
     new_lineup = lineup(after, new_regions)
     explained_new = {
         (e["pricing_model"], e["gpu_model"]) for e in events if e["event_type"] == OFFER_GPU_CHANGED
-    }
+    } | set(explained)
     explained_old = {
         (e["pricing_model"], e["old_gpu_model"])
         for e in events
         if e["event_type"] == OFFER_GPU_CHANGED
-    }
+    } | set(explained)
     out = []
     for pm_model in sorted(set(new_lineup) - set(old_lineup)):
         recs = new_lineup[pm_model]

@@ -73,6 +73,7 @@ _BASE_COLUMNS = (
     "price_per_hour",
     "source_url",
     "is_volatile",
+    "price_basis",
 )
 
 
@@ -136,6 +137,7 @@ def collapse(obs: pd.DataFrame) -> dict[str, dict[str, Any]]:
                 PRICE_DECIMALS
             ),
             "source_url": obs["source_url"] if "source_url" in obs else None,
+            "price_basis": obs["price_basis"] if "price_basis" in obs else None,
             "is_volatile": (obs["pricing_model"] == "spot")
             | (obs["market_offer_count"].notna() if "market_offer_count" in obs else False),
         }

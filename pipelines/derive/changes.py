@@ -62,6 +62,21 @@ Noise rules (why each exists: FIELD-NOTES.md, skypilot-catalog#179-#181, skypilo
   model) and `gpu_model_removed` (for the old one) are not raised when this run's
   `offer_gpu_changed` events of the same provider and pricing model already name them.
 - The first good run of a provider only establishes its baseline.
+- Source redefinitions (`price_basis`): a source that computes prices rather than
+  publishing them (the Cyclenerd pricing.yml import builds whole-VM prices from its own
+  machine definitions) stamps each offer with the basis it computed the price from. When
+  an offer's basis differs from its baseline's, the source changed its definition (it
+  corrected a GPU label, started including bundled local SSD: see
+  scrapers/imports/gcp_pricing_yml.py), not the provider its price. The offer is
+  re-baselined at its new figures with no event of any kind, and the spot/marketplace
+  group it belongs to (and a GPU model it brings or takes) moves its reference silently.
+  The history still gets the new version, with the new `price_basis`, so the step is
+  visible there. Why no event: the events table is what feeds, mails and the site alert
+  on, and none of its readers would want these; a distinct non-alerting type would make
+  each of them filter it. Offers of the same run whose basis did not change still raise
+  their events. A baseline without a basis (saved before the column existed, or a source
+  that states none) compares with any basis. Cost: a real repricing published in the same
+  snapshot as a redefinition of that very offer is not reported.
 
 Modules (imports go downward): `change_events` (event types, the published table, text of
 an event) <- `change_state` (noise rules, per-provider baselines) <- `change_groups` (spot
@@ -103,7 +118,13 @@ from pipelines.derive.change_events import (
     read_events,
     round_price,
 )
-from pipelines.derive.change_groups import accept_groups, model_events, pct_change, spot_events
+from pipelines.derive.change_groups import (
+    accept_groups,
+    group_key,
+    model_events,
+    pct_change,
+    spot_events,
+)
 from pipelines.derive.change_state import (
     DEFAULT_REMOVAL_CONFIRM_RUNS,
     DEFAULT_VOLATILE_MIN_CHANGE_PCT,
@@ -147,6 +168,13 @@ log = logging.getLogger("pipelines.derive.changes")
 def _fmt_gpu(count: float | None, model: str | None) -> str:
     n = "?" if count is None else f"{float(count):g}"
     return f"{n}x {model or '?'}"
+
+
+def _redefined(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Did the source change what it computed the offer's price from? Unknown (no basis on
+    either side) compares with anything."""
+    a, b = old.get("price_basis"), new.get("price_basis")
+    return a is not None and b is not None and a != b
 
 
 def _gpu_changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
@@ -221,9 +249,17 @@ class ChangeDetector:
         offers_after: dict[str, dict[str, Any]] = {}
         pending_after: dict[str, dict[str, Any]] = {}
         unconfirmed_after: dict[str, dict[str, Any]] = {}
+        # (old, new) records of the offers the source redefined this run.
+        redefined: list[tuple[dict[str, Any], dict[str, Any]]] = []
 
         for key, row in cur.items():
             old = base.get(key)
+            if old is not None and _redefined(old, row):
+                # New figures under a new basis: the baseline from now on, no event (a
+                # price waiting for confirmation is dropped with the old basis).
+                offers_after[key] = row
+                redefined.append((old, row))
+                continue
             if old is None:
                 offers_after[key] = row
                 if row["region"] not in new_regions and not row["is_volatile"]:
@@ -297,8 +333,29 @@ class ChangeDetector:
                 offers_after[key] = old
                 pending_after[key] = p
 
-        events.extend(spot_events(self.rules, ctx, st, cur, new_regions))
-        events.extend(model_events(ctx, base, offers_after, gone_regions, new_regions, events))
+        if redefined:
+            log.info(
+                "%s: %d offers re-baselined without events: the source redefined their "
+                "price basis (e.g. %s: %s -> %s)",
+                provider,
+                len(redefined),
+                redefined[0][1]["offer_key"],
+                redefined[0][0]["price_basis"],
+                redefined[0][1]["price_basis"],
+            )
+        rebased_groups = {group_key(r) for pair in redefined for r in pair if r["is_volatile"]}
+        explained = {
+            (r["pricing_model"], gpu_id(r))
+            for was, now in redefined
+            if gpu_id(was) != gpu_id(now)
+            for r in (was, now)
+        }
+        events.extend(spot_events(self.rules, ctx, st, cur, new_regions, rebased_groups))
+        events.extend(
+            model_events(
+                ctx, base, offers_after, gone_regions, new_regions, events, explained=explained
+            )
+        )
 
         st.offers = offers_after
         st.pending = pending_after

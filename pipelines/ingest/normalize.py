@@ -96,6 +96,7 @@ def offers_to_frame(provider: str, result: ParseResult, fx: FxLookup | None = No
                 "price_usd_per_hour": usd,
                 "price_usd_per_gpu_hour": per_gpu,
                 "price_scope": o.price_scope,
+                "price_basis": o.price_basis,
                 "upfront_fee": o.upfront_fee,
                 "storage_per_month": o.storage_per_month,
                 "market_offer_count": o.market_offer_count,

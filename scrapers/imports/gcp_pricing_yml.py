@@ -10,6 +10,28 @@ are derived from those by the author and add nothing.
 The file is 3-5 MB of YAML of which the GPU machine types are ~2%: they are read with a
 line scan of `compute: instance:` (see `gpu_blocks`), so a version costs milliseconds. A machine type that carries a key
 the table does not know is listed in the run summary (a new GPU family), not guessed.
+
+Price basis. These prices are the author's calculation, not Google's price list: his
+`build/pricing.pl` multiplies the SKU prices by the machine definition in `build/gcp.yml`
+(vCPUs `cpu`, GB `ram`, the accelerator key and count, and since 2024-05-21 the GB of
+bundled local SSD `local-ssd`; the other keys, `local`, `bandwidth`, `type`, are not
+priced). When he corrects a definition every region's price of that machine type steps
+although Google repriced nothing. Each offer is therefore stamped with `price_basis`: the
+priced keys of its definition as the version itself states them, e.g.
+"a100-80gb=1;cpu=12;local-ssd=375;ram=170". Change detection re-baselines an offer whose
+basis changed instead of raising `price_changed` (pipelines/derive/changes.py, Source
+redefinitions). The redefinitions in the imported history (commits of
+Cyclenerd/google-cloud-pricing-cost-calculator; the first pricing.yml that has them):
+
+| date | commit | definition change | price step |
+|---|---|---|---|
+| 2022-02-16 | 5a357cbea916 "a2-highgpu-1g fix" (pricing.yml a13248999c72) | a2-highgpu-1g `ram` 58 -> 85 | +3.2..3.7% (northamerica-northeast2 +18%) |
+| 2022-10-02 | ab2ac6c91f48 "a2-ultragpu" (pricing.yml 9d5972634e34) | a2-ultragpu-* `a100` -> `a100-80gb` (priced with the A100 80GB SKU) | +25..37% (northamerica-northeast2 +357%: priced without its GPU before) |
+| 2024-05-21 | 2561275f6825 "Bundled local SSD (#193)" | `local-ssd` added to a2-ultragpu-* (375-3000 GB) and a3-highgpu-8g (6000 GB), now priced | +0.6..0.9% |
+| 2024-10-24 | a8542e899c7e "a3 ssd fix" (pricing.yml 46e43d809b14) | a3-highgpu-1g/2g/4g `local-ssd` 6000 -> 750/1500/3000 | -0.6..-5.7% |
+
+All of it is in the data, so no date or commit is hard-coded here; a future redefinition
+of the same kind is caught the same way.
 """
 
 from __future__ import annotations
@@ -29,6 +51,9 @@ NON_GPU_KEYS = frozenset(
     {"cpu", "ram", "bandwidth", "cost", "sud", "local-ssd", "local", "tier1", "type"}
 )
 PRICE_KEYS = {"hour": "on_demand", "hour_spot": "spot"}
+# Keys of a machine definition that `build/pricing.pl` prices besides the accelerators;
+# `local` (2022-2023) was informational: dropping it on 2023-05-09 moved no price.
+PRICED_KEYS = ("cpu", "ram", "local-ssd")
 PRICE_DIGITS = 9  # = pipelines.schema.PRICE_DECIMALS, the precision prices are compared at
 
 
@@ -74,6 +99,13 @@ def gpu_blocks(text: str) -> dict[str, dict]:
     return {m: b for m, b in out.items() if any(k not in NON_GPU_KEYS for k in b["props"])}
 
 
+def price_basis(props: dict[str, str]) -> str:
+    """The priced part of a machine definition, `key=value` sorted by key and joined by
+    `;`: what the version's prices were computed from (module docstring, Price basis)."""
+    keys = sorted(k for k in props if k in PRICED_KEYS or k not in NON_GPU_KEYS)
+    return ";".join(f"{k}={props[k]}" for k in keys)
+
+
 def parse(responses: Sequence[Response]) -> ParseResult:
     result = ParseResult()
     rows = tk.Rows(NAME, result)
@@ -96,6 +128,7 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                 continue
             key = known[0]
             gpu = gpus[key]
+            basis = price_basis(props)
             for region, prices in sorted(block["cost"].items()):
                 for price_key, pricing_model in PRICE_KEYS.items():
                     if price_key not in prices:
@@ -118,6 +151,7 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                                 vcpus=tk.to_float(props.get("cpu")),
                                 memory_gb=tk.to_float(props.get("ram")),
                                 extra={"yml_key": key, "source": SOURCE},
+                                price_basis=basis,
                             )
                         )
     rows.require_offers(
