@@ -106,6 +106,30 @@ def test_gcp_yml_excerpt_gives_the_same_offers():
     assert {o.pricing_model for o in full.offers} == {"on_demand"}
 
 
+def test_gcp_yml_price_basis_is_the_priced_machine_definition():
+    # The relabelling of 2022-10-02 and the bundled local SSD of 2024-05-21 (commits in
+    # tests/fixtures/imports/README.md) show in the basis; `local`, `bandwidth` and `type`
+    # were never priced and stay out of it.
+    def basis(name):
+        r = gcp_pricing_yml.parse([resp("gcp-pricing-yml", name)])
+        return {(o.instance_type, o.region, o.pricing_model): o.price_basis for o in r.offers}
+
+    oct1 = basis("pricing_2022-10-01_a2-excerpt.yml")
+    oct2 = basis("pricing_2022-10-02_a2-ultragpu-relabelled-excerpt.yml")
+    key = ("a2-ultragpu-1g", "us-central1", "on_demand")
+    assert (oct1[key], oct2[key]) == ("a100=1;cpu=12;ram=170", "a100-80gb=1;cpu=12;ram=170")
+    same = ("a2-highgpu-1g", "us-central1", "on_demand")
+    assert oct1[same] == oct2[same] == "a100=1;cpu=12;ram=85"
+
+    may17 = basis("pricing_2024-05-17_a2-a3-g2-excerpt.yml")
+    may21 = basis("pricing_2024-05-21_bundled-local-ssd-excerpt.yml")
+    a3 = ("a3-highgpu-8g", "europe-west4", "spot")
+    assert may17[a3] == "cpu=208;h100-80gb=8;ram=1872"
+    assert may21[a3] == "cpu=208;h100-80gb=8;local-ssd=6000;ram=1872"
+    g2 = ("g2-standard-4", "asia-south1", "on_demand")
+    assert may17[g2] == may21[g2] == "cpu=4;l4=1;ram=16"
+
+
 def test_gcp_yml_unknown_accelerator_key_is_listed_not_guessed():
     body = b"compute:\n  instance:\n    z9-gpu-1g:\n      cpu: 4\n      x200: 1\n      cost:\n        us-central1:\n          hour: 1.5\n    g2-standard-4:\n      l4: 1\n      cost:\n        us-central1:\n          hour: 0.7\n"
     r = gcp_pricing_yml.parse([resp("gcp-pricing-yml", body=body)])
