@@ -11,6 +11,8 @@
 - `offer(source(resp), ...)` / `Source.offer(...)`: builds an `Offer` whose provenance
   (`source_url`, `observed_at`, `snapshot_sha256`) comes from the response, so no provider
   fills those three by hand and the body is hashed once per response.
+- `page_text(node)`: the visible text of an HTML node (selectolax), whitespace collapsed,
+  as pricing-page parsers compare it with headings and price patterns.
 - `Rows`: the one skip-log-count mechanism for bad rows. A row that cannot be used is
   skipped with a warning naming provider, source, row and field; a source where rows were
   found but none was usable fails loudly instead of publishing an empty provider.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -222,6 +225,17 @@ def table_by(name: str, key: str) -> dict[str, dict[str, str]]:
 def opt_float(cell: str) -> float | None:
     """A table cell that may be empty."""
     return float(cell) if cell.strip() else None
+
+
+# --- HTML pages ----------------------------------------------------------------------------
+
+_SPACE_RE = re.compile(r"\s+")
+
+
+def page_text(node: Any) -> str:
+    """Visible text of a selectolax node, whitespace (and no-break spaces) collapsed."""
+    text = node.text(deep=True, separator=" ").replace("\xa0", " ")
+    return _SPACE_RE.sub(" ", text).strip()
 
 
 # --- offers -------------------------------------------------------------------------------
