@@ -35,6 +35,7 @@ PROVIDER_MODULES = (
     "shadeform",
     "tensordock",
     "vastai",
+    "voltagepark",
     "vultr",
 )
 
