@@ -15,6 +15,7 @@ PROVIDER_MODULES = (
     "azure",
     "cloudrift",
     "colab",
+    "coreweave",
     "crusoe",
     "cudo",
     "datacrunch",
