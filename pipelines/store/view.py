@@ -37,18 +37,35 @@ from filelock import FileLock
 
 from pipelines.schema import HISTORY_FIELDS
 from pipelines.store import delta
-from pipelines.store.atomic import file_sha256, to_table, write_json_atomic, write_parquet_atomic
+from pipelines.store.atomic import (
+    PARQUET_COMPRESSION,
+    file_sha256,
+    to_table,
+    write_json_atomic,
+    write_parquet_atomic,
+)
 from pipelines.tables import PRICES
 
 log = logging.getLogger("pipelines.store.view")
 
 PRICES_NAME = PRICES.file
 VIEW_DIR = ".view"
-# Closed parts are merged into one when there are more than this many, so a reader does
-# not open thousands of small files after years of hourly runs. The merge streams row
-# groups: its memory does not grow with the history.
-COMPACT_AFTER_PARTS = 200
+# A reader pays for every file and row group it opens: 200 closed parts of a thousand rows
+# each took 2.5x the CPU of reading the same 0.9M rows as one file (benchmarks/README.md,
+# "Reading the view"). So the small closed parts an hourly run leaves are merged as they
+# accumulate: when there are more than COMPACT_SMALL_PARTS parts under COMPACT_PART_ROWS
+# rows, they become one part (size-tiered: big parts are never rewritten, so a merge costs
+# at most ~COMPACT_PART_ROWS rows whatever the history's length, about
+# COMPACT_PART_ROWS / (2 * COMPACT_SMALL_PARTS) rows per run on average). A history of H
+# rows is then read from about H / COMPACT_PART_ROWS + COMPACT_SMALL_PARTS files. The merge
+# streams row groups: its memory does not grow with the history.
+COMPACT_PART_ROWS = 1_000_000
+COMPACT_SMALL_PARTS = 8
 ROW_GROUP_ROWS = 256_000
+# The storage layout of the view's parts (PRICES.storage_schema), recorded per part in the
+# manifest. 2: every string column dictionary-encoded, date columns declared Arrow-backed
+# in the pandas metadata. Parts of an earlier layout are rewritten by the next refresh.
+LAYOUT = 2
 # A refresh takes seconds; a writer waiting longer than this means a stuck process.
 LOCK_TIMEOUT_S = 600
 # Earlier view directories kept after a switch, for readers still listing the old one.
@@ -59,7 +76,11 @@ Enrich = Callable[[pd.DataFrame], pd.DataFrame]
 
 def stored(data: pd.DataFrame | pa.Table) -> pa.Table:
     """History rows in their on-disk form (explicit schema, dictionary-encoded strings)."""
-    return to_table(data, PRICES.schema).cast(PRICES.storage_schema)
+    table = to_table(data, PRICES.schema)
+    try:
+        return table.cast(PRICES.storage_schema)
+    except pa.ArrowInvalid as exc:  # a SMALL_VOCABULARY column outgrew its 16-bit indices
+        raise ValueError(f"{PRICES.file}: cannot store rows in the view's layout: {exc}") from exc
 
 
 class View:
@@ -124,7 +145,8 @@ class View:
         same_table = m is not None and m.get("table_url") == table.url and not rebuild
         rejoin = enrich is not None and enrich_key is not None and m is not None
         rejoin = rejoin and m.get("enrich_key") != enrich_key
-        if same_table and m["delta_version"] == latest and not rejoin:
+        relayout = m is not None and any(v.get("layout") != LAYOUT for v in m["files"].values())
+        if same_table and m["delta_version"] == latest and not rejoin and not relayout:
             return m
         closed_new: list[pd.DataFrame] = []
         if same_table:
@@ -190,9 +212,14 @@ class View:
         current = current.sort_values(["provider", "offer_key"], kind="stable")
         cur = self.parts / f"current-{name[1:]}.parquet"
         files[cur.name] = self._write(current, cur, meta)
-        closed_names = sorted(k for k in files if k.startswith("closed-"))
-        if len(closed_names) > COMPACT_AFTER_PARTS:
-            files = self._compact(name, files, closed_names, meta)
+        closed_parts = {k: v for k, v in files.items() if k.startswith("closed-")}
+        small = [k for k, v in closed_parts.items() if v["rows"] < COMPACT_PART_ROWS]
+        # Parts of a view published before the current layout are rewritten in it once
+        # (streamed like any merge), so that every part of a view has the same schema.
+        stale = [k for k, v in closed_parts.items() if v.get("layout") != LAYOUT]
+        if len(small) > COMPACT_SMALL_PARTS or stale:
+            merge = sorted(set(stale) | (set(small) if len(small) > COMPACT_SMALL_PARTS else set()))
+            files = self._compact(name, files, merge, meta)
         tmp = self.vdir / f".{name}.tmp"
         if tmp.exists():
             shutil.rmtree(tmp)
@@ -229,27 +256,50 @@ class View:
 
     def _write(self, df: pd.DataFrame, path: Path, meta: dict[str, str]) -> dict[str, Any]:
         sha = write_parquet_atomic(stored(df), path, metadata=meta, row_group_size=ROW_GROUP_ROWS)
-        return {"sha256": sha, "rows": len(df), "bytes": path.stat().st_size}
+        return {"sha256": sha, "rows": len(df), "bytes": path.stat().st_size, "layout": LAYOUT}
 
-    def _compact(self, name: str, files: dict, closed_names: list[str], meta: dict) -> dict:
-        """Merge the closed parts into one, a row group at a time (bounded memory)."""
+    def _compact(self, name: str, files: dict, merged: list[str], meta: dict) -> dict:
+        """Merge the closed parts `merged` into one, in row groups of ROW_GROUP_ROWS rows
+        (small parts hold a row group each: copied as they are, the merged part would
+        keep them all), a row group at a time (bounded memory)."""
         path = self.parts / f"closed-{name[1:]}-compacted.parquet"
         tmp = path.with_name(f".{path.name}.tmp")
-        schema = PRICES.storage_schema.with_metadata(
-            {k.encode(): v.encode() for k, v in meta.items()}
+        schema = PRICES.storage_schema
+        schema = schema.with_metadata(
+            {**schema.metadata, **{k.encode(): v.encode() for k, v in meta.items()}}
         )
         rows = 0
-        with pq.ParquetWriter(tmp, schema, compression="zstd") as w:
-            for n in closed_names:
+        pending: list[pa.Table] = []
+        with pq.ParquetWriter(tmp, schema, compression=PARQUET_COMPRESSION) as w:
+
+            def flush(final: bool) -> None:
+                batch = pa.concat_tables(pending).unify_dictionaries()
+                full = (
+                    batch.num_rows if final else batch.num_rows // ROW_GROUP_ROWS * ROW_GROUP_ROWS
+                )
+                if full:
+                    w.write_table(batch.slice(0, full), row_group_size=ROW_GROUP_ROWS)
+                pending[:] = [batch.slice(full)]
+
+            for n in merged:
                 f = pq.ParquetFile(self.parts / n)
                 for i in range(f.num_row_groups):
-                    rg = f.read_row_group(i).cast(PRICES.schema).cast(PRICES.storage_schema)
-                    w.write_table(rg.replace_schema_metadata(schema.metadata))
+                    rg = f.read_row_group(i).cast(PRICES.schema).cast(schema)
+                    pending.append(rg)
                     rows += rg.num_rows
+                    if sum(t.num_rows for t in pending) >= ROW_GROUP_ROWS:
+                        flush(final=False)
+            if pending:
+                flush(final=True)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-        out = {k: v for k, v in files.items() if not k.startswith("closed-")}
-        out[path.name] = {"sha256": file_sha256(path), "rows": rows, "bytes": path.stat().st_size}
+        out = {k: v for k, v in files.items() if k not in merged}
+        out[path.name] = {
+            "sha256": file_sha256(path),
+            "rows": rows,
+            "bytes": path.stat().st_size,
+            "layout": LAYOUT,
+        }
         return out
 
     def _prune(self, keep_name: str) -> None:

@@ -60,10 +60,12 @@ RUNS: list[dict[str, pd.DataFrame]] = [
 
 
 def plain(df: pd.DataFrame) -> pd.DataFrame:
-    """Rows in a comparable form: categoricals as objects, sorted by version key."""
+    """Rows in a comparable form: categoricals and Arrow-backed columns (the view's dates)
+    as objects, sorted by version key."""
     out = df.copy()
     for c in out.columns:
-        if isinstance(out[c].dtype, pd.CategoricalDtype) or out[c].dtype == "string":
+        dtype = out[c].dtype
+        if isinstance(dtype, (pd.CategoricalDtype, pd.ArrowDtype)) or dtype == "string":
             out[c] = out[c].astype(object)
         if out[c].dtype == object:
             out[c] = out[c].where(out[c].notna(), None)
