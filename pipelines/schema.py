@@ -338,7 +338,7 @@ OBSERVATION_SCHEMA = arrow_schema(OBSERVATION_FIELDS)
 # String columns stored plain rather than dictionary-encoded: (nearly) unique per price
 # version, or with as many distinct values as offers. As dictionaries they cost more CPU to
 # read than they save (each row group's dictionary is rebuilt and all of them merged:
-# +2.5 s of CPU at 10M rows); plain, they load zero-copy as Arrow-backed strings (below).
+# +2.3 s of user CPU at 10M rows); plain, they load zero-copy as Arrow-backed strings (below).
 NOT_DICTIONARY = frozenset({"extra_json", "offer_key", "instance_type"})
 
 # Dictionary-encoded columns whose values come from a small vocabulary (providers, regions,
