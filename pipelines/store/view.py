@@ -63,8 +63,10 @@ COMPACT_PART_ROWS = 1_000_000
 COMPACT_SMALL_PARTS = 8
 ROW_GROUP_ROWS = 256_000
 # The storage layout of the view's parts (PRICES.storage_schema), recorded per part in the
-# manifest. 2: every string column dictionary-encoded, date columns declared Arrow-backed
-# in the pandas metadata. Parts of an earlier layout are rewritten by the next refresh.
+# manifest. 2: 16-bit dictionary indices for small vocabularies, and pandas metadata that
+# declares the plain string columns `string[pyarrow]` and dates `date32[day][pyarrow]`
+# (pipelines/schema.py, storage_schema). Parts of an earlier layout are rewritten by the
+# next refresh.
 LAYOUT = 2
 # A refresh takes seconds; a writer waiting longer than this means a stuck process.
 LOCK_TIMEOUT_S = 600
