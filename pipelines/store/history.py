@@ -354,7 +354,7 @@ class History:
 
     def maintain(self, retention_hours: int = delta.DEFAULT_RETENTION_HOURS) -> dict[str, Any]:
         """OPTIMIZE + checkpoint + VACUUM the table; the view follows (its own closed parts
-        are compacted as they accumulate, see view.COMPACT_AFTER_PARTS)."""
+        are merged as they accumulate, see view.COMPACT_SMALL_PARTS)."""
         out = self.table.maintain(retention_hours)
         with self.view.lock():
             self.view.refresh(self.table)

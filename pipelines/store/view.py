@@ -286,7 +286,7 @@ class View:
             for n in merged:
                 f = pq.ParquetFile(self.parts / n)
                 for i in range(f.num_row_groups):
-                    rg = f.read_row_group(i).cast(PRICES.schema).cast(schema)
+                    rg = _conform(f.read_row_group(i)).cast(schema)
                     pending.append(rg)
                     rows += rg.num_rows
                     if sum(t.num_rows for t in pending) >= ROW_GROUP_ROWS:
@@ -354,9 +354,18 @@ def dataset_version_of(path: Path) -> str | None:
     return json.loads(manifest.read_text()).get("dataset_version")
 
 
+def _conform(table: pa.Table) -> pa.Table:
+    """A part's rows in the logical schema; columns added to the history since the part
+    was written (e.g. price_basis) are null in it."""
+    for field in PRICES.schema:
+        if field.name not in table.column_names:
+            table = table.append_column(field, pa.nulls(table.num_rows, field.type))
+    return table.select(PRICES.schema.names).cast(PRICES.schema)
+
+
 def _plain(table: pa.Table) -> pd.DataFrame:
     """View rows as plain columns (no categoricals), for merging."""
-    return table.cast(PRICES.schema).to_pandas()
+    return _conform(table).to_pandas()
 
 
 def _dataset_version(table: delta.PriceTable, delta_version: int) -> str | None:
