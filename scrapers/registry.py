@@ -27,6 +27,7 @@ PROVIDER_MODULES = (
     "kaggle",
     "lambdalabs",
     "linode",
+    "nebius",
     "oracle",
     "ovhcloud",
     "paperspace",
