@@ -232,6 +232,12 @@ def opt_float(cell: str) -> float | None:
 _SPACE_RE = re.compile(r"\s+")
 
 
+def is_html(resp: Response) -> bool:
+    """Whether a body is an HTML page rather than JSON, read from its content (a saved file
+    has no Content-Type): the first non-blank character, after a UTF-8 BOM, is '<'."""
+    return resp.read().lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<"
+
+
 def page_text(node: Any) -> str:
     """Visible text of a selectolax node, whitespace (and no-break spaces) collapsed."""
     text = node.text(deep=True, separator=" ").replace("\xa0", " ")
