@@ -14,15 +14,33 @@ Sources (both with the account's key in the `api_key` header; a missing
 Output: one on-demand offer per (GPU flavor, region) at `value(gpu) x gpu_count` USD per
 hour: Hyperstack bills GPU VMs per GPU-hour with the flavor's vCPUs and RAM included.
 `stock_available` goes to `extra`. The response kind is read from the content (array =
-pricebook, object with `data` = flavors); a flavors list alone carries no price and fails
-with a message asking for the pricebook, a pricebook alone gives no offer either.
+pricebook, object with `data` = flavors, HTML = the pricing page below); a flavors list alone
+carries no price and fails with a message asking for the pricebook, a pricebook alone gives
+no offer either.
+
+Third response kind: the public pricing page `https://www.hyperstack.cloud/gpu-pricing`
+(HTML, no key). Two layouts are recorded: a sortable `<table>` (2024: "GPU Model", "VRAM
+(GB)", "Max pCPUs per GPU", "Max RAM (GB) per GPU", "Pricing Per Hour" "$ 0.30 Per Hour",
+"Reservation Pricing" "Starts from $0.18/hour") and price cards (2025: `div.page-price_card`
+whose `page-price_card_head_item` headings and `page-price_card_row_item_col` cells form
+the same table; one card per pricing: on-demand "Pricing Per Hour", reservation "Starting
+from" / "Reserve", spot "Spot VM"). Every table whose first heading is "GPU Model" is read;
+one of another kind (CPU, storage) is not. Prices are per GPU-hour: one 1-GPU offer per
+(GPU, on-demand or spot price), the per-GPU maximum vCPUs/RAM as its size; the instance type
+is the page's GPU name ("NVIDIA H100 SXM"), region `global`. The reservation price is "from"
+a rate whose term the page does not state: no reserved offer, it goes to `extra` of the
+on-demand offer of the same GPU. An unknown heading in a "GPU Model" table, or no on-demand
+table, is a layout change; a row with an unreadable price is skipped with a hint.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
+
+from selectolax.lexbor import LexborHTMLParser
 
 from scrapers import _toolkit as tk
 from scrapers.base import (
@@ -41,6 +59,25 @@ DEFAULT_BASE_URL = "https://infrahub-api.nexgencloud.com/v1"
 FLAVORS_PATH = "core/flavors"
 PRICEBOOK_PATH = "pricebook"
 API_KEY_SETTING = "HYPERSTACK_API_KEY"
+PAGE_URL = "https://www.hyperstack.cloud/gpu-pricing"
+PAGE_REGION = "global"  # the page names no region
+PAGE_NAME_COLUMN = "GPU Model"
+# Page column heading -> what it holds; a price column names its pricing model.
+PAGE_COLUMNS = {
+    "VRAM (GB)": "vram_gb",
+    "Max pCPUs per GPU": "vcpus",
+    "Max RAM (GB) per GPU": "ram_gb",
+    "Pricing Per Hour": "on_demand",
+    "Spot VM": "spot",
+    "Reservation Pricing": "reservation",
+    "Starting from": "reservation",
+    "Reserve": "reserve_link",
+}
+PAGE_PRICE_MODELS = ("on_demand", "spot")
+PAGE_PRICE_RE = re.compile(
+    r"^(?:starts? from|starting from)?\s*\$\s*(\d+(?:\.\d+)?)\s*(?:per hour|/\s*hour)?$",
+    re.IGNORECASE,
+)
 
 
 async def fetch(ctx: FetchContext) -> list[Response]:
@@ -61,6 +98,9 @@ def parse(responses: Sequence[Response]) -> ParseResult:
     prices: dict[str, Decimal] = {}
     groups: list[tuple[Response, list[Any]]] = []
     for resp in tk.fresh(responses):
+        if tk.is_html(resp):  # the public pricing page
+            _page(resp, result, rows)
+            continue
         doc = tk.load_json(resp, NAME, expect=(dict, list), exact=True)
         if isinstance(doc, list):  # the pricebook
             for entry in doc:
@@ -110,9 +150,109 @@ def parse(responses: Sequence[Response]) -> ParseResult:
         responses,
         default_field="data[].flavors[].gpu_count",
         none_found="no GPU flavor (a flavors response is needed besides the pricebook)",
-        all_failed="every GPU flavor failed to parse",
+        all_failed="every GPU flavor (or pricing-page row) failed to parse",
     )
     return result
+
+
+def _page_tables(resp: Response) -> list[tuple[list[str], list[list[str]]]]:
+    """(column headings, rows of cell texts) of every "GPU Model" table, in page order."""
+    tree = LexborHTMLParser(resp.read().decode("utf-8", errors="replace"))
+    tables = [
+        (
+            [tk.page_text(th) for th in t.css("thead th")],
+            [[tk.page_text(td) for td in tr.css("td")] for tr in t.css("tbody tr")],
+        )
+        for t in tree.css("table")
+    ] + [
+        (
+            [tk.page_text(h) for h in card.css("div.page-price_card_head_item")],
+            [
+                [tk.page_text(c) for c in row.css("div.page-price_card_row_item_col")]
+                for row in card.css("div.page-price_card_row_item")
+            ],
+        )
+        for card in tree.css("div.page-price_card_main")
+    ]
+    gpu_tables = [(head, body) for head, body in tables if head[:1] == [PAGE_NAME_COLUMN]]
+    for head, _ in gpu_tables:
+        unknown = [h for h in head[1:] if h not in PAGE_COLUMNS]
+        if unknown:
+            raise ParseError(
+                NAME,
+                resp.url,
+                f"unknown price table columns {unknown!r} in {head!r}",
+                field="columns",
+            )
+    if not any("on_demand" in map(PAGE_COLUMNS.get, head) for head, _ in gpu_tables):
+        raise ParseError(
+            NAME,
+            resp.url,
+            f"no {PAGE_NAME_COLUMN!r} table with a 'Pricing Per Hour' column (not the pricing page?)",
+            field="table",
+        )
+    return gpu_tables
+
+
+def _page_price(text: str, field: str) -> Decimal:
+    m = PAGE_PRICE_RE.match(text)
+    if m is None:
+        raise RowError(
+            f"price {text!r} is not '$X', '$ X per Hour' or 'Starts from $X/hour'", field
+        )
+    return tk.require_decimal(m.group(1), field)
+
+
+def _page(resp: Response, result: ParseResult, rows: tk.Rows) -> None:
+    src = tk.source(resp)
+    tables = _page_tables(resp)
+    # Reservation rates first: they go to extra of the on-demand offer of the same GPU.
+    reserved: dict[str, float] = {}
+    for head, body in tables:
+        for cells in body:
+            by = dict(zip(map(PAGE_COLUMNS.get, head[1:]), cells[1:], strict=False))
+            if cells and by.get("reservation"):
+                try:
+                    reserved[cells[0]] = float(_page_price(by["reservation"], "reservation"))
+                except RowError:
+                    pass  # a broken reservation cell only loses that extra, not the offer
+    for head, body in tables:
+        columns = [PAGE_COLUMNS[h] for h in head[1:]]
+        for i, cells in enumerate(body):
+            by = dict(zip(columns, cells[1:], strict=False))
+            models = [m for m in PAGE_PRICE_MODELS if m in columns]
+            if not models:
+                continue  # the reservation card: read above
+            label = cells[0] if cells and cells[0] else f"row {i + 1}"
+            for model in models:
+                rows.found()
+                with rows.guard(resp.url, label):
+                    if not cells or not cells[0]:
+                        raise RowError("no GPU name", PAGE_NAME_COLUMN)
+                    if not by.get(model):
+                        raise RowError("no price cell", model)
+                    text = by[model]
+                    price = _page_price(text, model)
+                    extra: dict[str, Any] = {"price_text": text}
+                    if model == "on_demand" and cells[0] in reserved:
+                        extra["reservation_price_per_gpu_hour_from"] = reserved[cells[0]]
+                    result.offers.append(
+                        src.offer(
+                            instance_type=cells[0],
+                            region=PAGE_REGION,
+                            pricing_model=model,
+                            currency="USD",  # the page prices in "$"
+                            price_per_hour=float(price),
+                            gpu_count=1.0,
+                            gpu_name_raw=cells[0],
+                            gpu_memory_gb=tk.to_float(by.get("vram_gb")),
+                            # "Max ... per GPU": the 1-GPU flavor's size.
+                            vcpus=tk.to_float(by.get("vcpus")),
+                            memory_gb=tk.to_float(by.get("ram_gb")),
+                            price_unit_published="gpu_hour",
+                            extra=extra,
+                        )
+                    )
 
 
 def _offer(
@@ -157,9 +297,16 @@ PROVIDER = ProviderSpec(
     source_urls=(
         "https://infrahub-api.nexgencloud.com/v1/core/flavors",
         "https://infrahub-api.nexgencloud.com/v1/pricebook",
+        PAGE_URL,
     ),
-    pricing_models=("on_demand",),
-    validated_against="documented schema only",
+    pricing_models=("on_demand", "spot"),
+    validated_against=(
+        "recorded responses: gpu-pricing_wayback-20240822101707_excerpt.html and "
+        "gpu-pricing_wayback-20250724001416_excerpt.html (the pricing page, 2024-08-22 and "
+        "2025-07-24; Internet Archive captures as excerpted in henryzhangpku/gpu-price-index "
+        "tests/fixtures/backfill/hyperstack_*.html @ c4ae7ff9); the flavors and pricebook API "
+        "bodies themselves are still unrecorded (documented schema only)"
+    ),
     default_base_url=DEFAULT_BASE_URL,
     fetch=fetch,
     parse=parse,
@@ -175,6 +322,7 @@ PROVIDER = ProviderSpec(
     notes=(
         "Price = pricebook per-GPU value x flavor gpu_count. Shapes: Hyperstack API reference "
         "(https://docs.hyperstack.cloud/docs/api-reference/list-flavors, .../get-pricebook); "
-        "no live recording found."
+        "no live API recording found. The pricing page (per-GPU on-demand and spot) is parsed "
+        "from recorded captures."
     ),
 )
