@@ -31,6 +31,8 @@ is the page's GPU name ("NVIDIA H100 SXM"), region `global`. The reservation pri
 a rate whose term the page does not state: no reserved offer, it goes to `extra` of the
 on-demand offer of the same GPU. An unknown heading in a "GPU Model" table, or no on-demand
 table, is a layout change; a row with an unreadable price is skipped with a hint.
+`fetch` still reads the API only (with the key); the page kind serves recorded captures
+(`scrape parse`, the example archive).
 """
 
 from __future__ import annotations

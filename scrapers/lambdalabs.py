@@ -25,6 +25,9 @@ price is per GPU: one on-demand offer per (tab, row) for the instance, at price 
 A100 SXM 80 GB": the page lists A100 SXM twice, 80 and 40 GB), region `global`. Prices
 exclude sales tax (the table's footnote). A table without the price column, or outside a
 size tab, is a layout change; a row without a name or with an unreadable price is skipped.
+`fetch` still reads the API only (with the key): fetching both would list every instance
+twice under two naming schemes; the page kind serves recorded captures (`scrape parse`,
+the example archive).
 
 No live API response is recorded anywhere we could find (the API path is validated against
 the documented schema only); the page kind is validated against a recorded page capture.
