@@ -190,5 +190,8 @@ def test_readme_snippet_agrees_with_scrape_top(datasets, tmp_path, monkeypatch):
     assert len(snippet) >= 2  # several H100 providers in the example
     rows = [r for r in top(datasets, "--gpu", "H100", "--by", "gpu-hour") if r["rank"]]
     cli = pd.DataFrame(rows).groupby("provider").price_usd_per_gpu_hour.min().sort_values()
-    assert list(snippet.index.astype(str)) == list(cli.index)
-    assert snippet.to_numpy() == pytest.approx(cli.to_numpy())
+    # Same providers at the same prices, cheapest first; providers tied on a price (several
+    # list H100 at $2.99) may come in either order, as sort_values does not keep ties stable.
+    assert snippet.is_monotonic_increasing and cli.is_monotonic_increasing
+    by_price = lambda s: sorted(zip(s.round(6), s.index.astype(str), strict=True))  # noqa: E731
+    assert by_price(snippet) == by_price(cli)
