@@ -74,18 +74,82 @@ def default_table_url(datasets_dir: Path) -> str:
     return str(Path(datasets_dir) / TABLE_NAME)
 
 
+# Column of a batch's open versions: each row's position in the view's row order, so the
+# per-provider frames put back together come out in the order of one frame (_Batch).
+_SEQ = "_batch_seq"
+
+
 @dataclass
 class _Batch:
-    """The view as a batch of publishes leaves it, held in memory until the batch ends."""
+    """The view as a batch of publishes leaves it, held in memory until the batch ends.
+
+    The open versions are kept per provider: a publish merges and updates only the
+    providers it touches, so each of hundreds of replayed runs costs what its providers
+    hold, not what the whole history holds open. `_SEQ` keeps the order one frame would
+    have (rows kept in place, opened rows appended), which fixes the order of the records
+    committed for several providers at once."""
 
     manifest: dict[str, Any] | None
-    current: pd.DataFrame
+    open_by_provider: dict[str, pd.DataFrame]
+    columns: pd.DataFrame  # no rows: the open versions' columns and dtypes
     state: dict[str, Any]
+    next_seq: int = 0
     closed: list[pd.DataFrame] = field(default_factory=list)
     delta_version: int | None = None
     dataset_version: str | None = None
     enrich: Any = None
     enrich_key: str | None = None
+
+    @classmethod
+    def start(cls, manifest: dict[str, Any] | None, current: pd.DataFrame) -> _Batch:
+        current = current.reset_index(drop=True)
+        current[_SEQ] = np.arange(len(current), dtype=np.int64)
+        b = cls(
+            manifest=manifest,
+            open_by_provider={},
+            columns=current.iloc[0:0],
+            state=dict((manifest or {}).get("state") or {}),
+            dataset_version=(manifest or {}).get("dataset_version"),
+            next_seq=len(current),
+        )
+        b._split(current, [])
+        return b
+
+    def open_rows(self, providers: list[str]) -> pd.DataFrame:
+        """The open versions of `providers` (with `_SEQ`), in the order of one frame."""
+        frames = [self.open_by_provider[p] for p in providers if p in self.open_by_provider]
+        if not frames:
+            return self.columns.copy()
+        if len(frames) == 1:
+            return frames[0]  # copy-on-write: a caller's change never reaches it
+        df = pd.concat(frames, ignore_index=True)
+        return df.sort_values(_SEQ, kind="stable").reset_index(drop=True)
+
+    def current(self) -> pd.DataFrame:
+        """All open versions, as one frame in the view's column order."""
+        return self.open_rows(list(self.open_by_provider)).drop(columns=[_SEQ])
+
+    def rows(self) -> int:
+        return sum(len(df) for df in self.open_by_provider.values())
+
+    def replace(self, providers: list[str], rows: pd.DataFrame) -> None:
+        """`rows` are now the open versions of `providers`: rows without a `_SEQ` (just
+        opened) go after every row there is."""
+        seq = np.array(rows[_SEQ].to_numpy(dtype=float, na_value=np.nan))  # writable
+        new = np.isnan(seq)
+        seq[new] = self.next_seq + np.arange(int(new.sum()))
+        self.next_seq += int(new.sum())
+        rows[_SEQ] = seq.astype(np.int64)
+        self._split(rows, providers)
+
+    def _split(self, rows: pd.DataFrame, providers: list[str]) -> None:
+        for p in providers:
+            self.open_by_provider.pop(p, None)
+        if len(providers) == 1 and (rows["provider"] == providers[0]).all():
+            self.open_by_provider[providers[0]] = rows
+            return
+        for p, part in rows.groupby("provider", sort=False, observed=True):
+            self.open_by_provider[str(p)] = part.reset_index(drop=True)
 
 
 class History:
@@ -128,12 +192,7 @@ class History:
             return
         with self.view.lock():
             m = self.view.refresh(self.table)
-            self._batch = _Batch(
-                manifest=m,
-                current=self.view.read_current(),
-                state=dict((m or {}).get("state") or {}),
-                dataset_version=(m or {}).get("dataset_version"),
-            )
+            self._batch = _Batch.start(m, self.view.read_current())
             try:
                 yield self
             finally:
@@ -147,7 +206,7 @@ class History:
         if not same_table:  # a first publish, or a view of another table: derive it whole
             self.view.refresh(self.table, enrich=b.enrich, enrich_key=b.enrich_key)
             return
-        current = b.current
+        current = b.current()
         rejoin = b.enrich is not None and b.enrich_key is not None
         if rejoin and m.get("enrich_key") != b.enrich_key:
             current = b.enrich(current)
@@ -183,7 +242,7 @@ class History:
 
     def read_current(self) -> pd.DataFrame:
         if self._batch is not None:
-            return self._batch.current.copy()
+            return self._batch.current()
         return self.view.read_current()
 
     def read_all(self, version: str | None = None) -> pd.DataFrame:
@@ -299,8 +358,11 @@ class History:
             }
         if not fresh:
             return result
-        current = self.read_current()
-        touched = current[current["provider"].isin(list(fresh))]
+        if self._batch is not None:
+            touched = self._batch.open_rows(sorted(fresh))
+        else:
+            current = self.read_current()
+            touched = current[current["provider"].isin(list(fresh))]
         obs_all = pd.concat(list(fresh.values()), ignore_index=True)
         kept, closed, counts = _merge(touched, obs_all, version)
         for provider, (n_new, n_changed, n_same, n_gone) in counts.items():
@@ -321,14 +383,14 @@ class History:
         )
         if self._batch is not None:
             # The view's own update (view.apply_records), on the records just committed.
+            # Only the providers of this commit: its records touch no other open version.
             b = self._batch
-            b.current, b.state = apply_records(
-                records, result.delta_version, b.current, b.state, b.closed
-            )
+            rows, b.state = apply_records(records, result.delta_version, touched, b.state, b.closed)
+            b.replace(sorted(fresh), rows)
             b.delta_version, b.dataset_version = result.delta_version, version
             b.enrich, b.enrich_key = enrich, enrich_key
             result.version = version
-            result.current_rows = len(b.current)
+            result.current_rows = b.rows()
             result.closed_rows_added = len(closed)
             return result
         manifest = self.view.refresh(self.table, enrich=enrich, enrich_key=enrich_key)
@@ -371,12 +433,29 @@ def _values_equal(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
     """Row-wise equality of the version value columns (NaN == NaN; floats rounded)."""
     eq = np.ones(len(a), dtype=bool)
     for col in VERSION_VALUE_COLUMNS:
-        x = _round(a[col]).reset_index(drop=True)
-        y = _round(b[col]).reset_index(drop=True)
-        both_na = x.isna() & y.isna()
-        same = (x == y).fillna(False).astype(bool) | both_na
-        eq &= same.to_numpy()
+        eq &= _column_equal(a[col], b[col])
     return eq
+
+
+def _column_equal(x: pd.Series, y: pd.Series) -> np.ndarray:
+    # On plain arrays: a replay compares hundreds of small frames, where the per-call cost
+    # of Series operations, not the rows, is the time. Same rules as the Series path below.
+    kinds = {x.dtype.kind, y.dtype.kind}
+    if kinds <= {"f", "i", "u"} and isinstance(x.dtype, np.dtype) and isinstance(y.dtype, np.dtype):
+        xv, yv = x.to_numpy(), y.to_numpy()
+        if x.dtype.kind == "f":
+            xv = xv.round(PRICE_DECIMALS)
+        if y.dtype.kind == "f":
+            yv = yv.round(PRICE_DECIMALS)
+        return (xv == yv) | (np.isnan(xv.astype(float)) & np.isnan(yv.astype(float)))
+    if all(pd.api.types.is_string_dtype(s.dtype) for s in (x, y)):
+        xv, yv = x.to_numpy(dtype=object), y.to_numpy(dtype=object)
+        return (xv == yv) | (pd.isna(xv) & pd.isna(yv))
+    x = _round(x).reset_index(drop=True)
+    y = _round(y).reset_index(drop=True)
+    both_na = x.isna() & y.isna()
+    same = (x == y).fillna(False).astype(bool) | both_na
+    return same.to_numpy()
 
 
 def _merge(
@@ -394,18 +473,25 @@ def _merge(
     run_at = obs.groupby("provider", observed=True)["observed_at"].min()
     pos = pd.Index(prev["offer_key"]).get_indexer(obs["offer_key"])
     in_prev = pos >= 0
-    old_rows = prev.iloc[pos[in_prev]].reset_index(drop=True)
-    new_seen = obs[in_prev].reset_index(drop=True)
-    same = _values_equal(old_rows, new_seen) if len(old_rows) else np.zeros(0, dtype=bool)
+    # Row positions first, whole rows once: a take of every column is the costly step.
+    seen_at = np.flatnonzero(in_prev)  # observations of offers already open
+    old_at = pos[in_prev]  # their open versions
+    if len(old_at):
+        same = _values_equal(
+            prev[VERSION_VALUE_COLUMNS].take(old_at), obs[VERSION_VALUE_COLUMNS].take(seen_at)
+        )
+    else:
+        same = np.zeros(0, dtype=bool)
 
-    unchanged = old_rows[same].copy()
-    unchanged["last_seen_at"] = new_seen.loc[same, "observed_at"].to_numpy()
+    unchanged = prev.take(old_at[same])
+    unchanged["last_seen_at"] = obs["observed_at"].to_numpy()[seen_at[same]]
 
-    closed_changed = old_rows[~same].copy()
-    closed_changed["valid_to"] = new_seen.loc[~same, "observed_at"].to_numpy()
+    closed_changed = prev.take(old_at[~same])
+    closed_changed["valid_to"] = obs["observed_at"].to_numpy()[seen_at[~same]]
     closed_changed["is_withdrawn"] = False
 
-    opened = _open_rows(pd.concat([new_seen[~same], obs[~in_prev]], ignore_index=True), version)
+    to_open = np.concatenate([seen_at[~same], np.flatnonzero(~in_prev)])
+    opened = _open_rows(obs.take(to_open).reset_index(drop=True), version)
 
     still_there = pd.Index(obs["offer_key"]).get_indexer(prev["offer_key"]) >= 0
     gone = prev[~still_there].copy()
@@ -423,8 +509,8 @@ def _merge(
         return series.value_counts()
 
     n_new = per_provider(obs.loc[~in_prev, "provider"])
-    n_changed = per_provider(new_seen.loc[~same, "provider"])
-    n_same = per_provider(new_seen.loc[same, "provider"])
+    n_changed = per_provider(obs["provider"].take(seen_at[~same]))
+    n_same = per_provider(obs["provider"].take(seen_at[same]))
     n_gone = per_provider(gone["provider"])
     counts = {
         p: (
@@ -439,12 +525,18 @@ def _merge(
 
 
 def _open_rows(obs: pd.DataFrame, version: str) -> pd.DataFrame:
-    df = obs.copy()
-    for f in SPEC_FIELDS:
-        df[f.name] = None
-    df["valid_from"] = df["observed_at"]
-    df["valid_to"] = pd.Series([pd.NaT] * len(df), dtype="datetime64[us, UTC]")
-    df["last_seen_at"] = df["observed_at"]
-    df["is_withdrawn"] = False
-    df["dataset_version"] = version
-    return df
+    """Observations as new open versions: their spec columns empty (filled by `enrich`)."""
+    n, at = len(obs), obs["observed_at"]
+    # One frame of the new columns, joined once (not a column insert each).
+    added = pd.DataFrame(
+        {
+            **{f.name: np.full(n, None, dtype=object) for f in SPEC_FIELDS},
+            "valid_from": at,
+            "valid_to": pd.Series([pd.NaT] * n, dtype="datetime64[us, UTC]", index=obs.index),
+            "last_seen_at": at,
+            "is_withdrawn": np.zeros(n, dtype=bool),
+            "dataset_version": pd.Series([version] * n, dtype="str", index=obs.index),
+        },
+        index=obs.index,
+    )
+    return pd.concat([obs, added], axis=1)

@@ -117,17 +117,22 @@ def _from_frame(df: pd.DataFrame) -> pa.Table:
 def run_state(records: pa.Table | pd.DataFrame) -> dict[str, dict[str, Any]]:
     """Per provider, its latest run record as the gate state (`History.provider_state`)."""
     df = records if isinstance(records, pd.DataFrame) else records.to_pandas()
-    runs = df[df["record"] == RECORD_RUN]
+    # Only the columns a run record fills: a commit's records are as wide as the history.
+    runs = df.loc[
+        df["record"] == RECORD_RUN, ["provider", "observed_at", "dataset_version", "extra_json"]
+    ]
     out: dict[str, dict[str, Any]] = {}
     if not len(runs):
         return out
     runs = runs.sort_values("observed_at", kind="stable")
-    for _, r in runs.groupby("provider", observed=True).tail(1).iterrows():
-        extra = json.loads(r["extra_json"] or "{}")
-        out[str(r["provider"])] = {
-            "last_observed_at": pd.Timestamp(r["observed_at"]).isoformat(),
+    # Each provider's last run record in that order, listed in that order too.
+    last = runs[runs["provider"].notna()].drop_duplicates("provider", keep="last")
+    for provider, observed_at, version, extra_json in last.itertuples(index=False, name=None):
+        extra = json.loads(extra_json or "{}")
+        out[str(provider)] = {
+            "last_observed_at": pd.Timestamp(observed_at).isoformat(),
             "last_good_rows": int(extra.get("last_good_rows", 0)),
-            "last_good_version": r["dataset_version"],
+            "last_good_version": version,
             "regions": list(extra.get("regions", [])),
         }
     return out
@@ -155,14 +160,17 @@ def derive_history(records: pa.Table | pd.DataFrame) -> pd.DataFrame:
 def confirm_open(rows: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
     """Set `last_seen_at` of the open versions in `rows` from the run and seen records."""
     open_ = rows["valid_to"].isna()
-    runs = records[records["record"] == RECORD_RUN]
+    kind = records["record"]
+    runs = records.loc[kind == RECORD_RUN, ["provider", "observed_at"]]
     if len(runs):
         last_run = runs.groupby("provider", observed=True)["observed_at"].max()
         by_run = rows["provider"].map(last_run)
         seen = rows["last_seen_at"]
         newer = open_ & by_run.notna() & (by_run > seen)
         rows.loc[newer, "last_seen_at"] = by_run[newer]
-    seen_recs = records[records["record"] == RECORD_SEEN]
+    seen_recs = records.loc[
+        kind == RECORD_SEEN, ["provider", "offer_key", "valid_from", "last_seen_at", "observed_at"]
+    ]
     if len(seen_recs):
         # A seen record holds unless a later run of its provider confirmed the version.
         if len(runs):
