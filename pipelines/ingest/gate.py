@@ -145,6 +145,8 @@ class GateResult:
 def accelerator_kind(obs: pd.DataFrame) -> pd.Series:
     """gpu | tpu | asic per row: the `accelerator_kind` column when the normalizer sets
     it, else derived from the GPU model name."""
+    if "accelerator_kind" in obs.columns and obs["accelerator_kind"].notna().all():
+        return obs["accelerator_kind"].astype("string")  # the normalizer's, nothing to fill
     model = obs["gpu_model"] if "gpu_model" in obs.columns else obs["gpu_name_raw"]
     name = model.fillna(obs["gpu_name_raw"]).fillna("").astype(str)
     derived = pd.Series("gpu", index=obs.index, dtype="string")

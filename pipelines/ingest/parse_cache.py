@@ -106,8 +106,11 @@ class ParseCache:
         os.replace(tmp, path)
 
 
+_NAMES = tuple(f.name for f in dataclasses.fields(Offer))
+
+
 def _dump_offer(o: Offer) -> dict[str, Any]:
-    d = {f.name: getattr(o, f.name) for f in dataclasses.fields(Offer)}
+    d = {name: getattr(o, name) for name in _NAMES}
     d["observed_at"] = o.observed_at.isoformat()
     return d
 

@@ -221,6 +221,10 @@ def _record_quarantine(
     ]
     if not gated:
         return
+    if replay is not None and not frames and replay.quarantine:
+        # The replay writes its non-empty batches, or its first one when all are empty
+        # (replay_archive): later empty ones are never read.
+        return
     rows = (
         pd.concat(frames, ignore_index=True)
         if frames
