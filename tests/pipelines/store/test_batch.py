@@ -89,5 +89,6 @@ def test_a_batch_over_a_published_view_commits_what_single_publishes_commit(tmp_
     pd.testing.assert_frame_equal(records(single), records(batched))
     drop = ["dataset_version"]
     pd.testing.assert_frame_equal(
-        _view(tmp_path / "single").drop(columns=drop), _view(tmp_path / "batched").drop(columns=drop)
+        _view(tmp_path / "single").drop(columns=drop),
+        _view(tmp_path / "batched").drop(columns=drop),
     )
