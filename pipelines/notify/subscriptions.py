@@ -355,13 +355,19 @@ def enqueue(engine: sa.Engine, events: pd.DataFrame) -> int:
     queued = 0
     with engine.begin() as conn:
         subs = [Subscriber.from_row(r) for r in conn.execute(sa.select(subscribers)).all()]
-        ids = [p["event_id"] for p in payloads]
+        wanted_by = {sub.id: [p["event_id"] for p in payloads if sub.matches(p)] for sub in subs}
+        # Only payloads some subscriber's mail needs are kept: storing every event here
+        # (about 1 KB of JSON each, against ~50 bytes in gpu_price_changes.parquet) made
+        # this database the largest per-run growth of a deployment without subscribers
+        # (benchmarks/README.md, "Growth").
+        needed = {eid for ids in wanted_by.values() for eid in ids}
+        ids = [p["event_id"] for p in payloads if p["event_id"] in needed]
         known = set(
             conn.execute(
                 sa.select(alert_events.c.event_id).where(alert_events.c.event_id.in_(ids))
             ).scalars()
         )
-        fresh = [p for p in payloads if p["event_id"] not in known]
+        fresh = [p for p in payloads if p["event_id"] in needed and p["event_id"] not in known]
         if fresh:
             conn.execute(
                 alert_events.insert(),
@@ -375,7 +381,7 @@ def enqueue(engine: sa.Engine, events: pd.DataFrame) -> int:
                 ],
             )
         for sub in subs:
-            wanted = [p["event_id"] for p in payloads if sub.matches(p)]
+            wanted = wanted_by[sub.id]
             if not wanted:
                 continue
             have = set(

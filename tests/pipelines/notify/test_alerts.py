@@ -585,3 +585,29 @@ def test_unsubscribe_tokens_never_look_like_a_cli_option():
     tokens = [new_token() for _ in range(2000)]
     assert not any(t.startswith("-") for t in tokens)
     assert all(len(t) == 2 * TOKEN_BYTES and int(t, 16) >= 0 for t in tokens)
+
+
+def test_outbox_keeps_only_the_payloads_a_subscriber_needs(tmp_path):
+    """Without a matching subscriber an event leaves nothing in the alerts database: it
+    used to keep every event's payload (~1 KB each), the largest per-run growth of the
+    state dir (benchmarks/README.md, "Growth")."""
+    import sqlalchemy as sa
+
+    from pipelines.notify.subscriptions import alert_events
+
+    engine = alerts.make_engine(alerts.database_url(tmp_path))
+    base = {"event_type": "offer_added", "pricing_model": "on_demand", "detected_at": T0}
+    ev = events_frame(
+        [
+            {**base, "event_id": "aws-1", "provider": "aws", "to_version": "v1"},
+            {**base, "event_id": "gcp-1", "provider": "gcp", "to_version": "v1"},
+        ]
+    )
+    assert alerts.enqueue(engine, ev) == 0
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(alert_events)).scalar() == 0
+    alerts.subscribe(engine, "ada@example.org", providers=["gcp"])
+    assert alerts.enqueue(engine, ev) == 1
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(alert_events.c.event_id)).scalars().all()
+    assert stored == ["gcp-1"]
