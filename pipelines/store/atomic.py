@@ -52,10 +52,13 @@ def write_parquet_atomic(
     schema: pa.Schema | None = None,
     metadata: dict[str, str] | None = None,
     row_group_size: int | None = None,
+    **write_options: Any,
 ) -> str:
     """Write `data` as Parquet at `path` atomically; return the file's sha256.
 
-    `metadata` goes into the Parquet key-value metadata (e.g. the dataset version).
+    `metadata` goes into the Parquet key-value metadata (e.g. the dataset version);
+    `write_options` go to `pq.write_table` (e.g. `write_statistics=False` for small files
+    whose footer would outweigh their rows).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -67,7 +70,13 @@ def write_parquet_atomic(
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        pq.write_table(table, tmp, compression=PARQUET_COMPRESSION, row_group_size=row_group_size)
+        pq.write_table(
+            table,
+            tmp,
+            compression=PARQUET_COMPRESSION,
+            row_group_size=row_group_size,
+            **write_options,
+        )
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         digest = file_sha256(Path(tmp))

@@ -8,7 +8,6 @@ the prices it moves to are illustrative test values, not quoted figures.
 
 from __future__ import annotations
 
-import json
 import shutil
 from datetime import UTC, datetime, timedelta
 
@@ -310,8 +309,7 @@ def test_process_run_writes_events_state_and_feed(tmp_path):
     table = pq.read_table(path)
     assert table.schema.equals(changes.EVENT_SCHEMA, check_metadata=False)
     assert table.num_rows == 1
-    state = json.loads((tmp_path / "state" / "changes" / "aws.json").read_text())
-    assert state["dataset_version"] == "v1"
+    assert changes.load_state(tmp_path / "state", "aws").dataset_version == "v1"
     assert (tmp_path / "datasets" / "alerts.atom").exists()
     # A provider absent from a run (it failed the gate) keeps its baseline untouched.
     assert len(_process(tmp_path, {}, 2)) == 0
