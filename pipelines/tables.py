@@ -372,6 +372,7 @@ PRICE_CHANGES = Table(
         ),
     ),
     primary_key=("event_id",),
+    is_directory=True,  # append-only parts (pipelines/store/parts.py)
 )
 
 # --- gpu_price_index and its inputs (pipelines/derive/index/) ---------------------------
@@ -570,6 +571,7 @@ RUNS = Table(
         ),
     ),
     primary_key=("run_id", "provider"),
+    is_directory=True,  # append-only parts (pipelines/store/parts.py)
 )
 
 # --- gpu_quarantine: rows the gate kept out of gpu_prices --------------------------------

@@ -5,6 +5,15 @@ text per event.
 Detection (pipelines/derive/changes.py) produces these rows; the feed and the mail digests
 (pipelines/notify/) read them. See changes.py for what each event type means; the index's
 daily moves (`index_changed`) come from pipelines/derive/index/moves.py.
+
+Storage: an append-only table of immutable parts (pipelines/store/parts.py), one per run
+that raised events, published at `datasets/gpu_price_changes.parquet` (a symlinked
+directory that pandas, polars and DuckDB read as one table). An append reads only the
+`event_id` column of what is there (dedup: an event already recorded is not recorded
+again) and writes the new rows; the feed reads only the newest parts (`recent_events`).
+Each part is sorted by detection time, provider, type and id, and parts follow the order
+of the runs, so the rows read in the order the single file of earlier releases kept;
+`read_events` sorts anyway (a replay may record older events after newer ones).
 """
 
 from __future__ import annotations
@@ -20,10 +29,10 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from pipelines.schema import PRICE_DECIMALS
-from pipelines.store.atomic import write_parquet_atomic
+from pipelines.store.atomic import to_table
+from pipelines.store.parts import PartedTable
 from pipelines.tables import EVENT_TYPES, PRICE_CHANGES
 
 CHANGES_NAME = PRICE_CHANGES.file
@@ -144,25 +153,52 @@ def event_to_json(ev: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+# The order of the rows in a part, and of what read_events returns.
+EVENT_ORDER = ["detected_at", "provider", "event_type", "event_id"]
+
+
+def events_table(path: Path) -> PartedTable:
+    """The events table whose published path is `path` (`<datasets>/gpu_price_changes.parquet`)."""
+    return PartedTable(Path(path).parent, PRICE_CHANGES, range_column="detected_at")
+
+
 def read_events(path: Path) -> pd.DataFrame:
-    if not Path(path).exists():
+    """Every event, in EVENT_ORDER."""
+    table = events_table(path)
+    if not table.exists():
         return EVENT_SCHEMA.empty_table().to_pandas()
-    return pq.read_table(path, schema=EVENT_SCHEMA).to_pandas()
+    events = table.read().to_pandas()
+    return events.sort_values(EVENT_ORDER, kind="mergesort").reset_index(drop=True)
+
+
+def recent_events(path: Path, limit: int) -> pd.DataFrame:
+    """At least the `limit` most recently detected events (all ties included), reading
+    only the parts that can hold them: newest parts first, by their recorded range."""
+    table = events_table(path)
+    files = table.files()
+    if any("rows" not in f for f in files):  # the plain file of an earlier release
+        return read_events(path)
+    frames = [EVENT_SCHEMA.empty_table().to_pandas()]
+    times: list[pd.Timestamp] = []
+    for f in sorted((f for f in files if f["rows"]), key=lambda f: f["max"], reverse=True):
+        if len(times) >= limit and pd.Timestamp(f["max"]) < times[-limit]:
+            break  # this part and all older ones hold nothing newer than the `limit` read
+        frames.append(table.read(files=[f]).to_pandas())
+        times = sorted([*times, *frames[-1]["detected_at"]])
+    events = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return events.sort_values(EVENT_ORDER, kind="mergesort").reset_index(drop=True)
 
 
 def append_events(path: Path, new: pd.DataFrame) -> pd.DataFrame:
-    """Append `new` to the events file (dedup by event_id, first kept); return all events."""
-    old = read_events(path)
-    if len(new) == 0 and Path(path).exists():
-        return old
-    frames = [f for f in (old, new) if len(f)]
-    allev = pd.concat(frames, ignore_index=True) if frames else new
-    allev = allev.drop_duplicates("event_id", keep="first")
-    allev = allev.sort_values(
-        ["detected_at", "provider", "event_type", "event_id"], kind="mergesort"
-    )
-    write_parquet_atomic(allev.reset_index(drop=True), path, schema=EVENT_SCHEMA)
-    return allev.reset_index(drop=True)
+    """Record the events of `new` not recorded yet (dedup by event_id, first kept) as one
+    part; return them. The first call creates the table, even with no events."""
+    table = events_table(path)
+    with table.lock():
+        known = set(table.read(["event_id"])["event_id"].to_pylist()) if table.exists() else set()
+        added = new[~new["event_id"].isin(known)].drop_duplicates("event_id", keep="first")
+        part = added.sort_values(EVENT_ORDER, kind="mergesort")
+        table.append(to_table(part.reset_index(drop=True), EVENT_SCHEMA))
+    return added.reset_index(drop=True)
 
 
 def _missing(value: Any) -> bool:

@@ -11,8 +11,11 @@ resource whose `path` lists several files means "one file split in chunks" to th
 `frictionless validate` would read only the first part. Each part of the history is its own
 resource instead (`gpu_prices-current-…`, `gpu_prices-closed-…`, all with
 `"group": "gpu_prices"`), sharing one Table Schema file, `gpu_prices.schema.json`, so the
-package stays small with hundreds of parts. `frictionless validate datasets/datapackage.json`
-then reads every row of every table.
+package stays small with hundreds of parts. The append-only tables (change events, run
+log: pipelines/store/parts.py) are directories of parts too and are described the same way
+(`gpu_price_changes-part-…` in group `gpu_price_changes`, schema
+`gpu_price_changes.schema.json`). `frictionless validate datasets/datapackage.json` then
+reads every row of every table.
 
 Why no `bytes`: frictionless reads Parquet through pyarrow, never through its byte stream,
 so it cannot count bytes and reports a declared `bytes` as a mismatch. The sha256 `hash`
@@ -29,8 +32,10 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from pipelines.notify.feed import FEED_NAME
+from pipelines.schema import Table
 from pipelines.store.atomic import file_sha256, write_json_atomic
 from pipelines.store.history import History
+from pipelines.store.parts import PartedTable
 from pipelines.tables import CATALOGUE, PRICES, schema_version
 from scrapers import ecb
 from scrapers.imports.formats import FORMATS
@@ -79,7 +84,12 @@ def write(
     datasets_dir = Path(datasets_dir)
     resources = _history_resources(datasets_dir, history, version)
     for table in CATALOGUE:
-        if table is PRICES or not (datasets_dir / table.file).is_file():
+        if table is PRICES:
+            continue
+        if table.is_directory and (datasets_dir / table.file).is_dir():
+            resources += _part_resources(datasets_dir, table)
+            continue
+        if not (datasets_dir / table.file).is_file():
             continue
         resources.append(
             {
@@ -171,6 +181,29 @@ def _history_resources(datasets_dir: Path, history: History, version: str) -> li
             }
         )
     return out
+
+
+def _part_resources(datasets_dir: Path, table: Table) -> list[dict]:
+    """One resource per part of an append-only table, sharing one schema file (hashes and
+    row counts from its manifest: publishing never re-reads the parts)."""
+    schema_file = f"{table.name}.schema.json"
+    write_json_atomic(table.frictionless_schema(), datasets_dir / schema_file)
+    return [
+        {
+            "name": f"{table.name}-{f['name'].removesuffix('.parquet')}".lower(),
+            "group": table.name,
+            "title": f"{table.title}: part",
+            "description": f"Part of {table.file}/, read as one table with its other parts. "
+            + table.description,
+            "path": f"{table.file}/{f['name']}",
+            "format": "parquet",
+            "mediatype": PARQUET_MEDIATYPE,
+            "rows": f["rows"],
+            "hash": f"sha256:{f['sha256']}",
+            "schema": schema_file,
+        }
+        for f in PartedTable(datasets_dir, table).files()
+    ]
 
 
 # Licenses of imported catalogs whose excerpts the history holds (their notices travel with

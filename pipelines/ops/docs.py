@@ -67,7 +67,8 @@ def files_table() -> str:
         "schema, units, row count and sha256, the dataset version and the schema version; "
         f"`frictionless validate datasets/{PACKAGE_FILE}` checks every row |",
         f"| `datasets/{PRICES_SCHEMA_FILE}` | the Table Schema shared by the parts of "
-        f"`{PRICES.file}` in the Data Package |",
+        f"`{PRICES.file}` in the Data Package (likewise `<table>.schema.json` for the other "
+        "directories of parts) |",
     ]
     return "\n".join(lines)
 

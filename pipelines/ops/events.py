@@ -21,6 +21,7 @@ import pandas as pd
 
 from pipelines.config import ChangesSection, Config
 from pipelines.derive import index as price_index
+from pipelines.derive.change_events import recent_events
 from pipelines.derive.change_state import DEFAULT_PRICE_CONFIRM_RUNS
 from pipelines.derive.changes import (
     CHANGES_NAME,
@@ -29,7 +30,6 @@ from pipelines.derive.changes import (
     append_events,
     detect_run,
     events_frame,
-    read_events,
     save_state,
 )
 from pipelines.notify import alerts, feed
@@ -86,11 +86,11 @@ def process_run(
         previous_dataset_version=previous_dataset_version,
         rules=rules or noise_rules(config.changes),
     )
-    all_events = append_events(Path(datasets_dir) / CHANGES_NAME, new)
+    append_events(Path(datasets_dir) / CHANGES_NAME, new)
     _enqueue(new, state_dir, db_url or config.alerts.db_url)
     for provider, state in states.items():
         save_state(state_dir, provider, state)
-    _write_feed(all_events, datasets_dir, config, detected_at)
+    _write_feed(datasets_dir, config, detected_at)
     log.info(
         "changes: %d events this run (%s)",
         len(new),
@@ -109,9 +109,10 @@ def _enqueue(new: pd.DataFrame, state_dir: Path, db_url: str | None) -> None:
         engine.dispose()
 
 
-def _write_feed(all_events: pd.DataFrame, datasets_dir: Path, config: Config, now) -> None:
+def _write_feed(datasets_dir: Path, config: Config, now) -> None:
+    """The feed from the newest events only (the events table's newest parts)."""
     feed.write_feed(
-        all_events,
+        recent_events(Path(datasets_dir) / CHANGES_NAME, feed.FEED_ENTRIES),
         Path(datasets_dir) / feed.FEED_NAME,
         public_url=config.public_url,
         now=now if now.tzinfo else now.replace(tzinfo=UTC),
@@ -142,13 +143,13 @@ def publish_index(history: pd.DataFrame, config: Config, dataset_version: str) -
         min_change_pct=config.changes.index_min_change_pct,
         dataset_version=dataset_version,
     )
-    events_path = datasets_dir / CHANGES_NAME
-    new = moves[~moves["event_id"].isin(read_events(events_path)["event_id"])]
+    if not len(moves):
+        return moves.reset_index(drop=True)
+    new = append_events(datasets_dir / CHANGES_NAME, moves)
     if not len(new):
-        return new.reset_index(drop=True)
-    all_events = append_events(events_path, new)
+        return new
     _enqueue(new, config.state_dir, config.alerts.db_url)
-    _write_feed(all_events, datasets_dir, config, new["detected_at"].max().to_pydatetime())
+    _write_feed(datasets_dir, config, new["detected_at"].max().to_pydatetime())
     log.info("price index: %d moves recorded as change events", len(new))
     return new.reset_index(drop=True)
 
@@ -209,12 +210,10 @@ class EventBatch:
         self.frames = []
         if not self.states and not len(new):
             return new
-        all_events = append_events(self.datasets_dir / CHANGES_NAME, new)
+        append_events(self.datasets_dir / CHANGES_NAME, new)
         _enqueue(new, self.state_dir, self.config.alerts.db_url)
         for provider, state in self.states.items():
             save_state(self.state_dir, provider, state)
-        _write_feed(
-            all_events, self.datasets_dir, self.config, self.last_detected_at or datetime.now(UTC)
-        )
+        _write_feed(self.datasets_dir, self.config, self.last_detected_at or datetime.now(UTC))
         log.info("changes: %d events recorded for %d replayed runs", len(new), self.runs)
         return new

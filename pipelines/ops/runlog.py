@@ -4,11 +4,15 @@ Source: the `RunReport` every `run_providers` call returns (manual, schedule or 
 Output: `datasets/gpu_runs.parquet` with the explicit schema `RUNLOG_SCHEMA`, and the
 per-provider freshness summary behind `scrape status`.
 
-The log is small (a row per provider per run: about 200k rows after a year of hourly runs
-for 20 providers), so an append rewrites the whole file, atomically
-(pipelines.store.atomic.write_parquet_atomic: temp file in the same folder, then `os.replace`). A reader therefore sees the old log or the
-new one, never a half-written file. Concurrent appends (a manual run while the scheduler
-runs another provider) are serialized by a lock file beside it, `.gpu_runs.lock`.
+The log grows by a row per provider per run (about 200k rows after a year of hourly runs
+for 20 providers), so an append writes only the run's rows: the log is an append-only
+table of immutable parts (pipelines/store/parts.py), published at `datasets/gpu_runs.parquet`
+(a symlinked directory, read by pandas, polars and DuckDB as one table) and switched
+atomically: a reader sees the old log or the new one, never a half-written one. Appending
+a run again (a retried step) rewrites only the part holding its earlier rows. Concurrent
+appends (a manual run while the scheduler runs another provider) are serialized by a lock
+file beside it, `.gpu_runs.lock`. A log written as one file by an earlier release becomes
+the first part on the next append.
 """
 
 from __future__ import annotations
@@ -20,11 +24,10 @@ from pathlib import Path
 from typing import Protocol
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from filelock import FileLock
 
 from pipelines.ops.report import OK, SKIPPED, UNCHANGED, RunReport
-from pipelines.store.atomic import write_parquet_atomic
+from pipelines.store.parts import PartedTable
 from pipelines.tables import RUNS
 
 RUNLOG_FILE = RUNS.file
@@ -90,25 +93,19 @@ def append(report: RunReport, datasets_dir: Path) -> None:
         return
     datasets_dir = Path(datasets_dir)
     datasets_dir.mkdir(parents=True, exist_ok=True)
-    path = runlog_path(datasets_dir)
     with FileLock(str(datasets_dir / _LOCK_FILE)):
-        old = read(datasets_dir)
-        keys = {(r["run_id"], r["provider"]) for r in new_rows}
-        kept = [r for r in old if (r["run_id"], r["provider"]) not in keys]
-        write_parquet_atomic(pa.Table.from_pylist(kept + new_rows, schema=RUNLOG_SCHEMA), path)
+        PartedTable(datasets_dir, RUNS).append(
+            pa.Table.from_pylist(new_rows, schema=RUNLOG_SCHEMA), replace_keys=RUNS.primary_key
+        )
 
 
 def read(datasets_dir: Path) -> list[dict]:
     """All rows, oldest first (by started_at, then provider); [] when there is no log yet."""
-    path = runlog_path(datasets_dir)
-    if not path.exists():
+    log = PartedTable(datasets_dir, RUNS)
+    if not log.exists():
         return []
-    table = pq.read_table(path)
     # A log written before a column was added gets that column as nulls.
-    for f in RUNLOG_SCHEMA:
-        if f.name not in table.column_names:
-            table = table.append_column(f.name, pa.nulls(len(table), f.type))
-    rows = table.select(RUNLOG_SCHEMA.names).to_pylist()
+    rows = log.read().to_pylist()
     rows.sort(key=lambda r: (r["started_at"], r["provider"]))
     return rows
 

@@ -120,7 +120,7 @@ def test_validator_rejects_a_package_that_misdescribes_its_data(tmp_path, provid
     run_providers(["azure"], config=cfg)
     path = cfg.datasets_dir / "datapackage.json"
     package = json.loads(path.read_text())
-    runs = next(r for r in package["resources"] if r["name"] == "gpu_runs")
+    runs = next(r for r in package["resources"] if r.get("group") == "gpu_runs")
     runs["rows"] += 1
     path.write_text(json.dumps(package))
     result = frictionless_validate(path)
