@@ -83,7 +83,8 @@ def test_dataset_card_covers_each_provider_with_dates(tmp_path):
     # aws: 5 price versions (on-demand cut, spot withdrawn and back), 2 current, 2025-06-01..07-01
     assert lines["| `aws`"].endswith("| 5 | 2 | 1 | on_demand, spot | 2025-06-01 | 2025-07-01 |")
     assert lines["| `gcp`"].endswith("| 1 | 1 | 1 | on_demand | 2025-07-01 | 2025-07-01 |")
-    assert "| `gpu_price_changes` | `gpu_price_changes.parquet` | 6 |" in text
+    # The events table is append-only parts: one per run (the first one empty).
+    assert "| `gpu_price_changes` | `gpu_price_changes.parquet/ (4 parts)` | 6 |" in text
     assert "CC BY 4.0" in text and "## Known limits" in text
 
 
