@@ -270,25 +270,28 @@ def _copy(st: ProviderState) -> ProviderState:
 
 
 def _apply(st: ProviderState, path: Path) -> None:
-    for rec in pq.read_table(path).to_pylist():
-        kind, key = rec["kind"], rec["key"]
+    # Column lists, not Table.to_pylist(): loading is on every run's path.
+    t = pq.ParquetFile(path).read()
+    names = _BASE_COLUMNS[1:]
+    cols = [t[c].to_pylist() for c in ("kind", "key", "is_deleted", "value_json", *names)]
+    for kind, key, is_deleted, value, *offer in zip(*cols, strict=True):
         if kind == _OFFER:
-            if rec["is_deleted"]:
+            if is_deleted:
                 st.offers.pop(key, None)
             else:
-                st.offers[key] = {"offer_key": key, **{c: rec[c] for c in _BASE_COLUMNS[1:]}}
+                st.offers[key] = {"offer_key": key, **dict(zip(names, offer, strict=True))}
         elif kind == _META:
-            meta = json.loads(rec["value_json"])
+            meta = json.loads(value)
             st.dataset_version, st.updated_at = meta["dataset_version"], meta["updated_at"]
             st.rows = int(meta["rows"] or 0)
         elif kind in (_PENDING, _UNCONFIRMED, _GROUP_REF):
             target = {_PENDING: st.pending, _UNCONFIRMED: st.unconfirmed}.get(kind, st.group_refs)
-            if rec["is_deleted"]:
+            if is_deleted:
                 target.pop(key, None)
             elif kind == _GROUP_REF:
-                st.group_refs[key] = float(json.loads(rec["value_json"]))
+                st.group_refs[key] = float(json.loads(value))
             else:
-                target[key] = dict(json.loads(rec["value_json"]))
+                target[key] = dict(json.loads(value))
 
 
 def _read(state_dir: Path, provider: str) -> ProviderState | None:
@@ -297,7 +300,8 @@ def _read(state_dir: Path, provider: str) -> ProviderState | None:
         st = ProviderState()
         for _, path in live:
             _apply(st, path)
-        return _copy(st)
+        st.offers = {k: st.offers[k] for k in sorted(st.offers)}  # as _copy orders them
+        return st
     legacy = state_path(state_dir, provider)
     if legacy.exists():
         return ProviderState.from_json(json.loads(legacy.read_text()))
@@ -356,7 +360,8 @@ def load_state(state_dir: Path, provider: str) -> ProviderState | None:
         return _copy(cached[1])
     st = _read(state_dir, provider)
     if st is not None and sig:
-        _CACHE[pdir.resolve()] = (sig, _copy(st))
+        _CACHE[pdir.resolve()] = (sig, st)
+        return _copy(st)
     return st
 
 
