@@ -119,10 +119,11 @@ class PartedTable:
         """Publish `data` as a new part. `replace_keys`: existing rows with the same values
         in these columns as a row of `data` are dropped first (their parts rewritten).
         Nothing is written for no rows, except the first time (an empty table)."""
-        files = [self._migrate(f) if "sha256" not in f else f for f in self.files()]
-        files = [{k: v for k, v in f.items() if k != "path"} for f in files]
+        files = self.files()
         if data.num_rows == 0 and files:
             return
+        files = [self._migrate(f) if "sha256" not in f else f for f in files]
+        files = [{k: v for k, v in f.items() if k != "path"} for f in files]
         self.parts.mkdir(parents=True, exist_ok=True)
         version = self._next_version()
         if replace_keys and files and data.num_rows:
