@@ -273,7 +273,11 @@ def _apply(st: ProviderState, path: Path) -> None:
     # Column lists, not Table.to_pylist(): loading is on every run's path.
     t = pq.ParquetFile(path).read()
     names = _BASE_COLUMNS[1:]
-    cols = [t[c].to_pylist() for c in ("kind", "key", "is_deleted", "value_json", *names)]
+    # A column added to the baseline after the file was written reads as nulls.
+    cols = [
+        t[c].to_pylist() if c in t.column_names else [None] * t.num_rows
+        for c in ("kind", "key", "is_deleted", "value_json", *names)
+    ]
     for kind, key, is_deleted, value, *offer in zip(*cols, strict=True):
         if kind == _OFFER:
             if is_deleted:
