@@ -124,7 +124,9 @@ async def fetch(ctx: FetchContext) -> list[Response]:
 
 def _pricing(item: dict) -> tuple[str, str | None] | None:
     """(pricing_model, term) of an item, or None when it is not a public Linux VM price."""
-    if item.get("productName", "").endswith("Windows"):
+    # Windows products end "Windows", or "Win" in shortened names ("Virtual Machines NCCadsv5
+    # Srs Win", seen in the Retail Prices API dumps of azure-pricing-radar, 2026-08).
+    if item.get("productName", "").endswith(("Windows", " Win")):
         return None
     kind = item.get("type")
     names = f"{item.get('meterName', '')} {item.get('skuName', '')}"

@@ -28,6 +28,9 @@ NAME = "azure_radar"
 FORMAT = "azure-radar-json"
 SOURCE = "https://github.com/andy-diericks/azure-pricing-radar"
 GPU_FAMILY_PREFIX = "N"  # NC, ND, NV, NG, NP, NM: Azure's GPU/accelerator families
+# Windows products end "Windows" ("... Series Windows") or, for short product names, "Win"
+# ("Virtual Machines NCCadsv5 Srs Win"): their price includes the OS licence.
+_WINDOWS_PRODUCTS = ("Windows", " Win")
 _SUFFIXES = ((" Low Priority", "spot", "low_priority"), (" Spot", "spot", None))
 
 
@@ -39,10 +42,16 @@ def _pricing(sku_name: str) -> tuple[str, str, str | None]:
     return "Standard_" + sku_name.replace(" ", "_"), "on_demand", None
 
 
-# Meter names abbreviate some series: "NC128dsxlRTX6Kv6" is the VM size
-# Standard_NC128ds_xl_RTXPRO6000BSE_v6 (same vCPUs, same family letters; Microsoft's size
-# page lists no other RTX PRO 6000 series). Applied after `_size_key`'s folding.
-_METER_ABBREVIATIONS = (("rtx6kv6", "rtxpro6000bsev6"),)
+# Meter names spell some sizes their own way (same vCPUs, same series, as the meter's
+# productName says): "NC128dsxlRTX6Kv6" is Standard_NC128ds_xl_RTXPRO6000BSE_v6 (Microsoft's
+# size pages list no other RTX PRO 6000 series); "ND96amsA100v4" (product "NDamsr A100 v4")
+# is Standard_ND96amsr_A100_v4; "ND96asr_A100_v4" (product "NDasr A100 v4") is
+# Standard_ND96asr_v4. Applied after `_size_key`'s folding.
+_METER_ABBREVIATIONS = (
+    ("rtx6kv6", "rtxpro6000bsev6"),
+    ("nd96amsa100v4", "nd96amsra100v4"),
+    ("nd96asra100v4", "nd96asrv4"),
+)
 
 
 def _size_key(size_name: str) -> str:
@@ -82,7 +91,7 @@ def parse(responses: Sequence[Response]) -> ParseResult:
                 continue
             sku_name = str(item.get("skuName") or "")
             product = str(item.get("productName") or "")
-            if not sku_name.startswith(GPU_FAMILY_PREFIX) or product.endswith("Windows"):
+            if not sku_name.startswith(GPU_FAMILY_PREFIX) or product.endswith(_WINDOWS_PRODUCTS):
                 continue
             rows.found()
             size_name, model, term = _pricing(sku_name)

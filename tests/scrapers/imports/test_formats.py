@@ -214,6 +214,27 @@ def test_azure_radar_meter_spellings_meet_the_vm_size_table():
     assert r.unknown == []
 
 
+def test_azure_radar_a100_and_confidential_h100_meters_linux_prices():
+    """Real meters of 2026-08-20 (westeurope): "ND96amsA100v4" and "ND96asr_A100_v4" name
+    the ND A100 v4 sizes without their armSkuName spelling, and the confidential H100's
+    Windows product ends "Srs Win", not "Windows": its dearer Windows price was kept."""
+    r = azure_radar_json.parse(
+        [resp("azure-radar-json", "vm-westeurope_meter-spellings-a100-ncc.json")]
+    )
+    offers = keyed(r)
+    a100_80 = offers[("Standard_ND96amsr_A100_v4", "westeurope", None, "on_demand")]
+    assert (a100_80.price_per_hour, a100_80.gpu_count, a100_80.gpu_memory_gb) == (40.962, 8.0, 80.0)
+    a100_40 = offers[("Standard_ND96asr_v4", "westeurope", None, "on_demand")]
+    assert (a100_40.price_per_hour, a100_40.gpu_memory_gb) == (35.357, 40.0)
+    ncc = offers[("Standard_NCC40ads_H100_v5", "westeurope", None, "on_demand")]
+    assert ncc.price_per_hour == 8.9 and ncc.extra["productName"].endswith("Srs")
+    assert offers[("Standard_NCC40ads_H100_v5", "westeurope", None, "spot")].price_per_hour in (
+        1.64472,
+        1.78,
+    )
+    assert r.unknown == []
+
+
 def test_azure_radar_no_gpu_meter_fails():
     with pytest.raises(ParseError, match="no GPU VM meter"):
         azure_radar_json.parse([resp("azure-radar-json", body=b"{}")])
