@@ -32,7 +32,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from scrapers.base import Offer, ParseError, ParseResult, Response, RowError
+from scrapers.base import FetchContext, Offer, ParseError, ParseResult, Response, RowError
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -230,6 +230,19 @@ def opt_float(cell: str) -> float | None:
 # --- HTML pages ----------------------------------------------------------------------------
 
 _SPACE_RE = re.compile(r"\s+")
+
+
+# What a browser sends for a page: some pricing sites answer a bare client with a cut-down
+# page or a 403.
+PAGE_HEADERS = {"Accept": "text/html", "Accept-Language": "en-US,en;q=0.8"}
+
+
+async def fetch_page(ctx: FetchContext, path: str, provider: str) -> list[Response]:
+    """A provider whose prices are one public pricing page: that page, kind "pricing"."""
+    resp = await ctx.client.get(
+        ctx.url(path), provider=provider, kind="pricing", headers=PAGE_HEADERS
+    )
+    return [resp]
 
 
 def is_html(resp: Response) -> bool:

@@ -53,13 +53,7 @@ MEMORY_TAG_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*GB$", re.IGNORECASE)
 
 
 async def fetch(ctx: FetchContext) -> list[Response]:
-    resp = await ctx.client.get(
-        ctx.url(PRICING_PATH),
-        provider=NAME,
-        kind="pricing",
-        headers={"Accept": "text/html", "Accept-Language": "en-US,en;q=0.8"},
-    )
-    return [resp]
+    return await tk.fetch_page(ctx, PRICING_PATH, NAME)
 
 
 def parse(responses: Sequence[Response]) -> ParseResult:
