@@ -172,20 +172,21 @@ def test_every_link_to_a_published_table_resolves(history_site):
                 "datapackage.json",
                 "gpu_specs.parquet",
                 "gpu_price_per_tflop.parquet",
-                "gpu_price_changes.parquet",
                 "alerts.atom",
             )
         }
         assert expected <= files
-        parts = [f for f in files if f.parent == datasets / "gpu_prices.parquet"]
-        assert parts, "the history's Parquet parts are linked"
         missing = [str(f) for f in files if not f.is_file()]
         # README.md (the dataset card) is written by the post-publish step, not by build()
         assert missing == [str(datasets / "README.md")]
-        # The history parts linked are exactly what pandas reads as the table.
-        assert sum(pd.read_parquet(p).shape[0] for p in parts) == len(
-            pd.read_parquet(datasets / "gpu_prices.parquet")
-        )
+        # Tables published as a directory of parts (the history; the append-only events)
+        # link each part, and the parts linked are exactly what pandas reads as the table.
+        for table in ("gpu_prices.parquet", "gpu_price_changes.parquet"):
+            parts = [f for f in files if f.parent == datasets / table]
+            assert parts, f"the Parquet parts of {table} are linked"
+            assert sum(pd.read_parquet(p).shape[0] for p in parts) == len(
+                pd.read_parquet(datasets / table)
+            )
         # Every internal page link resolves too.
         pages = {Path(p) for p in local if p.endswith(".html")}
         assert all(p.is_file() for p in pages), pages
