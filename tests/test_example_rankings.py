@@ -79,9 +79,7 @@ def test_top_returns_every_current_instance_offer_of_each_model_and_pricing(data
 
 
 def test_top_without_filters_lists_every_current_offer_of_a_pricing_model(datasets, current):
-    for pricing, expected in (
-        current.groupby("pricing_model").offer_key.agg(set).items()
-    ):
+    for pricing, expected in current.groupby("pricing_model").offer_key.agg(set).items():
         for by in ("pflop-hour", "gpu-hour"):
             rows = top(
                 datasets, "--pricing", pricing, "--scope", "all", "--kind", "all", "--by", by
