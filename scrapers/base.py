@@ -310,6 +310,12 @@ class ProviderSpec:
     # stay in the history and rankings (a user can rent at that price), but the price index
     # leaves them out, or the underlying cloud would count twice (methodology 1.1).
     resells: bool = False
+    # The provider whose provider-scoped rows of pipelines/data/gpu_aliases.csv (instance
+    # families such as GCP `a2-highgpu` = A100 40 GB SXM, provider spellings) name this
+    # source's machines: an imported copy of a cloud's catalog (gcp_cyclenerd) lists that
+    # cloud's machine types, and without the cloud's rules its GPUs lose the form factor
+    # the machine family fixes (and with it the SXM/PCIe price indexes).
+    gpu_rules_of: str | None = None
 
     def settings_from(self, available: Mapping[str, str]) -> dict[str, str]:
         """This provider's declared settings that are set in `available`."""

@@ -76,7 +76,7 @@ def parse_cmd(
     try:
         fx = None if no_fx else p.fx_from_files(fx_files) if fx_files else _file_fx()
         result = spec.parse(responses)
-        rows = p.normalized_rows(offers_to_frame(spec.name, result, fx))
+        rows = p.normalized_rows(offers_to_frame(spec.name, result, fx, spec.gpu_rules_of))
     except p.InputError as exc:
         err.print(f"scrape parse: {exc}", markup=False, highlight=False)
         raise typer.Exit(2) from None

@@ -27,21 +27,30 @@ FxLookup = Callable[[str, date], tuple[float, date]]
 DEFAULT_PRICE_SCOPE = "instance"
 
 
-def _resolve(offer: Offer, provider: str):
+def _resolve(offer: Offer, rules_provider: str):
     return resolve(
         offer.gpu_name_raw,
         memory_gb=offer.gpu_memory_gb,
-        provider=provider,
+        provider=rules_provider,
         instance_type=offer.instance_type,
         hint=offer.gpu_model_hint,
     )
 
 
-def offers_to_frame(provider: str, result: ParseResult, fx: FxLookup | None = None) -> pd.DataFrame:
+def offers_to_frame(
+    provider: str,
+    result: ParseResult,
+    fx: FxLookup | None = None,
+    gpu_rules_of: str | None = None,
+) -> pd.DataFrame:
+    """One normalized row per offer. GPU names are resolved with the provider-scoped rules
+    of `gpu_rules_of` (ProviderSpec.gpu_rules_of: an imported catalog of another cloud's
+    machines) or else of `provider`."""
+    rules_provider = gpu_rules_of or provider
     rows = []
     fx_cache: dict[tuple[str, date], tuple[float, date]] = {}
     for o in result.offers:
-        res = _resolve(o, provider)
+        res = _resolve(o, rules_provider)
         if o.currency == "USD":
             rate, rate_date = 1.0, None
         else:

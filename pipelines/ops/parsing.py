@@ -103,5 +103,5 @@ def parse(
         result = parse_cached(spec, responses, cache_dir)
     else:
         result = spec.parse(responses)
-    df = offers_to_frame(spec.name, result, fx)
+    df = offers_to_frame(spec.name, result, fx, spec.gpu_rules_of)
     return df, result

@@ -71,6 +71,7 @@ def import_spec(
     pricing_page_url: str | None = None,
     import_format: str,
     separable_parse: bool = True,
+    gpu_rules_of: str | None = None,
 ) -> ProviderSpec:
     return ProviderSpec(
         name=name,
@@ -90,4 +91,5 @@ def import_spec(
         notes=notes,
         pricing_page_url=pricing_page_url,
         import_format=import_format,
+        gpu_rules_of=gpu_rules_of,
     )

@@ -124,6 +124,7 @@ PROVIDER = import_spec(
     notes="Imported git-scraped log; one instance type in one region.",
     pricing_page_url="https://aws.amazon.com/ec2/pricing/on-demand/",
     import_format=FORMAT,
+    gpu_rules_of="aws",  # its machine types are that cloud's (instance families)
 )
 
 IMPORT = ImportFormat(

@@ -151,6 +151,7 @@ PROVIDER = import_spec(
     notes="Imported Retail Prices API dumps for a few EU regions; regions join over time.",
     pricing_page_url="https://azure.microsoft.com/pricing/details/virtual-machines/linux/",
     import_format=FORMAT,
+    gpu_rules_of="azure",  # its machine types are that cloud's (instance families)
     # One snapshot is several region files, and a region without GPU VMs (Belgium Central)
     # is normal: only a snapshot with no GPU meter in any file fails.
     separable_parse=False,

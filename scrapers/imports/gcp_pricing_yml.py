@@ -202,6 +202,7 @@ PROVIDER = import_spec(
     notes="Imported git-scraped catalog: whole-VM prices of a2/a3/g2/g4 machine types.",
     pricing_page_url="https://cloud.google.com/compute/gpus-pricing",
     import_format=FORMAT,
+    gpu_rules_of="gcp",  # its machine types are that cloud's (instance families)
 )
 
 IMPORT = ImportFormat(

@@ -143,6 +143,8 @@ def _spec(cloud: str):
         parse=make_parse(name),
         notes="Imported SkyPilot catalog versions of one cloud.",
         import_format=FORMAT,
+        # The catalog lists that cloud's own instance types: its instance-family rules apply.
+        gpu_rules_of="lambdalabs" if cloud == "lambda" else cloud,
     )
 
 

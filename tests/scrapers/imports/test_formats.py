@@ -449,3 +449,41 @@ def test_colab_bad_rows_are_skipped_and_mixed_windows_fail():
     one = f"{HEADER}\n2021-09-07,K80,K80s,,user report,stated,w,https://example.org/6\n"
     with pytest.raises(ParseError, match="no GPU model named by 2"):
         colab_free_tier.parse([resp("", body=one.encode())])
+
+
+# --- provider rules of the cloud an imported catalog copies ------------------------------
+
+
+def test_imported_cloud_catalogs_resolve_gpus_with_that_clouds_instance_families():
+    """An import of GCP's (AWS's) catalog names GCP's (AWS's) machine types, so the
+    instance-family rows of gpu_aliases.csv give the form factor the GPU name leaves open
+    (a2/a3 = SXM): without it those rows fall out of the SXM price indexes
+    (`form_factor_unknown`). The published row says how: `gpu_resolution` "context"."""
+    from pipelines.ops.parsing import parse as parse_and_normalize
+
+    gcp = PROVIDERS["gcp_cyclenerd"]
+    assert gcp.gpu_rules_of == "gcp"
+    df, _ = parse_and_normalize(
+        gcp, [resp("gcp-pricing-yml", "pricing_2024-05-17_a2-a3-g2-excerpt.yml")], fx=None
+    )
+    got = {
+        (r.instance_type, r.gpu_model, r.gpu_memory_gb, r.gpu_form_factor, r.gpu_resolution)
+        for r in df.itertuples()
+    }
+    assert got == {
+        ("a2-ultragpu-1g", "A100", 80.0, "SXM", "context"),
+        ("a3-highgpu-8g", "H100", 80.0, "SXM", "context"),
+        ("g2-standard-4", "L4", 24.0, "PCIe", "alias"),
+    }
+
+    tracker = PROVIDERS["aws_gpu_tracker"]
+    df, _ = parse_and_normalize(
+        tracker,
+        [resp("aws-gpu-tracker-csv", "gpu_prices_2025-04-23T18-52_first.csv")],
+        fx=None,
+    )
+    assert df[["instance_type", "gpu_model", "gpu_form_factor"]].values.tolist() == [
+        ["p5.48xlarge", "H100", "SXM"]
+    ]
+    # A source of its own (not a copy of one cloud's catalog) keeps its own rules only.
+    assert PROVIDERS["cloud_gpus"].gpu_rules_of is None
