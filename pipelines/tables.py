@@ -450,19 +450,21 @@ PRICE_INDEX_INPUTS = Table(
     file="gpu_price_index_inputs.parquet",
     title="GPU price index inputs",
     description="Every offer of an indexed GPU model in force at the end of each computed "
-    "day: whether it entered which index, and why not.",
+    "day: whether it entered which index, and why not. One row per run of consecutive days "
+    "an offer version had the same verdict (date .. last_date); the inputs of day D are the "
+    "rows with date <= D <= last_date.",
     fields=(
         _DATE.but(
-            description="UTC day of the index value; for an offer excluded for a reason that "
-            "does not depend on the day (every reason but stale), the first of the days it "
-            "was excluded for, one row for all of them."
+            description="First UTC day of the run of days the row stands for: consecutive "
+            "days on which this offer version had the same verdict (included or the same "
+            "exclusion reason, the same statistic role)."
         ),
         Field(
             "last_date",
             pa.date32(),
             "UTC date",
-            "Last day the row stands for: equal to date except for exclusions that do not "
-            "depend on the day. The row holds on every day from date to last_date.",
+            "Last day the row stands for. The row holds on every day from date to "
+            "last_date; a new verdict, a new price version or a gap starts a new row.",
             False,
         ),
         _INDEX_ID.but(

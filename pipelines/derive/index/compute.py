@@ -71,10 +71,40 @@ def _none(s: pd.Series) -> pd.Series:
     return s.where(s.notna(), None)
 
 
+def _runs(x: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of `x` (one row per version and day) that start a run, and each run's last
+    day: consecutive days of one offer version with the same verdict (included or the same
+    exclusion reason, the same statistic role). Integer codes only, no strings per row."""
+    verdict = [
+        pd.factorize(x[col], use_na_sentinel=True)[0]
+        for col in ("reason", "statistic_role")
+    ]
+    day = x["day_ns"].to_numpy()
+    vrow = x["vrow"].to_numpy()
+    order = np.lexsort((day, vrow))
+    day, vrow = day[order], vrow[order]
+    verdict = [v[order] for v in verdict]
+    start = np.ones(len(order), dtype=bool)
+    if len(order) > 1:
+        same = (vrow[1:] == vrow[:-1]) & (day[1:] - day[:-1] == NS_PER_DAY)
+        for v in verdict:
+            same &= v[1:] == v[:-1]
+        start[1:] = ~same
+    first = np.flatnonzero(start)
+    last_pos = np.append(first[1:], len(order)) - 1
+    return order[first], day[last_pos]
+
+
 def _inputs_frame(x: pd.DataFrame, m: Methodology) -> pd.DataFrame:
-    """One row per (day, offer). `date` stays a datetime64 (midnight UTC, naive) here: the
-    frame can hold millions of rows, and Arrow writes it as a date32 without a Python date
-    object per row."""
+    """One row per run of days an offer version had the same verdict (`_runs`): `date` is
+    the run's first day, `last_date` its last. A catalog of a thousand regional offers over
+    years (gcp_cyclenerd) would otherwise be a row per offer and day, over a million rows
+    of identical verdicts; the reader of one day selects date <= D <= last_date.
+    `date` stays a datetime64 (midnight UTC, naive) here: Arrow writes it as a date32
+    without a Python date object per row."""
+    starts, last_ns = _runs(x)
+    x = x.iloc[starts].reset_index(drop=True)
+    x["last_ns"] = last_ns
     order = np.lexsort((x["okey"].to_numpy(), x["day_ns"].to_numpy()))
     x = x.iloc[order].reset_index(drop=True)
     out = pd.DataFrame(
@@ -93,24 +123,9 @@ def _inputs_frame(x: pd.DataFrame, m: Methodology) -> pd.DataFrame:
             "exclusion_reason": x["reason"].to_numpy(),
             "statistic_role": x["statistic_role"].to_numpy(),
             "methodology_version": m.version,
+            "last_date": x["last_ns"].to_numpy().astype("datetime64[ns]"),
         }
     )
     for col in ("index_id", "exclusion_reason", "statistic_role"):
         out[col] = _none(out[col])
-    out["last_date"] = out["date"]
-    # An offer excluded for a reason of its own (not its day: only "stale" depends on the
-    # day) is excluded on every day its version is in force: one row for the whole run of
-    # days, not one per day. A catalog of hundreds of unindexed machine types over years
-    # would otherwise be millions of identical rows (1.2M of 1.27M in the example history).
-    static = out["exclusion_reason"].notna() & out["exclusion_reason"].ne("stale")
-    if static.any():
-        keys = ["offer_key", "valid_from", "index_id", "pricing_model", "exclusion_reason"]
-        s = out[static]
-        first = s.groupby(keys, dropna=False, sort=False).head(1).set_index(keys)
-        last = s.groupby(keys, dropna=False, sort=False)["date"].max()
-        first["last_date"] = last.reindex(first.index).to_numpy()
-        ranged = first.reset_index()
-        out = pd.concat([out[~static], ranged], ignore_index=True)
-        order = np.lexsort((out["offer_key"].to_numpy(), out["date"].to_numpy()))
-        out = out.iloc[order].reset_index(drop=True)
     return out[PRICE_INDEX_INPUTS.columns]

@@ -227,6 +227,7 @@ def expand_days(
     day_ns = starts + offsets * NS_PER_DAY
     out = c[_EXPANDED].iloc[rows].reset_index(drop=True)
     out["day_ns"] = day_ns
+    out["vrow"] = rows  # which version: the inputs table joins a version's days into runs
     return out
 
 

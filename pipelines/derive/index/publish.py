@@ -86,14 +86,69 @@ def publish(
     index = pd.concat([x for x in (old_index, new_index) if not x.empty] or [new_index])
     index = index.sort_values(list(PRICE_INDEX.primary_key), kind="stable")
     new_table = pa.concat_tables(input_parts)
-    inputs = pa.concat_tables([old_inputs, new_table])
-    if old_inputs.num_rows and new_table.num_rows:
-        if pc.min(new_table["date"]).as_py() < pc.max(old_inputs["date"]).as_py():
-            inputs = inputs.sort_by([(k, "ascending") for k in PRICE_INDEX_INPUTS.primary_key])
+    # A run of days cut by a chunk's end or by the previous publish continues in the new
+    # rows: joined again, so the table is the same however the days were computed.
+    inputs = join_runs(pa.concat_tables([old_inputs, new_table]))
     meta = {"gpu_price_index.methodology_version": methodology.version}
     write_parquet_atomic(inputs, inputs_path, schema=schema, metadata=meta)
     write_parquet_atomic(index, datasets_dir / INDEX_FILE, schema=PRICE_INDEX.schema, metadata=meta)
     return {INDEX_FILE: len(new_index), INPUTS_FILE: new_table.num_rows}
+
+
+# What makes two inputs rows the same verdict on one offer version (compute._runs).
+RUN_KEYS = (
+    "offer_key",
+    "valid_from",
+    "index_id",
+    "pricing_model",
+    "is_included",
+    "exclusion_reason",
+    "statistic_role",
+)
+
+
+def join_runs(inputs):
+    """`inputs` (Arrow, PRICE_INDEX_INPUTS) with every row that continues another (same
+    RUN_KEYS, `date` the day after the other's `last_date`) folded into it, sorted by the
+    primary key. Integer codes only: no Python object per row."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if inputs.num_rows < 2:
+        return inputs
+    codes = []
+    for name in RUN_KEYS:
+        col = inputs[name]
+        if pa.types.is_timestamp(col.type) or pa.types.is_boolean(col.type):
+            col = pc.cast(col, pa.int64())
+            codes.append(pc.fill_null(col, -(2**62)).to_numpy())
+        else:
+            enc = pc.dictionary_encode(col.combine_chunks())
+            codes.append(pc.fill_null(enc.indices, -1).to_numpy())
+    first = pc.cast(inputs["date"], pa.int32()).to_numpy()
+    last = pc.cast(inputs["last_date"], pa.int32()).to_numpy()
+    order = np.lexsort((first, *reversed(codes)))
+    first, last = first[order], last[order]
+    same = np.ones(len(order) - 1, dtype=bool)
+    for c in codes:
+        c = c[order]
+        same &= c[1:] == c[:-1]
+    cont = np.zeros(len(order), dtype=bool)
+    cont[1:] = same & (first[1:] == last[:-1] + 1)
+    if not cont.any():
+        return inputs.sort_by([(k, "ascending") for k in PRICE_INDEX_INPUTS.primary_key])
+    heads = np.flatnonzero(~cont)
+    tails = np.append(heads[1:], len(order)) - 1
+    kept = inputs.take(pa.array(order[heads]))
+    # The run's end and the version's latest confirmation come from its last row.
+    for name, values in (
+        ("last_date", pa.array(last[tails], pa.int32()).cast(pa.date32())),
+        ("last_seen_at", inputs["last_seen_at"].take(pa.array(order[tails]))),
+    ):
+        i = kept.schema.get_field_index(name)
+        kept = kept.set_column(i, kept.schema.field(i), values)
+    return kept.sort_by([(k, "ascending") for k in PRICE_INDEX_INPUTS.primary_key])
 
 
 def _covered_days(inputs) -> set:

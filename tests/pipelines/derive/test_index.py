@@ -337,22 +337,48 @@ def test_a_backfill_in_chunks_of_days_publishes_exactly_what_one_computation_doe
     assert pd.read_parquet(whole / idx.INDEX_FILE)["date"].nunique() >= 6
 
 
-def test_an_offer_excluded_for_its_own_reason_is_one_row_for_all_its_days():
-    # Only "stale" depends on the day; any other reason holds for every day the version is
-    # in force: one row from date to last_date, not one per day (the inputs table must
-    # stay small enough to validate and load).
+def test_consecutive_days_of_one_verdict_on_one_version_are_one_row():
+    # The inputs table holds a row per run of days an offer version had the same verdict
+    # (date .. last_date), not one per day: a catalog of a thousand regional offers over
+    # years must stay small enough to validate and load.
     three = D1 + 3 * idx.DAY  # days D1, D1+1, D1+2 are computed
     rows = [
         row("a", 2.0, last_seen=three),
         row("b", 3.0, pricing="reserved_1y", last_seen=three),  # pricing model not indexed
+        # Provider a's cheaper offer from the second day: a's first offer stops being its
+        # provider's price on that day (a new verdict, a new row).
+        row("a", 1.5, region="r2", valid_from=D1 + idx.DAY, last_seen=three),
     ]
     _, inputs = compute(*rows, through=three)
+    naive = D1.tz_localize(None)
     b = inputs[inputs["offer_key"].str.startswith("b|")]
     assert len(b) == 1 and b["exclusion_reason"].item() == "pricing_model_not_indexed"
-    naive = D1.tz_localize(None)
     assert (b["date"].item(), b["last_date"].item()) == (naive, naive + 2 * idx.DAY)
-    a = inputs[inputs["offer_key"].str.startswith("a|")]
-    assert len(a) == 3 and (a["date"] == a["last_date"]).all()  # included: one row a day
+    a1 = inputs[inputs["offer_key"].str.contains("|r1|", regex=False)]
+    a1 = a1[a1["provider"] == "a"]
+    assert a1[["date", "last_date", "statistic_role"]].values.tolist() == [
+        [naive, naive, "provider_price"],
+        [naive + idx.DAY, naive + 2 * idx.DAY, "above_provider_min"],
+    ]
     for k in range(3):
         day = (D1 + k * idx.DAY).date()
-        assert reasons(inputs, day) == {"a": None, "b": "pricing_model_not_indexed"}
+        assert reasons(inputs, day)["b"] == "pricing_model_not_indexed"
+
+
+def test_a_run_of_days_continues_across_publishes(tmp_path):
+    # Hourly runs publish a day at a time: an offer included yesterday and today is still
+    # one row, its last_date moved on (the table grows with verdict changes, not days).
+    four = D1 + 4 * idx.DAY
+    history = frame(row("a", 2.0, last_seen=four), row("b", 3.0, ff="PCIe", last_seen=four))
+    idx.publish(history, tmp_path / "once")  # all four days at once
+    once = pd.read_parquet(tmp_path / "once" / idx.INPUTS_FILE)
+    daily = tmp_path / "by_day"
+    for k in range(1, 5):
+        through = D1 + k * idx.DAY
+        h = history.copy()
+        h["last_seen_at"] = through
+        idx.publish(h, daily)
+    by_day = pd.read_parquet(daily / idx.INPUTS_FILE)
+    spans = [(r.last_date - r.date).days for r in once.itertuples()]
+    assert spans == [3, 3]
+    pd.testing.assert_frame_equal(by_day, once)

@@ -93,7 +93,12 @@ def test_every_left_out_offer_has_a_reason(published):
     assert {"jarvislabs", "vultr"} <= set(unknown["provider"])
     index = pd.read_parquet(published / INDEX_FILE)
     sub = index[index["index_id"] != "H100"]
-    counted = inputs[inputs["is_included"]].groupby(["date", "index_id", "pricing_model"]).size()
+    # A row stands for every day from date to last_date: the offers counted on a day are
+    # the included rows whose span holds it.
+    inc = inputs[inputs["is_included"]]
+    days = [pd.date_range(a, b, freq="D").date for a, b in zip(inc["date"], inc["last_date"])]
+    per_day = inc.assign(date=days).explode("date")
+    counted = per_day.groupby(["date", "index_id", "pricing_model"]).size()
     for r in sub.itertuples():
         assert counted[(r.date, r.index_id, r.pricing_model)] == r.offer_count
 
