@@ -76,8 +76,7 @@ def _runs(x: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     day: consecutive days of one offer version with the same verdict (included or the same
     exclusion reason, the same statistic role). Integer codes only, no strings per row."""
     verdict = [
-        pd.factorize(x[col], use_na_sentinel=True)[0]
-        for col in ("reason", "statistic_role")
+        pd.factorize(x[col], use_na_sentinel=True)[0] for col in ("reason", "statistic_role")
     ]
     day = x["day_ns"].to_numpy()
     vrow = x["vrow"].to_numpy()

@@ -96,7 +96,10 @@ def test_every_left_out_offer_has_a_reason(published):
     # A row stands for every day from date to last_date: the offers counted on a day are
     # the included rows whose span holds it.
     inc = inputs[inputs["is_included"]]
-    days = [pd.date_range(a, b, freq="D").date for a, b in zip(inc["date"], inc["last_date"])]
+    days = [
+        pd.date_range(a, b, freq="D").date
+        for a, b in zip(inc["date"], inc["last_date"], strict=True)
+    ]
     per_day = inc.assign(date=days).explode("date")
     counted = per_day.groupby(["date", "index_id", "pricing_model"]).size()
     for r in sub.itertuples():
