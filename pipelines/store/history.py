@@ -365,11 +365,11 @@ class History:
             current = self.read_current()
             touched = current[current["provider"].isin(list(fresh))]
         obs_all = pd.concat(list(fresh.values()), ignore_index=True)
-        kept, closed, counts = _merge(touched, obs_all, version)
+        # Only the opened rows are written: the unchanged ones stay as they are.
+        opened, closed, counts = _merge(touched, obs_all, version, with_unchanged=False)
         for provider, (n_new, n_changed, n_same, n_gone) in counts.items():
             m = result.merges[provider]
             m.new, m.changed, m.unchanged, m.removed = n_new, n_changed, n_same, n_gone
-        opened = kept[kept["dataset_version"] == version]
         if enrich is not None and len(opened):
             opened = enrich(opened)
         records = pa.concat_tables(
@@ -511,13 +511,15 @@ def _column_equal(x: pd.Series, y: pd.Series) -> np.ndarray:
 
 
 def _merge(
-    prev: pd.DataFrame, obs: pd.DataFrame, version: str
+    prev: pd.DataFrame, obs: pd.DataFrame, version: str, *, with_unchanged: bool = True
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, tuple[int, int, int, int]]]:
     """Merge observations into the current rows of the providers they come from.
 
     Returns (rows current afterwards, rows closed by this run, per-provider counts of
     new / changed / unchanged / removed offers). All work is on index arrays: the cost
-    follows the number of live offers, not the history.
+    follows the number of live offers, not the history. Without `with_unchanged`, the
+    rows returned first are only the versions this run opens (a publish writes no others;
+    taking every unchanged row, the bulk of them, was most of a replayed run's merge).
     """
     obs_cols = [f.name for f in OBSERVATION_FIELDS]
     obs = obs[obs_cols].reset_index(drop=True)
@@ -535,8 +537,11 @@ def _merge(
     else:
         same = np.zeros(0, dtype=bool)
 
-    unchanged = prev.take(old_at[same])
-    unchanged["last_seen_at"] = obs["observed_at"].to_numpy()[seen_at[same]]
+    if with_unchanged:
+        unchanged = prev.take(old_at[same])
+        unchanged["last_seen_at"] = obs["observed_at"].to_numpy()[seen_at[same]]
+    else:
+        unchanged = prev.iloc[0:0]
 
     closed_changed = prev.take(old_at[~same])
     closed_changed["valid_to"] = obs["observed_at"].to_numpy()[seen_at[~same]]
