@@ -18,6 +18,7 @@ import dataclasses
 import gzip
 import json
 import logging
+import operator
 import os
 import re
 from datetime import datetime
@@ -107,10 +108,12 @@ class ParseCache:
 
 
 _NAMES = tuple(f.name for f in dataclasses.fields(Offer))
+# All of an offer's fields in one C call: a replay writes ~100,000 offers to the cache.
+_VALUES = operator.attrgetter(*_NAMES)
 
 
 def _dump_offer(o: Offer) -> dict[str, Any]:
-    d = {name: getattr(o, name) for name in _NAMES}
+    d = dict(zip(_NAMES, _VALUES(o), strict=True))
     d["observed_at"] = o.observed_at.isoformat()
     return d
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,14 @@ def parser_fingerprint(spec: ProviderSpec) -> str:
     return h.hexdigest()[:16]
 
 
+# The last bodies parsed in this process, by (provider, parser fingerprint, sha256): an
+# imported history comes back to a body a few snapshots later (an Azure region file that
+# changed and changed back), and reading the cache file again costs more than these small
+# formats' parse. Bounded by offers held (an AWS region body alone can hold thousands).
+_RECENT: OrderedDict[tuple[str, str, str], ParseResult] = OrderedDict()
+_RECENT_MAX_OFFERS = 50_000
+
+
 def parse_cached(spec: ProviderSpec, responses: list[Response], cache_dir: Path) -> ParseResult:
     """Parse response by response, reusing the result of any body parsed before.
 
@@ -77,11 +86,16 @@ def parse_cached(spec: ProviderSpec, responses: list[Response], cache_dir: Path)
     out = ParseResult()
     for r in responses:
         sha = r.sha256
-        part = cache.get(spec.name, fp, sha)
+        key = (spec.name, fp, sha)
+        part = _RECENT.get(key)
+        if part is None:
+            part = cache.get(spec.name, fp, sha)
         if part is None:
             part = spec.parse([r])
             cache.put(spec.name, fp, sha, part)
+            _remember(key, part)
         else:
+            _remember(key, part)
             part = ParseResult(
                 offers=[
                     dataclasses.replace(
@@ -94,6 +108,15 @@ def parse_cached(spec: ProviderSpec, responses: list[Response], cache_dir: Path)
             )
         out.extend(part)
     return out
+
+
+def _remember(key: tuple[str, str, str], part: ParseResult) -> None:
+    if len(part.offers) > _RECENT_MAX_OFFERS:
+        return
+    _RECENT[key] = part
+    _RECENT.move_to_end(key)
+    while sum(len(p.offers) for p in _RECENT.values()) > _RECENT_MAX_OFFERS:
+        _RECENT.popitem(last=False)
 
 
 def parse(
