@@ -386,8 +386,16 @@ class History:
             # The view's own update (as view.apply_records does), on the records just committed.
             # Only the providers of this commit: its records touch no other open version.
             b = self._batch
+            # The closed rows matter only to a view updated from this batch; a first
+            # publish (or a view of another table) is derived from the table (_publish_batch).
+            m = b.manifest
+            keep_closed = m is not None and m.get("table_url") == self.table.url
             rows, b.state = _apply_commit(
-                records, (len(opened), len(closed)), touched, b.state, b.closed
+                records,
+                (len(opened), len(closed)),
+                touched,
+                b.state,
+                b.closed if keep_closed else None,
             )
             b.replace(sorted(fresh), rows)
             b.delta_version, b.dataset_version = result.delta_version, version
@@ -431,11 +439,12 @@ def _apply_commit(
     sizes: tuple[int, int],
     current: pd.DataFrame,
     state: dict[str, Any],
-    closed_out: list[pd.DataFrame],
+    closed_out: list[pd.DataFrame] | None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """What `view.apply_records` does with the records of one commit of this batch, for
     the layout `_merge_and_publish` commits: `sizes` = (version, close) records first, then
-    one run record per provider of `current` (every row of `current` is open).
+    one run record per provider of `current` (every row of `current` is open). The closed
+    versions go to `closed_out`, unless it is None.
 
     A replay commits hundreds of times: selecting each kind of record out of the commit's
     wide frame and confirming the open versions row by row provider map cost more than
@@ -446,19 +455,24 @@ def _apply_commit(
     n_open, n_close = sizes
     # Converted whole, as the view's change feed does: each column gets the dtype it has
     # there (a column null in the run records is float or object, not int or bool).
-    df = delta.as_stored(records).to_pandas()
+    if not records.schema.equals(delta.TABLE_SCHEMA, check_metadata=True):  # as built here
+        records = delta.as_stored(records)
+    df = records.to_pandas()
     key = ["offer_key", "valid_from"]
     cols = [f.name for f in HISTORY_FIELDS]
     if n_close:
         closes = df.iloc[n_open : n_open + n_close]
-        hit = pd.MultiIndex.from_frame(current[key]).isin(pd.MultiIndex.from_frame(closes[key]))
-        ended = current[hit].drop(columns=delta.CLOSE_COLUMNS[2:])
-        ended = ended.merge(closes[delta.CLOSE_COLUMNS], on=key, how="left")
-        if len(ended) != n_close:
-            log.warning(
-                "view: a commit closes %d versions, %d of them open here", n_close, len(ended)
-            )
-        closed_out.append(ended[cols])
+        # The close records were made from these very rows: their offer keys (one open
+        # version each) say which ones end.
+        hit = current["offer_key"].isin(closes["offer_key"]).to_numpy()
+        if closed_out is not None:
+            ended = current[hit].drop(columns=delta.CLOSE_COLUMNS[2:])
+            ended = ended.merge(closes[delta.CLOSE_COLUMNS], on=key, how="left")
+            if len(ended) != n_close:
+                log.warning(
+                    "view: a commit closes %d versions, %d of them open here", n_close, len(ended)
+                )
+            closed_out.append(ended[cols])
         current = current[~hit]
     if n_open:
         current = pd.concat([current, df.iloc[:n_open][cols]], ignore_index=True)
@@ -466,7 +480,9 @@ def _apply_commit(
         current = current.reset_index(drop=True)
     runs = df.iloc[n_open + n_close :]
     # delta.confirm_open on open rows: each provider's latest run time, where it is later.
-    last_run = runs.groupby("provider", observed=True)["observed_at"].max()
+    last_run: dict[str, pd.Timestamp] = {}
+    for p, at in zip(runs["provider"], runs["observed_at"], strict=True):
+        last_run[p] = max(at, last_run.get(p, at))
     by_run = current["provider"].map(last_run)
     newer = by_run.notna() & (by_run > current["last_seen_at"])
     if newer.any():
