@@ -189,27 +189,51 @@ def join_specs(df: pd.DataFrame) -> pd.DataFrame:
     # replay joins hundreds of batches of the same few dozen variants (_variant_values).
     positions: dict[tuple, int] = {}
     at = [positions.setdefault(k, len(positions)) for k in keys.itertuples(index=False, name=None)]
-    empty = {**dict.fromkeys(SPEC_COLUMNS), "spec_match": "none"}
-    variants = pd.DataFrame.from_records(
-        [_variant_values(*k) or empty for k in positions], columns=SPEC_COLUMNS
-    )
-    filled = _spec_dtypes(variants).take(at)
+    filled = _typed_variants(tuple(positions)).take(at)
     filled.index = out.index
     out[SPEC_COLUMNS] = filled
     return out
 
 
-# (spec table, {(model, form factor, memory): SPEC_FIELDS values or None}), for join_specs.
-_VARIANT_CACHE: tuple[pd.DataFrame | None, dict[tuple, dict[str, object] | None]] = (None, {})
+# (spec table, {(model, form factor, memory): SPEC_FIELDS values or None},
+#  {variant keys in order: their typed spec rows}), for join_specs.
+_VARIANT_CACHE: tuple[pd.DataFrame | None, dict[tuple, dict[str, object] | None], dict] = (
+    None,
+    {},
+    {},
+)
+_TYPED_MAX = 512
+
+
+def _variant_caches() -> tuple[dict, dict]:
+    """The caches below, emptied when the loaded spec table is another one."""
+    global _VARIANT_CACHE
+    specs, cache, typed = _VARIANT_CACHE
+    if specs is not load_specs():
+        _VARIANT_CACHE = specs, cache, typed = load_specs(), {}, {}
+    return cache, typed
+
+
+def _typed_variants(keys: tuple[tuple, ...]) -> pd.DataFrame:
+    """One typed spec row per variant key, in that order; remembered by the keys: a replay
+    joins hundreds of batches of one provider, mostly with the same variant list, and
+    typing the ~20 columns costs more than the rows. Callers take rows, never mutate it."""
+    _, typed = _variant_caches()
+    if keys not in typed:
+        if len(typed) >= _TYPED_MAX:
+            typed.clear()
+        empty = {**dict.fromkeys(SPEC_COLUMNS), "spec_match": "none"}
+        variants = pd.DataFrame.from_records(
+            [_variant_values(*k) or empty for k in keys], columns=SPEC_COLUMNS
+        )
+        typed[keys] = _spec_dtypes(variants)
+    return typed[keys]
 
 
 def _variant_values(model, ff, mem) -> dict[str, object] | None:
     """`spec_values` of one variant, remembered while the loaded spec table is the same
     (a lookup filters the spec table: milliseconds, times every batch of a replay)."""
-    global _VARIANT_CACHE
-    specs, cache = _VARIANT_CACHE
-    if specs is not load_specs():
-        _VARIANT_CACHE = specs, cache = load_specs(), {}
+    cache, _ = _variant_caches()
     key = (model, ff, mem)
     if key not in cache:
         cache[key] = spec_values(model, mem, ff)
