@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
 import pyarrow as pa
@@ -49,7 +49,12 @@ def offers_to_frame(
     rules_provider = gpu_rules_of or provider
     rows = []
     fx_cache: dict[tuple[str, date], tuple[float, date]] = {}
+    # All offers of a response share one observed_at: one pandas Timestamp for them.
+    at_cache: dict[datetime, pd.Timestamp] = {}
     for o in result.offers:
+        observed_at = at_cache.get(o.observed_at)
+        if observed_at is None:
+            observed_at = at_cache[o.observed_at] = pd.Timestamp(o.observed_at).tz_convert("UTC")
         res = _resolve(o, rules_provider)
         if o.currency == "USD":
             rate, rate_date = 1.0, None
@@ -111,7 +116,7 @@ def offers_to_frame(
                 "market_offer_count": o.market_offer_count,
                 "market_price_p25_per_hour": o.market_price_p25_per_hour,
                 "market_price_median_per_hour": o.market_price_median_per_hour,
-                "observed_at": pd.Timestamp(o.observed_at).tz_convert("UTC"),
+                "observed_at": observed_at,
                 "source_url": o.source_url,
                 "snapshot_sha256": o.snapshot_sha256,
                 "extra_json": json.dumps(o.extra, sort_keys=True, default=str) if o.extra else None,

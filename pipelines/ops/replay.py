@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipelines.config import Config
@@ -239,14 +240,17 @@ def observation_fingerprint(obs: pd.DataFrame) -> str:
     """Hash of what a merge compares (offer keys and VERSION_VALUE_COLUMNS, prices rounded
     as the history rounds them): equal fingerprints, equal history after the merge."""
     cols = ["offer_key", *(c for c in VERSION_VALUE_COLUMNS if c in obs.columns)]
-    df = obs[cols].sort_values("offer_key", kind="mergesort").reset_index(drop=True)
+    # Column by column, rows in offer-key order (no sorted copy of the frame: this runs for
+    # every replayed snapshot). Only ever compared with fingerprints made here.
+    order = np.argsort(obs["offer_key"].to_numpy(dtype=object), kind="stable")
+    h = hashlib.sha256(f"{len(obs)} rows: {','.join(cols)}".encode())
     for c in cols:
-        if pd.api.types.is_float_dtype(df[c]):
-            df[c] = df[c].round(PRICE_DECIMALS)
-        else:
-            df[c] = df[c].astype("string")
-    h = pd.util.hash_pandas_object(df, index=False).to_numpy()
-    return hashlib.sha256(h.tobytes()).hexdigest()
+        col = obs[c]
+        col = (
+            col.round(PRICE_DECIMALS) if pd.api.types.is_float_dtype(col) else col.astype("string")
+        )
+        h.update(pd.util.hash_pandas_object(col, index=False).to_numpy()[order].tobytes())
+    return h.hexdigest()
 
 
 def _hold_repeats(
