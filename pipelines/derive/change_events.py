@@ -126,11 +126,16 @@ class RunContext:
 def events_frame(events: list[dict[str, Any]]) -> pd.DataFrame:
     """Events as a DataFrame with exactly EVENT_SCHEMA's columns and dtypes."""
     rows = []
+    # A run's events share a few timestamps: each converted once (by value).
+    utc: dict[Any, datetime] = {}
     for ev in events:
         r = {c: ev.get(c) for c in EVENT_COLUMNS}
         for ts in ("detected_at", "observed_at"):
-            if r[ts] is not None:
-                r[ts] = pd.Timestamp(r[ts]).tz_convert("UTC").to_pydatetime()
+            v = r[ts]
+            if v is not None:
+                if v not in utc:
+                    utc[v] = pd.Timestamp(v).tz_convert("UTC").to_pydatetime()
+                r[ts] = utc[v]
         rows.append(r)
     table = pa.Table.from_pylist(rows, schema=EVENT_SCHEMA) if rows else EVENT_SCHEMA.empty_table()
     return table.to_pandas()

@@ -497,30 +497,34 @@ def _round(s: pd.Series) -> pd.Series:
     return s
 
 
-def _values_equal(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
-    """Row-wise equality of the version value columns (NaN == NaN; floats rounded)."""
-    eq = np.ones(len(a), dtype=bool)
+def _values_equal(
+    a: pd.DataFrame, b: pd.DataFrame, a_at: np.ndarray, b_at: np.ndarray
+) -> np.ndarray:
+    """Equality of the version value columns of rows `a_at` of `a` and `b_at` of `b`, pair
+    by pair (NaN == NaN; floats rounded)."""
+    eq = np.ones(len(a_at), dtype=bool)
     for col in VERSION_VALUE_COLUMNS:
-        eq &= _column_equal(a[col], b[col])
+        eq &= _column_equal(a[col], b[col], a_at, b_at)
     return eq
 
 
-def _column_equal(x: pd.Series, y: pd.Series) -> np.ndarray:
-    # On plain arrays: a replay compares hundreds of small frames, where the per-call cost
-    # of Series operations, not the rows, is the time. Same rules as the Series path below.
+def _column_equal(x: pd.Series, y: pd.Series, x_at: np.ndarray, y_at: np.ndarray) -> np.ndarray:
+    # On plain arrays, rows picked there: a replay compares hundreds of small frames, where
+    # the per-call cost of Series operations, not the rows, is the time. Same rules as the
+    # Series path below.
     kinds = {x.dtype.kind, y.dtype.kind}
     if kinds <= {"f", "i", "u"} and isinstance(x.dtype, np.dtype) and isinstance(y.dtype, np.dtype):
-        xv, yv = x.to_numpy(), y.to_numpy()
+        xv, yv = x.to_numpy()[x_at], y.to_numpy()[y_at]
         if x.dtype.kind == "f":
             xv = xv.round(PRICE_DECIMALS)
         if y.dtype.kind == "f":
             yv = yv.round(PRICE_DECIMALS)
         return (xv == yv) | (np.isnan(xv.astype(float)) & np.isnan(yv.astype(float)))
     if all(pd.api.types.is_string_dtype(s.dtype) for s in (x, y)):
-        xv, yv = x.to_numpy(dtype=object), y.to_numpy(dtype=object)
+        xv, yv = x.to_numpy(dtype=object)[x_at], y.to_numpy(dtype=object)[y_at]
         return (xv == yv) | (pd.isna(xv) & pd.isna(yv))
-    x = _round(x).reset_index(drop=True)
-    y = _round(y).reset_index(drop=True)
+    x = _round(x.take(x_at)).reset_index(drop=True)
+    y = _round(y.take(y_at)).reset_index(drop=True)
     both_na = x.isna() & y.isna()
     same = (x == y).fillna(False).astype(bool) | both_na
     return same.to_numpy()
@@ -538,18 +542,17 @@ def _merge(
     taking every unchanged row, the bulk of them, was most of a replayed run's merge).
     """
     obs_cols = [f.name for f in OBSERVATION_FIELDS]
-    obs = obs[obs_cols].reset_index(drop=True)
+    if list(obs.columns) != obs_cols:
+        obs = obs[obs_cols]
+    obs = obs.reset_index(drop=True)
     prev = prev.reset_index(drop=True)
-    run_at = obs.groupby("provider", observed=True)["observed_at"].min()
     pos = pd.Index(prev["offer_key"]).get_indexer(obs["offer_key"])
     in_prev = pos >= 0
     # Row positions first, whole rows once: a take of every column is the costly step.
     seen_at = np.flatnonzero(in_prev)  # observations of offers already open
     old_at = pos[in_prev]  # their open versions
     if len(old_at):
-        same = _values_equal(
-            prev[VERSION_VALUE_COLUMNS].take(old_at), obs[VERSION_VALUE_COLUMNS].take(seen_at)
-        )
+        same = _values_equal(prev, obs, old_at, seen_at)
     else:
         same = np.zeros(0, dtype=bool)
 
@@ -568,7 +571,11 @@ def _merge(
 
     still_there = pd.Index(obs["offer_key"]).get_indexer(prev["offer_key"]) >= 0
     gone = prev[~still_there].copy()
-    gone["valid_to"] = gone["provider"].map(run_at).astype(prev["valid_to"].dtype)
+    if len(gone):
+        run_at = obs.groupby("provider", observed=True)["observed_at"].min()
+        gone["valid_to"] = gone["provider"].map(run_at).astype(prev["valid_to"].dtype)
+    else:
+        gone["valid_to"] = gone["valid_to"].astype(prev["valid_to"].dtype)
     gone["is_withdrawn"] = True
 
     kept = pd.concat(
@@ -577,6 +584,15 @@ def _merge(
     closed = pd.concat(
         [x for x in (closed_changed, gone) if len(x)] or [prev.iloc[0:0]], ignore_index=True
     )
+
+    providers = obs["provider"].unique()
+    if len(providers) == 1 and (gone["provider"] == providers[0]).all():
+        # One provider (nearly every replayed run): the counts are the sizes.
+        return (
+            kept,
+            closed,
+            {providers[0]: (int((~in_prev).sum()), int((~same).sum()), int(same.sum()), len(gone))},
+        )
 
     def per_provider(series: pd.Series) -> pd.Series:
         return series.value_counts()
@@ -592,7 +608,7 @@ def _merge(
             int(n_same.get(p, 0)),
             int(n_gone.get(p, 0)),
         )
-        for p in obs["provider"].unique()
+        for p in providers
     }
     return kept, closed, counts
 
