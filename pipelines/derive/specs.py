@@ -189,45 +189,51 @@ def join_specs(df: pd.DataFrame) -> pd.DataFrame:
     # replay joins hundreds of batches of the same few dozen variants (_variant_values).
     positions: dict[tuple, int] = {}
     at = [positions.setdefault(k, len(positions)) for k in keys.itertuples(index=False, name=None)]
-    filled = _typed_variants(tuple(positions)).take(at)
+    typed, rows = _typed_variants(list(positions))
+    filled = typed.take(np.asarray(rows, dtype=np.intp)[at])
     filled.index = out.index
     out[SPEC_COLUMNS] = filled
     return out
 
 
 # (spec table, {(model, form factor, memory): SPEC_FIELDS values or None},
-#  {variant keys in order: their typed spec rows}), for join_specs.
-_VARIANT_CACHE: tuple[pd.DataFrame | None, dict[tuple, dict[str, object] | None], dict] = (
+#  [the variants typed so far: their keys, {key: row}, their typed spec rows]), for join_specs.
+_VARIANT_CACHE: tuple[pd.DataFrame | None, dict[tuple, dict[str, object] | None], list] = (
     None,
     {},
-    {},
+    [[], {}, None],
 )
-_TYPED_MAX = 512
 
 
-def _variant_caches() -> tuple[dict, dict]:
+def _variant_caches() -> tuple[dict, list]:
     """The caches below, emptied when the loaded spec table is another one."""
     global _VARIANT_CACHE
     specs, cache, typed = _VARIANT_CACHE
     if specs is not load_specs():
-        _VARIANT_CACHE = specs, cache, typed = load_specs(), {}, {}
+        _VARIANT_CACHE = specs, cache, typed = load_specs(), {}, [[], {}, None]
     return cache, typed
 
 
-def _typed_variants(keys: tuple[tuple, ...]) -> pd.DataFrame:
-    """One typed spec row per variant key, in that order; remembered by the keys: a replay
-    joins hundreds of batches of one provider, mostly with the same variant list, and
-    typing the ~20 columns costs more than the rows. Callers take rows, never mutate it."""
+def _typed_variants(keys: list[tuple]) -> tuple[pd.DataFrame, list[int]]:
+    """Typed spec rows of every variant seen so far, and the row of each of `keys` there.
+
+    A replay joins hundreds of batches of the same few dozen variants, and typing the ~20
+    spec columns costs more than the rows: the table of all variants is typed again only
+    when a new one turns up. Typing is row by row (`_spec_dtypes`: each column's dtype is
+    fixed), so a variant's row is the same in any table. Callers take rows, never mutate it."""
     _, typed = _variant_caches()
-    if keys not in typed:
-        if len(typed) >= _TYPED_MAX:
-            typed.clear()
+    seen, row_of, _frame = typed
+    new = [k for k in dict.fromkeys(keys) if k not in row_of]
+    if new or typed[2] is None:
+        for k in new:
+            row_of[k] = len(seen)
+            seen.append(k)
         empty = {**dict.fromkeys(SPEC_COLUMNS), "spec_match": "none"}
         variants = pd.DataFrame.from_records(
-            [_variant_values(*k) or empty for k in keys], columns=SPEC_COLUMNS
+            [_variant_values(*k) or empty for k in seen], columns=SPEC_COLUMNS
         )
-        typed[keys] = _spec_dtypes(variants)
-    return typed[keys]
+        typed[2] = _spec_dtypes(variants)
+    return typed[2], [row_of[k] for k in keys]
 
 
 def _variant_values(model, ff, mem) -> dict[str, object] | None:

@@ -457,6 +457,9 @@ def _apply_commit(
     # there (a column null in the run records is float or object, not int or bool).
     if not records.schema.equals(delta.TABLE_SCHEMA, check_metadata=True):  # as built here
         records = delta.as_stored(records)
+    if not n_open and not n_close:  # a run that changed nothing: its run records only
+        runs = records.select(_RUN_RECORD_COLUMNS).to_pandas()
+        return _confirm_runs(current.reset_index(drop=True), runs, state)
     df = records.to_pandas()
     key = ["offer_key", "valid_from"]
     cols = [f.name for f in HISTORY_FIELDS]
@@ -478,8 +481,18 @@ def _apply_commit(
         current = pd.concat([current, df.iloc[:n_open][cols]], ignore_index=True)
     else:
         current = current.reset_index(drop=True)
-    runs = df.iloc[n_open + n_close :]
-    # delta.confirm_open on open rows: each provider's latest run time, where it is later.
+    return _confirm_runs(current, df.iloc[n_open + n_close :], state)
+
+
+# What delta.run_state and the confirmation read of a run record.
+_RUN_RECORD_COLUMNS = ["record", "provider", "observed_at", "dataset_version", "extra_json"]
+
+
+def _confirm_runs(
+    current: pd.DataFrame, runs: pd.DataFrame, state: dict[str, Any]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """delta.confirm_open on open rows: each provider's latest run time, where it is later;
+    the gate state from the run records."""
     last_run: dict[str, pd.Timestamp] = {}
     for p, at in zip(runs["provider"], runs["observed_at"], strict=True):
         last_run[p] = max(at, last_run.get(p, at))
