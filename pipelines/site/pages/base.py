@@ -75,6 +75,19 @@ class Site:
         models = data.current["gpu_model"].dropna().astype(str)
         hist_models = data.history["gpu_model"].dropna().astype(str)
         self.models = sorted(set(models) | set(hist_models), key=str.casefold)
+        self._by_model: dict[str, dict[str, pd.DataFrame]] = {}
+
+    def rows_of(self, table: str, model: str) -> pd.DataFrame:
+        """The rows of `self.d.<table>` (history, current, specs) whose gpu_model is
+        `model`. Grouped once per table: a page per GPU model each filtering the whole
+        history was most of the site's build on a multi-year history."""
+        groups = self._by_model.get(table)
+        frame = getattr(self.d, table)
+        if groups is None:
+            key = frame["gpu_model"].astype(str).where(frame["gpu_model"].notna())
+            groups = {str(m): g for m, g in frame.groupby(key, sort=False, dropna=True)}
+            self._by_model[table] = groups
+        return groups.get(model, frame.iloc[:0])
 
     def layout(self, title: str, body: str, *, active: str = "", depth: int = 0) -> str:
         up = "../" * depth

@@ -12,8 +12,7 @@ from pipelines.site.svg import DASHES, PALETTE, StepSeries, step_chart
 
 
 def gpu_series(site: Site, model: str) -> list[StepSeries]:
-    hist = site.d.history
-    rows = hist[hist["gpu_model"] == model]
+    rows = site.rows_of("history", model)
     end = site.d.data_end
     out = []
     for (provider, pricing), grp in rows.groupby(["provider", "pricing_model"], sort=True):
@@ -36,8 +35,7 @@ def gpu_series(site: Site, model: str) -> list[StepSeries]:
 
 
 def _spec_table(site: Site, model: str) -> str:
-    specs = site.d.specs
-    rows = specs[specs["gpu_model"].astype(str) == model]
+    rows = site.rows_of("specs", model)
     if rows.empty:
         return '<p class="empty">No spec row for this GPU (its $/PFLOP-hour is unknown).</p>'
     figures = [(p.upper(), c) for p, c in PRECISION_COLUMNS.items()]
@@ -72,8 +70,7 @@ def _spec_table(site: Site, model: str) -> str:
 
 
 def _current_table(site: Site, model: str) -> str:
-    cur = site.d.current
-    rows = cur[cur["gpu_model"] == model].sort_values(
+    rows = site.rows_of("current", model).sort_values(
         ["price_usd_per_gpu_hour", "offer_key"], na_position="last", kind="stable"
     )
     if rows.empty:
