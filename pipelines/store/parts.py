@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,10 +43,10 @@ import pyarrow.parquet as pq
 from filelock import FileLock
 
 from pipelines.schema import Table
+from pipelines.store import versioned
 from pipelines.store.atomic import (
     PARQUET_COMPRESSION,
     file_sha256,
-    write_json_atomic,
     write_parquet_atomic,
 )
 
@@ -211,45 +210,22 @@ class PartedTable:
 
     def _publish(self, version: int, files: list[dict[str, Any]]) -> None:
         name = f"v{version:08d}"
-        tmp = self.root / f".{name}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        for f in files:
-            os.link(self.parts / f["name"], tmp / f["name"])
-        shutil.rmtree(self.root / name, ignore_errors=True)  # left by a crashed attempt
-        os.rename(tmp, self.root / name)
         manifest = {
             "name": name,
             "version": version,
             "rows": sum(f["rows"] for f in files),
             "files": files,
         }
-        write_json_atomic(manifest, self.root / f"{name}.json")
-        # The switch: one atomic rename of a symlink (over the plain file of a migration).
-        link = self.datasets_dir / f".{self.path.name}.tmp"
-        if link.is_symlink() or link.exists():
-            link.unlink()
-        os.symlink(os.path.relpath(self.root / name, self.datasets_dir), link)
-        os.replace(link, self.path)
-        self._prune(name)
-
-    def _prune(self, current: str) -> None:
-        """Delete version directories, manifests and parts no kept version refers to."""
-        names = sorted(p.stem for p in self.root.glob("v*.json"))
-        keep = set(names[-(KEEP_PREVIOUS + 1) :]) | {current}
-        referenced: set[str] = set()
-        for n in names:
-            path = self.root / f"{n}.json"
-            if n in keep:
-                referenced |= {f["name"] for f in json.loads(path.read_text())["files"]}
-                continue
-            shutil.rmtree(self.root / n, ignore_errors=True)
-            path.unlink(missing_ok=True)
-        for p in self.root.glob(".v*.tmp"):
-            shutil.rmtree(p, ignore_errors=True)
-        for p in self.parts.glob("*"):
-            if p.name not in referenced:
-                p.unlink(missing_ok=True)
+        versioned.publish(
+            self.root, self.parts, name, [f["name"] for f in files], manifest, self.path
+        )
+        versioned.prune(
+            self.root,
+            self.parts,
+            name,
+            keep_previous=KEEP_PREVIOUS,
+            files_of=lambda m: (f["name"] for f in m["files"]),
+        )
 
 
 def _text(value: Any) -> Any:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,12 +35,11 @@ import pyarrow.parquet as pq
 from filelock import FileLock
 
 from pipelines.schema import HISTORY_FIELDS
-from pipelines.store import delta
+from pipelines.store import delta, versioned
 from pipelines.store.atomic import (
     PARQUET_COMPRESSION,
     file_sha256,
     to_table,
-    write_json_atomic,
     write_parquet_atomic,
 )
 from pipelines.tables import PRICES
@@ -222,13 +220,6 @@ class View:
         if len(small) > COMPACT_SMALL_PARTS or stale:
             merge = sorted(set(stale) | (set(small) if len(small) > COMPACT_SMALL_PARTS else set()))
             files = self._compact(name, files, merge, meta)
-        tmp = self.vdir / f".{name}.tmp"
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir(parents=True)
-        for f in files:
-            os.link(self.parts / f, tmp / f)
-        os.rename(tmp, self.vdir / name)
         manifest = {
             "table_url": table.url,
             "delta_version": delta_version,
@@ -239,13 +230,7 @@ class View:
             "files": files,
             "state": state,
         }
-        write_json_atomic(manifest, self.vdir / f"{name}.json")
-        # The switch: one atomic rename of a symlink.
-        tmp_link = self.datasets_dir / f".{PRICES_NAME}.tmp"
-        if tmp_link.is_symlink() or tmp_link.exists():
-            tmp_link.unlink()
-        os.symlink(os.path.relpath(self.vdir / name, self.datasets_dir), tmp_link)
-        os.replace(tmp_link, self.link)
+        versioned.publish(self.vdir, self.parts, name, files, manifest, self.link)
         self._prune(name)
         return manifest
 
@@ -306,21 +291,14 @@ class View:
 
     def _prune(self, keep_name: str) -> None:
         """Delete view directories, manifests and parts no kept view refers to."""
-        names = sorted(p.stem for p in self.vdir.glob("v*.json"))
-        keep = set(names[-(KEEP_PREVIOUS + 1) :]) | {keep_name}
-        referenced: set[str] = set()
-        for n in names:
-            path = self.vdir / f"{n}.json"
-            if n in keep:
-                referenced |= set(json.loads(path.read_text())["files"])
-                continue
-            shutil.rmtree(self.vdir / n, ignore_errors=True)
-            path.unlink(missing_ok=True)
-        for p in self.vdir.glob(".v*.tmp"):
-            shutil.rmtree(p, ignore_errors=True)
-        for p in self.parts.glob("*.parquet"):
-            if p.name not in referenced:
-                p.unlink(missing_ok=True)
+        versioned.prune(
+            self.vdir,
+            self.parts,
+            keep_name,
+            keep_previous=KEEP_PREVIOUS,
+            files_of=lambda m: m["files"],
+            parts_glob="*.parquet",
+        )
 
     def verify(self, table: delta.PriceTable) -> list[str]:
         """The published view's files against their recorded hashes, and its version

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.store import parts as parts_mod
+from pipelines.store import versioned
 from pipelines.store.parts import PartedTable
 from pipelines.tables import RUNS
 
@@ -87,7 +88,7 @@ def test_a_crash_before_the_switch_leaves_the_previous_version_published(tmp_pat
     def killed(*args, **kwargs):
         raise KeyboardInterrupt  # after the part and the version directory, before the link
 
-    monkeypatch.setattr(parts_mod, "write_json_atomic", killed)
+    monkeypatch.setattr(versioned, "write_json_atomic", killed)
     with pytest.raises(KeyboardInterrupt):
         table.append(rows(3))
     monkeypatch.undo()
