@@ -9,8 +9,9 @@ daily moves (`index_changed`) come from pipelines/derive/index/moves.py.
 Storage: an append-only table of immutable parts (pipelines/store/parts.py), one per run
 that raised events, published at `datasets/gpu_price_changes.parquet` (a symlinked
 directory that pandas, polars and DuckDB read as one table). An append reads only the
-`event_id` column of what is there (dedup: an event already recorded is not recorded
-again) and writes the new rows; the feed reads only the newest parts (`recent_events`).
+`event_id` column of the parts that can hold its ids (dedup: an event already recorded is
+not recorded again; `DEDUP_BOUNDS`) and writes the new rows; the feed reads only the
+newest parts (`recent_events`).
 Each part is sorted by detection time, provider, type and id, and parts follow the order
 of the runs, so the rows read in the order the single file of earlier releases kept;
 `read_events` sorts anyway (a replay may record older events after newer ones).
@@ -162,9 +163,18 @@ def event_to_json(ev: Mapping[str, Any]) -> dict[str, Any]:
 EVENT_ORDER = ["detected_at", "provider", "event_type", "event_id"]
 
 
+# Columns an event_id determines: the id hashes `from_version` (per-offer and group events)
+# or the index day (index moves, whose from_version is null). An id already recorded is
+# therefore in a part whose recorded ranges of both contain the new event's values: the
+# dedup of a run reads the parts since its baseline version, not every part.
+DEDUP_BOUNDS = ("from_version", "index_date")
+
+
 def events_table(path: Path) -> PartedTable:
     """The events table whose published path is `path` (`<datasets>/gpu_price_changes.parquet`)."""
-    return PartedTable(Path(path).parent, PRICE_CHANGES, range_column="detected_at")
+    return PartedTable(
+        Path(path).parent, PRICE_CHANGES, range_column="detected_at", key_bounds=DEDUP_BOUNDS
+    )
 
 
 def read_events(path: Path) -> pd.DataFrame:
@@ -199,7 +209,9 @@ def append_events(path: Path, new: pd.DataFrame) -> pd.DataFrame:
     part; return them. The first call creates the table, even with no events."""
     table = events_table(path)
     with table.lock():
-        known = set(table.read(["event_id"])["event_id"].to_pylist()) if table.exists() else set()
+        # Only the parts that can hold one of these ids are read (DEDUP_BOUNDS).
+        maybe = table.parts_with(to_table(new, EVENT_SCHEMA), DEDUP_BOUNDS)
+        known = set(table.read(["event_id"], files=maybe)["event_id"].to_pylist())
         added = new[~new["event_id"].isin(known)].drop_duplicates("event_id", keep="first")
         part = added.sort_values(EVENT_ORDER, kind="mergesort")
         table.append(to_table(part.reset_index(drop=True), EVENT_SCHEMA))

@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -58,7 +59,14 @@ LOCK_TIMEOUT_S = 600
 class PartedTable:
     """One append-only table of the catalogue published as a directory of parts."""
 
-    def __init__(self, datasets_dir: Path, table: Table, *, range_column: str | None = None):
+    def __init__(
+        self,
+        datasets_dir: Path,
+        table: Table,
+        *,
+        range_column: str | None = None,
+        key_bounds: Sequence[str] = (),
+    ):
         self.table = table
         self.schema = table.storage_schema
         self.datasets_dir = Path(datasets_dir)
@@ -66,6 +74,10 @@ class PartedTable:
         self.root = self.datasets_dir / f".{table.name}"
         self.parts = self.root / "parts"
         self.range_column = range_column
+        # Columns whose range each part records (`ranges` in the manifest), so that a look-up
+        # by key reads only the parts that can hold the key: the primary key's columns and
+        # `key_bounds`, columns whose values a key determines (see `parts_with`).
+        self.ranged = list(dict.fromkeys([*table.primary_key, *key_bounds]))
         self.fan_in = FAN_IN
 
     @contextmanager
@@ -113,6 +125,35 @@ class PartedTable:
             tables.append(t.select(schema.names).cast(schema))
         return pa.concat_tables(tables) if tables else schema.empty_table()
 
+    def parts_with(self, data: pa.Table, columns: Sequence[str]) -> list[dict[str, Any]]:
+        """The current parts that may hold a row equal to a row of `data` in `columns`: for
+        some row of `data`, each column's value lies in the part's recorded range (or is
+        null and the part has nulls there). Parts without a recorded range for a column
+        (written by an earlier release) always may. The others are not read at all, so a
+        look-up of a run's keys reads the few parts of its time window, not the history."""
+        files = self.files()
+        if not data.num_rows or not files:
+            return []
+        values = {c: _texts(data[c]) for c in columns}
+        out = []
+        for f in files:
+            may = None
+            for c, (vals, nulls) in values.items():
+                r = f.get("ranges", {}).get(c)
+                if r is None:
+                    continue
+                lo, hi, has_nulls = r
+                inside = nulls & has_nulls
+                if lo is not None:
+                    some = ~nulls
+                    inside[some] = (vals[some] >= lo) & (vals[some] <= hi)
+                may = inside if may is None else may & inside
+                if not may.any():
+                    break
+            if f.get("rows", 1) and (may is None or may.any()):
+                out.append(f)
+        return out
+
     # --- writing -----------------------------------------------------------------------
     def append(self, data: pa.Table, *, replace_keys: Sequence[str] | None = None) -> None:
         """Publish `data` as a new part. `replace_keys`: existing rows with the same values
@@ -156,6 +197,8 @@ class PartedTable:
             )[self.range_column]
             lo, hi = pc.min_max(col).values()
             entry["min"], entry["max"] = _text(lo.as_py()), _text(hi.as_py())
+        if table is not None:
+            entry["ranges"] = {c: _range(table[c]) for c in self.ranged}
         return entry
 
     def _migrate(self, f: dict[str, Any]) -> dict[str, Any]:
@@ -167,8 +210,12 @@ class PartedTable:
         self, files: list[dict[str, Any]], data: pa.Table, keys: list[str], version: int
     ) -> list[dict[str, Any]]:
         wanted = set(zip(*(data[k].to_pylist() for k in keys), strict=True))
+        candidates = {f["name"] for f in self.parts_with(data, keys)}
         out = []
         for f in files:
+            if f["name"] not in candidates:
+                out.append(f)
+                continue
             existing = pq.read_table(self.parts / f["name"], columns=keys)
             hit = [k in wanted for k in zip(*(existing[k].to_pylist() for k in keys), strict=True)]
             if not any(hit):
@@ -193,14 +240,19 @@ class PartedTable:
     def _merge(self, group: list[dict[str, Any]], version: int, level: int) -> dict[str, Any]:
         path = self.parts / f"part-{version:08d}-l{level}.parquet"
         tmp = path.with_name(f".{path.name}.tmp")
+        ranges: dict[str, list[Any]] = {}
         with pq.ParquetWriter(tmp, self.schema, compression=PARQUET_COMPRESSION) as w:
             for f in group:
                 pf = pq.ParquetFile(self.parts / f["name"])
                 for i in range(pf.num_row_groups):
-                    w.write_table(pf.read_row_group(i).cast(self.schema))
+                    rg = pf.read_row_group(i).cast(self.schema)
+                    w.write_table(rg)
+                    for c in self.ranged:
+                        ranges[c] = _union(ranges.get(c), _range(rg[c]))
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
         entry = self._entry(path, file_sha256(path), None, level)
+        entry["ranges"] = {c: ranges.get(c, [None, None, False]) for c in self.ranged}
         if self.range_column and all("min" in f for f in group if f["rows"]):
             ranged = [f for f in group if f["rows"]]
             if ranged:
@@ -226,6 +278,32 @@ class PartedTable:
             keep_previous=KEEP_PREVIOUS,
             files_of=lambda m: (f["name"] for f in m["files"]),
         )
+
+
+def _range(col: pa.ChunkedArray | pa.Array) -> list[Any]:
+    """[min, max, has nulls] of a column, the bounds as JSON (None: no value)."""
+    lo, hi = pc.min_max(col).values() if len(col) > col.null_count else (None, None)
+    return [
+        None if lo is None else _text(lo.as_py()),
+        None if hi is None else _text(hi.as_py()),
+        col.null_count > 0,
+    ]
+
+
+def _union(a: list[Any] | None, b: list[Any]) -> list[Any]:
+    if a is None:
+        return b
+    los = [x for x in (a[0], b[0]) if x is not None]
+    his = [x for x in (a[1], b[1]) if x is not None]
+    return [min(los, default=None), max(his, default=None), a[2] or b[2]]
+
+
+def _texts(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """A column's values as `_text` gives range bounds (an object array), and its null
+    mask."""
+    values = col.to_pylist()
+    nulls = np.array([v is None for v in values], dtype=bool)
+    return np.array([None if v is None else _text(v) for v in values], dtype=object), nulls
 
 
 def _text(value: Any) -> Any:

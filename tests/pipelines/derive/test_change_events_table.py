@@ -5,6 +5,7 @@ the newest parts."""
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -34,7 +35,8 @@ def run_events(run: int, rng: random.Random) -> pd.DataFrame:
     """A run's events: price changes of a few offers of each provider."""
     out = []
     for provider in PROVIDERS:
-        ctx = RunContext(provider, T0 + timedelta(hours=run), f"v{run - 1}", f"v{run}")
+        # Versions sort like the runs, as dataset versions (timestamps) do.
+        ctx = RunContext(provider, T0 + timedelta(hours=run), f"v{run - 1:04d}", f"v{run:04d}")
         for key in rng.sample(range(40), rng.randint(0, 4)):
             row = {
                 "offer_key": f"{provider}|type-{key}|r||on_demand|",
@@ -114,3 +116,92 @@ def test_an_events_file_of_an_earlier_release_is_kept_and_extended(tmp_path):
     expected = old_append(first, second)
     pd.testing.assert_frame_equal(read_events(path), expected)
     pd.testing.assert_frame_equal(pd.read_parquet(path), expected)
+
+
+def index_moves(day: int, detected: datetime) -> pd.DataFrame:
+    """Index moves of one day (null from_version; the id hashes the day, not the time)."""
+    index_day = (T0 + timedelta(days=day)).date()
+    rows = [
+        {
+            "event_id": change_events.event_id_of(
+                change_events.INDEX_CHANGED, index_id, "on_demand", index_day, "1.0"
+            ),
+            "event_type": change_events.INDEX_CHANGED,
+            "pricing_model": "on_demand",
+            "old_value": "2.0",
+            "new_value": "2.5",
+            "detected_at": detected,
+            "observed_at": detected,
+            "to_version": f"index-{day}",
+            "index_id": index_id,
+            "index_date": index_day,
+            "methodology_version": "1.0",
+        }
+        for index_id in ("H100-SXM", "A100-SXM")
+    ]
+    return events_frame(rows)
+
+
+def test_dedup_reads_only_the_parts_that_can_hold_the_ids(tmp_path, monkeypatch):
+    """The dedup of an append reads the parts of its baseline's window, not the history, and
+    drops exactly what the whole-file dedup dropped: retried runs, a provider whose
+    baseline is many runs old, events re-sent long after, index moves re-detected later,
+    parts merged over several levels, and parts of a manifest without recorded ranges."""
+    monkeypatch.setattr(parts_mod, "FAN_IN", 3)
+    path = tmp_path / CHANGES_NAME
+    rng = random.Random(11)
+    expected = EVENT_SCHEMA.empty_table().to_pandas()
+    history: list[pd.DataFrame] = []
+    dedup_reads: list[int] = []
+    real_read = parts_mod.PartedTable.read
+
+    def spy(self, columns=None, files=None):
+        if columns == ["event_id"]:
+            dedup_reads.append(len(files))
+        return real_read(self, columns, files)
+
+    monkeypatch.setattr(parts_mod.PartedTable, "read", spy)
+    for run in range(1, 121):
+        new = [run_events(run, rng)]
+        if run % 5 == 0:
+            new.append(history[-1])  # the previous run retried
+        if run % 17 == 0:
+            new.append(history[rng.randrange(len(history))])  # an old run's events re-sent
+        if run % 11 == 0:
+            # A provider back after 30 runs: its baseline (from_version) is that old.
+            old_baseline = f"v{max(0, run - 30):04d}"
+            ctx = RunContext("lambda", T0 + timedelta(hours=run), old_baseline, f"v{run:04d}")
+            row = {"offer_key": "lambda|gpu_1x_h100|us||on_demand|", "pricing_model": "on_demand"}
+            new.append(events_frame([ctx.event(PRICE_CHANGED, row, old_value="2", new_value="3")]))
+        if run % 24 == 0:
+            # The same index moves re-detected at a later time (ids ignore the time).
+            moves = index_moves(run // 24, T0 + timedelta(hours=run))
+            new.append(moves)
+            new.append(moves.assign(detected_at=moves["detected_at"] + timedelta(hours=1)))
+        new = pd.concat(new, ignore_index=True)
+        dedup_reads.clear()
+        added = append_events(path, new)
+        assert set(added["event_id"]) == set(new["event_id"]) - set(expected["event_id"])
+        expected = old_append(expected, new)
+        history.append(new)
+        if run > 60 and run % 5 and run % 11 and run % 17 and run % 24:
+            # An ordinary run: no recorded event has its baseline (from_version), so no part
+            # is read at all.
+            assert dedup_reads == [0]
+        elif run > 60 and run % 5 == 0 and run % 11 and run % 17 and run % 24:
+            # The previous run retried: the parts whose baselines span that run's are read
+            # (the newest, or a merged part right after a merge that took it in).
+            assert dedup_reads[0] >= 1
+    # Manifests of the earlier release recorded no ranges: those parts are always read.
+    table = change_events.events_table(path)
+    manifest = table.root / f"{table.manifest()['name']}.json"
+    m = json.loads(manifest.read_text())
+    m["files"] = [{k: v for k, v in f.items() if k != "ranges"} for f in m["files"]]
+    manifest.write_text(json.dumps(m))
+    new = pd.concat([history[3], history[-1], run_events(121, rng)], ignore_index=True)
+    dedup_reads.clear()
+    added = append_events(path, new)
+    assert dedup_reads == [len(m["files"])]
+    assert set(added["event_id"]) == set(new["event_id"]) - set(expected["event_id"])
+    expected = old_append(expected, new)
+    pd.testing.assert_frame_equal(read_events(path), expected)

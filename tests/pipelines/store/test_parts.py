@@ -6,6 +6,7 @@ migrates."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -126,3 +127,34 @@ def test_a_plain_file_of_an_earlier_release_becomes_the_first_part(tmp_path):
     df = published(tmp_path)
     assert list(df["run_id"]) == ["r0001", "r0001", "r0002", "r0002"]
     assert df["quarantined_rows"].isna().sum() == 2
+
+
+def test_replace_keys_reads_only_the_parts_whose_key_ranges_hold_them(tmp_path, monkeypatch):
+    """A retried run's rows are found from the parts' recorded key ranges: the log's
+    history is not read, whatever its length, and rows of a run long ago still replace."""
+    monkeypatch.setattr(parts_mod, "FAN_IN", 3)
+    table = PartedTable(tmp_path, RUNS)
+    for run in range(1, 41):
+        table.append(rows(run))
+    read: list[str] = []
+    real = parts_mod.pq.read_table
+
+    def spy(path, *args, **kwargs):
+        read.append(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(parts_mod.pq, "read_table", spy)
+    table.append(rows(41), replace_keys=RUNS.primary_key)  # a new run: nothing to read
+    assert read == []
+    again = rows(41, providers=("aws",)).set_column(5, "status", pa.array(["failed"]))
+    table.append(again, replace_keys=RUNS.primary_key)  # retried: the newest part only
+    assert set(read) == {"part-00000041.parquet"}
+    read.clear()
+    old = rows(7, providers=("gcp",)).set_column(5, "status", pa.array(["failed"]))
+    table.append(old, replace_keys=RUNS.primary_key)  # a run long ago: its merged part
+    assert len(set(read)) == 1
+    df = published(tmp_path).set_index(["run_id", "provider"])
+    assert len(df) == 82 and df.index.is_unique
+    assert df.loc[("r0041", "aws"), "status"] == "failed"
+    assert df.loc[("r0007", "gcp"), "status"] == "failed"
+    assert df.loc[("r0007", "aws"), "status"] == "ok"
