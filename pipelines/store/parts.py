@@ -49,9 +49,13 @@ from pipelines.store.atomic import (
     PARQUET_COMPRESSION,
     file_sha256,
     write_parquet_atomic,
+    write_rebatched,
 )
 
 FAN_IN = 10
+# Rows per row group of a merged part (one row group per appended part would keep a footer
+# entry per append: see write_rebatched).
+ROW_GROUP_ROWS = 128_000
 KEEP_PREVIOUS = 1  # earlier version directories kept after a switch
 LOCK_TIMEOUT_S = 600
 
@@ -241,14 +245,18 @@ class PartedTable:
         path = self.parts / f"part-{version:08d}-l{level}.parquet"
         tmp = path.with_name(f".{path.name}.tmp")
         ranges: dict[str, list[Any]] = {}
-        with pq.ParquetWriter(tmp, self.schema, compression=PARQUET_COMPRESSION) as w:
+
+        def row_groups() -> Iterator[pa.Table]:
             for f in group:
                 pf = pq.ParquetFile(self.parts / f["name"])
                 for i in range(pf.num_row_groups):
                     rg = pf.read_row_group(i).cast(self.schema)
-                    w.write_table(rg)
                     for c in self.ranged:
                         ranges[c] = _union(ranges.get(c), _range(rg[c]))
+                    yield rg
+
+        with pq.ParquetWriter(tmp, self.schema, compression=PARQUET_COMPRESSION) as w:
+            write_rebatched(w, row_groups(), ROW_GROUP_ROWS)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
         entry = self._entry(path, file_sha256(path), None, level)

@@ -41,6 +41,7 @@ from pipelines.store.atomic import (
     file_sha256,
     to_table,
     write_parquet_atomic,
+    write_rebatched,
 )
 from pipelines.tables import PRICES
 
@@ -255,29 +256,15 @@ class View:
         schema = schema.with_metadata(
             {**schema.metadata, **{k.encode(): v.encode() for k, v in meta.items()}}
         )
-        rows = 0
-        pending: list[pa.Table] = []
-        with pq.ParquetWriter(tmp, schema, compression=PARQUET_COMPRESSION) as w:
 
-            def flush(final: bool) -> None:
-                batch = pa.concat_tables(pending).unify_dictionaries()
-                full = (
-                    batch.num_rows if final else batch.num_rows // ROW_GROUP_ROWS * ROW_GROUP_ROWS
-                )
-                if full:
-                    w.write_table(batch.slice(0, full), row_group_size=ROW_GROUP_ROWS)
-                pending[:] = [batch.slice(full)]
-
+        def row_groups() -> Iterator[pa.Table]:
             for n in merged:
                 f = pq.ParquetFile(self.parts / n)
                 for i in range(f.num_row_groups):
-                    rg = _conform(f.read_row_group(i)).cast(schema)
-                    pending.append(rg)
-                    rows += rg.num_rows
-                    if sum(t.num_rows for t in pending) >= ROW_GROUP_ROWS:
-                        flush(final=False)
-            if pending:
-                flush(final=True)
+                    yield _conform(f.read_row_group(i)).cast(schema)
+
+        with pq.ParquetWriter(tmp, schema, compression=PARQUET_COMPRESSION) as w:
+            rows = write_rebatched(w, row_groups(), ROW_GROUP_ROWS)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
         out = {k: v for k, v in files.items() if k not in merged}

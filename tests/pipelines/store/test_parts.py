@@ -68,6 +68,12 @@ def test_readers_see_every_append_and_compaction_bounds_the_files(tmp_path):
     m = table.manifest()
     assert sum(f["rows"] for f in m["files"]) == len(expected)
     assert m["files"][0]["min"] == T0.replace(hour=1).isoformat()
+    # A merged part is one row group (a footer entry per append would make the merged part
+    # as big as its parts together), and records the key ranges of all its rows.
+    merged = pq.ParquetFile(path / m["files"][0]["name"])
+    assert merged.metadata.num_row_groups == 1 and merged.metadata.num_rows == 200
+    assert m["files"][0]["bytes"] < 3 * m["files"][-1]["bytes"]
+    assert m["files"][0]["ranges"]["run_id"] == ["r0001", "r0100", False]
     assert sorted(p.name for p in table.parts.iterdir()) <= sorted(
         {f["name"] for f in m["files"]} | set(_previous_files(table))
     )
