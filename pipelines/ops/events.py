@@ -33,6 +33,7 @@ from pipelines.derive.changes import (
     save_state,
 )
 from pipelines.notify import alerts, feed
+from pipelines.store.history import History
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +120,15 @@ def _write_feed(datasets_dir: Path, config: Config, now) -> None:
     )
 
 
-def publish_index(history: pd.DataFrame, config: Config, dataset_version: str) -> pd.DataFrame:
+def publish_index(
+    history: pd.DataFrame | History, config: Config, dataset_version: str
+) -> pd.DataFrame:
     """Publish the price index's new days, then record its moves as change events; returns
     the new events.
+
+    `history`: the whole history, or the store to read it from: then only the versions the
+    days after the last published day can use are read (`_index_input`), so a run's cost
+    does not grow with the history.
 
     A new methodology version recomputes the whole series: its day-on-day moves are old
     news restated, so that publish raises none. Moves already recorded (the step repeated
@@ -129,11 +136,14 @@ def publish_index(history: pd.DataFrame, config: Config, dataset_version: str) -
     """
     datasets_dir = Path(config.datasets_dir)
     index_path = datasets_dir / price_index.INDEX_FILE
-    versions_before = (
-        set(pd.read_parquet(index_path, columns=["methodology_version"])["methodology_version"])
+    published = (
+        pd.read_parquet(index_path, columns=["date", "methodology_version"])
         if index_path.is_file()
-        else set()
+        else None
     )
+    versions_before = set(published["methodology_version"]) if published is not None else set()
+    if isinstance(history, History):
+        history = _index_input(history, published)
     price_index.publish(history, datasets_dir)
     if versions_before and price_index.CURRENT_VERSION not in versions_before:
         log.info("price index: methodology %s recomputed; no moves", price_index.CURRENT_VERSION)
@@ -152,6 +162,29 @@ def publish_index(history: pd.DataFrame, config: Config, dataset_version: str) -
     _write_feed(datasets_dir, config, new["detected_at"].max().to_pydatetime())
     log.info("price index: %d moves recorded as change events", len(new))
     return new.reset_index(drop=True)
+
+
+def _index_input(history: History, published: pd.DataFrame | None) -> pd.DataFrame:
+    """The history rows the index's unpublished days need: with days of the current
+    methodology published up to D, the versions still in force at the end of D + 1 or
+    later (ending at or after D + 2 days, or open).
+
+    The same index as from the whole history: the index computes day d from the versions
+    in force at the end of d only, and takes its first and last days from the rows'
+    earliest `valid_from` and latest `last_seen_at`. The latest observation is among these
+    rows (it ends later still); every day after D with a version in force keeps a row
+    starting on or before it; the days the later first day leaves out are up to D, so
+    published, or days without any offer, which a live run cannot change (it adds versions
+    from its own time on). A replay of older archives can change past days: it publishes
+    from the whole history (`final_steps`)."""
+    if published is None:
+        return history.read_all()
+    days = published.loc[published["methodology_version"].eq(price_index.CURRENT_VERSION), "date"]
+    if days.empty:
+        return history.read_all()
+    last = pd.Timestamp(days.max())
+    last = last.tz_localize("UTC") if last.tzinfo is None else last.tz_convert("UTC")
+    return history.read_all(ending_from=last + 2 * price_index.DAY)
 
 
 class EventBatch:

@@ -284,7 +284,8 @@ def post_publish(
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("gpu specs", lambda: gpu_specs.publish_specs(config.datasets_dir, version)),
         ("price per TFLOP", lambda: tflops.publish(current, config.datasets_dir, version)),
-        ("price index", lambda: events.publish_index(history.read_all(), config, version)),
+        # The store, not read_all(): the index reads only the versions its new days need.
+        ("price index", lambda: events.publish_index(history, config, version)),
         (
             "change events",
             lambda: events.process_run(

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.schema import (
     HISTORY_FIELDS,
@@ -246,16 +247,32 @@ class History:
             return self._batch.current()
         return self.view.read_current()
 
-    def read_all(self, version: str | None = None) -> pd.DataFrame:
-        """The whole history: the view, or (time travel) the table as of a dataset version."""
+    def read_all(
+        self, version: str | None = None, *, ending_from: pd.Timestamp | None = None
+    ) -> pd.DataFrame:
+        """The whole history: the view, or (time travel) the table as of a dataset version.
+
+        `ending_from`: only the versions still open or ending at or after that time (what
+        a step computing recent days needs). The view's row groups that all ended earlier
+        are skipped from their statistics: a closed part holds the versions closed by a
+        span of commits, so the read follows the recent changes, not the history."""
         if version is None or version == self.current_version():
             if self._fresh_manifest() is None:
                 return PRICES.schema.empty_table().to_pandas()
-            return pd.read_parquet(self.link)
+            if ending_from is None:
+                return pd.read_parquet(self.link)
+            valid_to = pc.field("valid_to")
+            since = pa.scalar(
+                pd.Timestamp(ending_from).to_pydatetime(), PRICES.schema.field("valid_to").type
+            )
+            return pd.read_parquet(self.link, filters=(valid_to >= since) | valid_to.is_null())
         dv = self.table.delta_version_of(version)
         if dv is None:
             raise KeyError(f"dataset version {version} not found in {self.table.url}")
-        return self.table.history_rows(dv)
+        rows = self.table.history_rows(dv)
+        if ending_from is not None:
+            rows = rows[rows["valid_to"].isna() | (rows["valid_to"] >= ending_from)]
+        return rows
 
     def provider_state(self) -> dict[str, dict[str, Any]]:
         """Per provider: last good run (observed_at, rows, version, regions), from the run

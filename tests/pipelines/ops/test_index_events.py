@@ -21,6 +21,7 @@ from pipelines.derive import index as idx
 from pipelines.derive.changes import CHANGES_NAME, read_events
 from pipelines.notify import alerts, feed
 from pipelines.ops import events
+from pipelines.store.history import History
 from tests.pipelines.derive.test_index import D1, frame, row
 from tests.pipelines.notify.test_alerts import FROM, PUBLIC_URL, smtp_server
 
@@ -209,3 +210,38 @@ def test_a_database_from_before_index_filters_gains_the_column(tmp_path):
     assert (sub.email, sub.indexes, sub.filters_text()) == ("old@example.org", [], "all events")
     sub = alerts.subscribe(engine, "old@example.org", indexes=["L40S"])
     assert sub.indexes == ["L40S"] and sub.token == "abc"
+
+
+class StoredHistory(History):
+    """The history as a run's step gets it: the store, read through `read_all` (filtered
+    like the view's read: versions open or ending at or after `ending_from`)."""
+
+    def __init__(self, rows: pd.DataFrame):
+        self.rows = rows
+        self.reads: list[pd.Timestamp | None] = []
+
+    def read_all(self, version=None, *, ending_from=None):
+        self.reads.append(ending_from)
+        if ending_from is None:
+            return self.rows
+        return self.rows[self.rows["valid_to"].isna() | (self.rows["valid_to"] >= ending_from)]
+
+
+def test_a_run_reads_only_the_versions_its_new_days_need_and_publishes_the_same(tmp_path):
+    whole, stored = config(tmp_path / "whole"), config(tmp_path / "stored")
+    two_days(whole)
+    first = StoredHistory(history(day2=False))
+    events.publish_index(first, stored, "v1")
+    assert first.reads == [None]  # nothing published yet: the whole history
+    second = StoredHistory(history(day2=True))
+    moves = events.publish_index(second, stored, "v2")
+    # Day 1 is published: day 2 needs the versions in force at its end.
+    assert second.reads == [D2 + DAY]
+    assert len(second.read_all(ending_from=D2 + DAY)) < len(history(day2=True))
+    for name in (idx.INDEX_FILE, idx.INPUTS_FILE):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(stored.datasets_dir / name), pd.read_parquet(whole.datasets_dir / name)
+        )
+    assert list(moves["index_id"]) == ["H100-SXM"]
+    got, expected = (read_events(c.datasets_dir / CHANGES_NAME) for c in (stored, whole))
+    pd.testing.assert_frame_equal(got, expected)

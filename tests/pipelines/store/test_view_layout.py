@@ -150,3 +150,21 @@ def test_a_view_in_the_earlier_layout_is_rewritten_by_the_next_refresh(tmp_path)
     assert got["price_basis"].isna().all()
     pd.testing.assert_frame_equal(got, before[got.columns], check_dtype=False)
     assert h.verify() == []
+
+
+def test_read_all_ending_from_gives_the_versions_in_force_then_with_the_same_types(tmp_path):
+    """What the price index reads for its new days: the versions open or ending at or after
+    a time, exactly the rows (and dtypes) of the whole history filtered that way."""
+    h = History(tmp_path)
+    for step in range(8):
+        h.merge_and_publish(_run(step))
+    everything = pd.read_parquet(tmp_path / "gpu_prices.parquet")
+    for at in (T0, T0 + 3 * HOUR, T0 + 7 * HOUR, T0 + 30 * HOUR):
+        got = h.read_all(ending_from=pd.Timestamp(at))
+        keep = everything["valid_to"].isna() | (everything["valid_to"] >= pd.Timestamp(at))
+        expected = everything[keep].reset_index(drop=True)
+        # Same columns and dtypes (a categorical's categories are those of the rows read).
+        assert [type(t) for t in got.dtypes] == [type(t) for t in expected.dtypes]
+        pd.testing.assert_frame_equal(plain(got), plain(expected))
+    assert len(h.read_all(ending_from=pd.Timestamp(T0 + 30 * HOUR))) == 3  # the open ones
+    assert len(h.read_all(ending_from=pd.Timestamp(T0))) == len(everything)
