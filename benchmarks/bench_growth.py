@@ -176,6 +176,41 @@ def parquet_bytes(df) -> int:
     return buf.tell()
 
 
+def _timed_steps() -> dict[str, list[float]]:
+    """Wrap the steps of a run (as `scrape run` calls them) to add up their wall and CPU
+    seconds: which step's cost follows the history."""
+    from pipelines.derive import specs, tflops
+    from pipelines.ops import datapackage, events, runlog
+    from pipelines.site import build as site_build
+    from pipelines.store.history import History
+
+    spent: dict[str, list[float]] = {}
+
+    def wrap(owner, attr: str, label: str) -> None:
+        fn = getattr(owner, attr)
+
+        def timed(*args, **kwargs):
+            t0, c0 = time.perf_counter(), time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                acc = spent.setdefault(label, [0.0, 0.0])
+                acc[0] += time.perf_counter() - t0
+                acc[1] += time.process_time() - c0
+
+        setattr(owner, attr, timed)
+
+    wrap(History, "merge_and_publish", "merge + commit + view")
+    wrap(specs, "publish_specs", "specs")
+    wrap(tflops, "publish", "price per TFLOP")
+    wrap(events, "publish_index", "price index")
+    wrap(events, "process_run", "change events")
+    wrap(runlog, "append", "run log")
+    wrap(datapackage, "write", "datapackage.json")
+    wrap(site_build, "publish", "site + card")
+    return spent
+
+
 def runs(datasets: Path, n_runs: int, changed_fraction: float) -> list[dict]:
     import pandas as pd
 
@@ -190,6 +225,7 @@ def runs(datasets: Path, n_runs: int, changed_fraction: float) -> list[dict]:
     next_id = 10_000_000
     h = History.for_config(cfg)
     at = pd.Timestamp(h.provider_state()["aws"]["last_observed_at"])
+    spent = _timed_steps()
     out = []
     for i in range(n_runs):
         at = at + pd.Timedelta(hours=1)
@@ -213,6 +249,7 @@ def runs(datasets: Path, n_runs: int, changed_fraction: float) -> list[dict]:
             for p in datasets.iterdir()
             if not p.is_symlink()
         }
+        spent.clear()
         t0, c0 = time.perf_counter(), time.process_time()
         publish.merge_and_post(passed, {}, report, cfg, h, post_steps=True, alerts=False)
         publish.log_run(report, cfg)
@@ -247,6 +284,8 @@ def runs(datasets: Path, n_runs: int, changed_fraction: float) -> list[dict]:
                 ),
                 "changed_rows_parquet_bytes": parquet_bytes(opened),
                 "notes": report.notes,
+                # Per step: [wall, CPU] seconds.
+                "step_seconds": {k: [round(w, 3), round(c, 3)] for k, (w, c) in spent.items()},
                 "bytes_added_by_path": by_part,
             }
         )
@@ -344,6 +383,10 @@ def main() -> None:
             "cpu_seconds_last_run": rows[-1]["cpu_seconds"],
             "cpu_seconds_median_run": round(float(np.median([x["cpu_seconds"] for x in rows])), 3),
             "cpu_last_over_first": round(rows[-1]["cpu_seconds"] / rows[0]["cpu_seconds"], 2),
+            "step_cpu_seconds_median": {
+                k: round(float(np.median([x["step_seconds"].get(k, [0, 0])[1] for x in rows])), 3)
+                for k in rows[-1]["step_seconds"]
+            },
             "runs_peak_rss_mb": r["peak_rss_mb"],
             "read_seconds": rd["read_seconds"],
             "read_rows": rd["rows"],
