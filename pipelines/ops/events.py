@@ -12,6 +12,7 @@ queued for the subscribers whose filters match, and the feed rewritten.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,7 @@ from pipelines.derive.changes import (
     save_state,
 )
 from pipelines.notify import alerts, feed
+from pipelines.store.atomic import file_sha256, write_json_atomic
 from pipelines.store.history import History
 
 log = logging.getLogger(__name__)
@@ -143,8 +145,9 @@ def publish_index(
     )
     versions_before = set(published["methodology_version"]) if published is not None else set()
     if isinstance(history, History):
-        history = _index_input(history, published)
+        history = _index_input(history, published, datasets_dir)
     price_index.publish(history, datasets_dir)
+    _record_index_days(history, datasets_dir)
     if versions_before and price_index.CURRENT_VERSION not in versions_before:
         log.info("price index: methodology %s recomputed; no moves", price_index.CURRENT_VERSION)
         return events_frame([])
@@ -164,10 +167,46 @@ def publish_index(
     return new.reset_index(drop=True)
 
 
-def _index_input(history: History, published: pd.DataFrame | None) -> pd.DataFrame:
-    """The history rows the index's unpublished days need: with days of the current
-    methodology published up to D, the versions still in force at the end of D + 1 or
-    later (ending at or after D + 2 days, or open).
+# Beside the index: the last day its publish considered (every day up to it is published
+# or had no indexable offer), with the index file's hash to tell it is still that index.
+INDEX_DAYS_FILE = ".gpu_price_index.days.json"
+
+
+def _record_index_days(history: pd.DataFrame, datasets_dir: Path) -> None:
+    through = price_index.computed_through(history)
+    index_path = datasets_dir / price_index.INDEX_FILE
+    if through is None or not index_path.is_file():
+        return
+    last = (through.floor("D") - price_index.DAY).date().isoformat()
+    record = {
+        "methodology_version": price_index.CURRENT_VERSION,
+        "last_day": last,
+        "index_sha256": file_sha256(index_path),
+    }
+    write_json_atomic(record, datasets_dir / INDEX_DAYS_FILE)
+
+
+def _recorded_last_day(datasets_dir: Path) -> pd.Timestamp | None:
+    path = datasets_dir / INDEX_DAYS_FILE
+    index_path = datasets_dir / price_index.INDEX_FILE
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if record.get("methodology_version") != price_index.CURRENT_VERSION:
+        return None
+    if not index_path.is_file() or record.get("index_sha256") != file_sha256(index_path):
+        return None  # the index was published by another path since (a replay, a recompute)
+    return pd.Timestamp(record["last_day"], tz="UTC")
+
+
+def _index_input(
+    history: History, published: pd.DataFrame | None, datasets_dir: Path
+) -> pd.DataFrame:
+    """The history rows the index's unpublished days need: with every day up to D
+    published (of the current methodology) or considered by the last publish
+    (`INDEX_DAYS_FILE`: days without any indexable offer publish nothing), the versions
+    still in force at the end of D + 1 or later (ending at or after D + 2 days, or open).
 
     The same index as from the whole history: the index computes day d from the versions
     in force at the end of d only, and takes its first and last days from the rows'
@@ -180,11 +219,14 @@ def _index_input(history: History, published: pd.DataFrame | None) -> pd.DataFra
     if published is None:
         return history.read_all()
     days = published.loc[published["methodology_version"].eq(price_index.CURRENT_VERSION), "date"]
-    if days.empty:
+    ends = [_recorded_last_day(datasets_dir)]
+    if not days.empty:
+        last = pd.Timestamp(days.max())
+        ends.append(last.tz_localize("UTC") if last.tzinfo is None else last.tz_convert("UTC"))
+    ends = [e for e in ends if e is not None]
+    if not ends:
         return history.read_all()
-    last = pd.Timestamp(days.max())
-    last = last.tz_localize("UTC") if last.tzinfo is None else last.tz_convert("UTC")
-    return history.read_all(ending_from=last + 2 * price_index.DAY)
+    return history.read_all(ending_from=max(ends) + 2 * price_index.DAY)
 
 
 class EventBatch:

@@ -245,3 +245,38 @@ def test_a_run_reads_only_the_versions_its_new_days_need_and_publishes_the_same(
     assert list(moves["index_id"]) == ["H100-SXM"]
     got, expected = (read_events(c.datasets_dir / CHANGES_NAME) for c in (stored, whole))
     pd.testing.assert_frame_equal(got, expected)
+
+
+def test_without_any_indexable_offer_the_next_run_still_reads_only_recent_versions(tmp_path):
+    """No form factor: nothing enters an index, so no day is ever published; the day the
+    last publish considered is recorded beside the index instead. A publish by another
+    path (the index file changed) makes the next run read the whole history again."""
+
+    def unindexable(day2: bool) -> pd.DataFrame:
+        rows = history(day2)
+        return rows.assign(gpu_form_factor=None)
+
+    whole, stored = config(tmp_path / "whole"), config(tmp_path / "stored")
+    for day2 in (False, True):
+        events.publish_index(unindexable(day2), whole, "v")
+    first = StoredHistory(unindexable(day2=False))
+    events.publish_index(first, stored, "v1")
+    second = StoredHistory(unindexable(day2=True))
+    events.publish_index(second, stored, "v2")
+    assert first.reads == [None] and second.reads == [D2 + DAY]
+    assert pd.read_parquet(stored.datasets_dir / idx.INDEX_FILE).empty
+    for name in (idx.INDEX_FILE, idx.INPUTS_FILE):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(stored.datasets_dir / name), pd.read_parquet(whole.datasets_dir / name)
+        )
+    # Another path republishes the index (a replay's final step, here from other rows):
+    # the record no longer describes it, the published days count.
+    idx.publish(history(day2=False), tmp_path / "other")
+    for name in (idx.INDEX_FILE, idx.INPUTS_FILE):
+        (stored.datasets_dir / name).write_bytes((tmp_path / "other" / name).read_bytes())
+    third = StoredHistory(history(day2=True))
+    events.publish_index(third, stored, "v3")
+    assert third.reads == [D2 + DAY]
+    fourth = StoredHistory(history(day2=True))
+    events.publish_index(fourth, config(tmp_path / "fresh"), "v4")
+    assert fourth.reads == [None]  # nothing published there yet: the whole history
