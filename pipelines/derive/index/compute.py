@@ -71,27 +71,38 @@ def _none(s: pd.Series) -> pd.Series:
     return s.where(s.notna(), None)
 
 
+def fold_runs(
+    codes: list[np.ndarray], first: np.ndarray, last: np.ndarray, step: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of rows with equal `codes` whose spans [first, last] follow each other (a row's
+    `first` = the previous row's `last` + `step`). Returns the sort order and, in it, each
+    run's first and last position. Integer codes only: no Python object per row. Used
+    for the per-day rows of one computation (`_runs`) and for published inputs rows cut by
+    a chunk of days or an earlier publish (`publish.join_runs`)."""
+    order = np.lexsort((first, *reversed(codes)))
+    first, last = first[order], last[order]
+    start = np.ones(len(order), dtype=bool)
+    if len(order) > 1:
+        same = first[1:] == last[:-1] + step
+        for c in codes:
+            c = c[order]
+            same &= c[1:] == c[:-1]
+        start[1:] = ~same
+    heads = np.flatnonzero(start)
+    tails = np.append(heads[1:], len(order)) - 1
+    return order, heads, tails
+
+
 def _runs(x: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Positions of `x` (one row per version and day) that start a run, and each run's last
     day: consecutive days of one offer version with the same verdict (included or the same
-    exclusion reason, the same statistic role). Integer codes only, no strings per row."""
-    verdict = [
+    exclusion reason, the same statistic role)."""
+    codes = [x["vrow"].to_numpy()] + [
         pd.factorize(x[col], use_na_sentinel=True)[0] for col in ("reason", "statistic_role")
     ]
     day = x["day_ns"].to_numpy()
-    vrow = x["vrow"].to_numpy()
-    order = np.lexsort((day, vrow))
-    day, vrow = day[order], vrow[order]
-    verdict = [v[order] for v in verdict]
-    start = np.ones(len(order), dtype=bool)
-    if len(order) > 1:
-        same = (vrow[1:] == vrow[:-1]) & (day[1:] - day[:-1] == NS_PER_DAY)
-        for v in verdict:
-            same &= v[1:] == v[:-1]
-        start[1:] = ~same
-    first = np.flatnonzero(start)
-    last_pos = np.append(first[1:], len(order)) - 1
-    return order[first], day[last_pos]
+    order, heads, tails = fold_runs(codes, day, day, NS_PER_DAY)
+    return order[heads], day[order[tails]]
 
 
 def _inputs_frame(x: pd.DataFrame, m: Methodology) -> pd.DataFrame:

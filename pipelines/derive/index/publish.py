@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.derive.index.compute import compute
+from pipelines.derive.index.compute import compute, fold_runs
 from pipelines.derive.index.eligibility import DAY, computed_through, empty_frame, utc
 from pipelines.derive.index.methodology import CURRENT, Methodology
 from pipelines.tables import PRICE_INDEX, PRICE_INDEX_INPUTS
@@ -111,7 +111,6 @@ def join_runs(inputs):
     """`inputs` (Arrow, PRICE_INDEX_INPUTS) with every row that continues another (same
     RUN_KEYS, `date` the day after the other's `last_date`) folded into it, sorted by the
     primary key. Integer codes only: no Python object per row."""
-    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -128,22 +127,13 @@ def join_runs(inputs):
             codes.append(pc.fill_null(enc.indices, -1).to_numpy())
     first = pc.cast(inputs["date"], pa.int32()).to_numpy()
     last = pc.cast(inputs["last_date"], pa.int32()).to_numpy()
-    order = np.lexsort((first, *reversed(codes)))
-    first, last = first[order], last[order]
-    same = np.ones(len(order) - 1, dtype=bool)
-    for c in codes:
-        c = c[order]
-        same &= c[1:] == c[:-1]
-    cont = np.zeros(len(order), dtype=bool)
-    cont[1:] = same & (first[1:] == last[:-1] + 1)
-    if not cont.any():
+    order, heads, tails = fold_runs(codes, first, last, 1)
+    if len(heads) == len(order):
         return inputs.sort_by([(k, "ascending") for k in PRICE_INDEX_INPUTS.primary_key])
-    heads = np.flatnonzero(~cont)
-    tails = np.append(heads[1:], len(order)) - 1
     kept = inputs.take(pa.array(order[heads]))
     # The run's end and the version's latest confirmation come from its last row.
     for name, values in (
-        ("last_date", pa.array(last[tails], pa.int32()).cast(pa.date32())),
+        ("last_date", pa.array(last[order[tails]], pa.int32()).cast(pa.date32())),
         ("last_seen_at", inputs["last_seen_at"].take(pa.array(order[tails]))),
     ):
         i = kept.schema.get_field_index(name)
