@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pipelines.site import SITE_DIR, card
 from pipelines.site import data as site_data
+from pipelines.site import summary as history_summary
 from pipelines.site.pages import Site, render_all
 from pipelines.tables import BY_FILE, CATALOGUE
 
@@ -73,11 +74,17 @@ def published_tables(d: site_data.SiteData) -> list[dict]:
     return out
 
 
-def publish(datasets_dir: Path) -> BuildResult:
-    """After a publish: the dataset card, then the site in its default place."""
-    d = site_data.load(datasets_dir)
+def publish(
+    datasets_dir: Path, *, incremental: bool = True, now: datetime | None = None
+) -> BuildResult:
+    """After a publish: the dataset card, then the site in its default place, then the
+    history's summary the next publish brings forward (`incremental`: from this one's, so
+    a run reads only the versions changed since; see pipelines/site/summary.py)."""
+    d = site_data.load(datasets_dir, incremental=incremental)
     card.write(datasets_dir, d, published_tables(d))
-    return build(datasets_dir, data=d)
+    result = build(datasets_dir, data=d, now=now)
+    history_summary.save(d.history, datasets_dir)
+    return result
 
 
 def build(

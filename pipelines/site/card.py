@@ -30,22 +30,13 @@ def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def coverage(history: pd.DataFrame) -> pd.DataFrame:
+def coverage(d: site_data.SiteData) -> pd.DataFrame:
     """Per provider: price versions, current offers, GPU models, pricing models, first and
-    last observation."""
-    if history.empty:
-        return pd.DataFrame()
-    cur = current_only(history)
-    seen = "last_seen_at" if "last_seen_at" in history else "valid_from"
-    g = history.groupby("provider", sort=True)
-    out = pd.DataFrame(
-        {
-            "rows": g.size(),
-            "first": g["valid_from"].min(),
-            "last": g[seen].max(),
-            "pricing": g["pricing_model"].agg(lambda s: ", ".join(sorted(set(s.dropna())))),
-        }
-    )
+    last observation (the history's from its summary, the current rows' from them)."""
+    out = d.history.coverage.copy()
+    if out.empty:
+        return out
+    cur = current_only(d.current).assign(provider=lambda f: f["provider"].astype(str))
     out["current"] = cur.groupby("provider").size().reindex(out.index).fillna(0).astype(int)
     out["gpu_models"] = (
         cur.groupby("provider")["gpu_model"].nunique().reindex(out.index).fillna(0).astype(int)
@@ -54,7 +45,7 @@ def coverage(history: pd.DataFrame) -> pd.DataFrame:
 
 
 def render(d: site_data.SiteData, tables: list[dict]) -> str:
-    cov = coverage(d.history)
+    cov = coverage(d)
     lines = [
         "# Cloud GPU prices: dataset card",
         "",

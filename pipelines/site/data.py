@@ -1,20 +1,21 @@
 """What the site and the dataset card read: the published tables, nothing else.
 
 Inputs (all under the datasets directory, all optional except the history):
-- `gpu_prices.parquet` read with `pd.read_parquet` (a directory of parts or one file: either
-  works), the history with `valid_from`/`valid_to`;
+- `gpu_prices.parquet`, the history with `valid_from`/`valid_to`: a build from scratch
+  reads it whole and summarizes it (`summary.summarize`: per-GPU price series, per-provider
+  coverage); a build after a publish reads only the versions open or ending since the last
+  build and brings the stored summary forward (`summary.advance`);
 - `gpu_price_per_tflop_summary.parquet` (else computed from the current rows);
-- `gpu_price_changes.parquet`, `gpu_specs.parquet`, `datapackage.json`;
+- of `gpu_price_changes.parquet`, the newest parts (the latest `CHANGES_SHOWN` events) and
+  the parts' row counts; `gpu_specs.parquet`, `datapackage.json`;
 - `gpu_price_index.parquet` (every row: a few thousand) and, of
   `gpu_price_index_inputs.parquet` (millions of rows after years), only the latest day's.
 
-Output: a `SiteData` of pandas frames and plain values, and the step series of a GPU's price
-history (`price_steps`). Nothing is written here.
+Output: a `SiteData` of pandas frames and plain values. Nothing is written here.
 """
 
 from __future__ import annotations
 
-import heapq
 import json
 import re
 from dataclasses import dataclass, field
@@ -24,14 +25,20 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
+from pipelines.derive.change_events import count_events, recent_events
 from pipelines.derive.specs import SPECS_FILE, load_specs
 from pipelines.derive.tflops import SUMMARY_FILE, current_only, price_per_tflop, summarize
+from pipelines.site import summary as history_summary
+from pipelines.site.summary import HistorySummary
+from pipelines.store.view import View
 from pipelines.tables import PRICE_INDEX, PRICE_INDEX_INPUTS
 from scrapers.registry import PROVIDERS
 
 PRICES_FILE = "gpu_prices.parquet"
 CHANGES_FILE = "gpu_price_changes.parquet"
 DATAPACKAGE_FILE = "datapackage.json"
+# The changes page lists the latest events, not all: a year of hourly runs records millions.
+CHANGES_SHOWN = 1000
 
 # Columns other engineers add to the tables; absent ones get these defaults so the site
 # works on datasets published before them.
@@ -41,10 +48,11 @@ DEFAULTS = {"price_scope": "instance", "accelerator_kind": None, "spec_match": N
 @dataclass
 class SiteData:
     datasets_dir: Path
-    history: pd.DataFrame  # every row version
+    history: HistorySummary  # per-GPU price series and per-provider coverage of every version
     current: pd.DataFrame  # rows that hold now
     summary: pd.DataFrame  # per GPU model, pricing model and precision: the cheapest offer
-    changes: pd.DataFrame
+    changes: pd.DataFrame  # the latest CHANGES_SHOWN events at least
+    changes_total: int  # events recorded in all
     specs: pd.DataFrame
     datapackage: dict
     provider_pages: dict[str, dict[str, str]]
@@ -57,8 +65,8 @@ class SiteData:
     def version(self) -> str | None:
         if self.datapackage.get("version"):
             return self.datapackage["version"]
-        if "dataset_version" in self.history and not self.history.empty:
-            return str(self.history["dataset_version"].astype(str).max())
+        if "dataset_version" in self.current and not self.current.empty:
+            return str(self.current["dataset_version"].astype(str).max())
         return None
 
 
@@ -73,6 +81,13 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
         if isinstance(df[col].dtype, pd.CategoricalDtype):
             df[col] = df[col].astype(object).where(df[col].notna(), None)
     return df
+
+
+def _with_defaults(history: pd.DataFrame) -> pd.DataFrame:
+    for col, default in DEFAULTS.items():
+        if col not in history:
+            history[col] = default
+    return history
 
 
 def _empty(table) -> pd.DataFrame:
@@ -113,84 +128,52 @@ def load_provider_pages() -> dict[str, dict[str, str]]:
     return out
 
 
-def load(datasets_dir: Path) -> SiteData:
+def load(datasets_dir: Path, *, incremental: bool = False) -> SiteData:
+    """The published tables. `incremental`: the history's summary brought forward from the
+    one stored by the last build, reading only the versions open or ending since
+    (`summary.advance`); the whole history when there is none or it does not fit."""
     datasets_dir = Path(datasets_dir)
     prices = datasets_dir / PRICES_FILE
     if not prices.exists():
         raise FileNotFoundError(f"{prices} does not exist; run `scrape run` first")
-    history = _plain(pd.read_parquet(prices))
-    for col, default in DEFAULTS.items():
-        if col not in history:
-            history[col] = default
-    current = current_only(history)
+    hist = None
+    prev = history_summary.load(datasets_dir) if incremental else None
+    view = View(datasets_dir)
+    manifest = view.manifest()
+    if prev is not None and manifest is not None and prev.end is not None:
+        recent = _with_defaults(_plain(view.read_ending_from(prev.end)))
+        hist = history_summary.advance(prev, recent, int(manifest["rows"]))
+        rows = recent
+    if hist is None:
+        rows = _with_defaults(_plain(pd.read_parquet(prices)))
+        hist = history_summary.summarize(rows)
+    current = current_only(rows)
     summary_path = datasets_dir / SUMMARY_FILE
     if summary_path.exists():
         summary = _plain(pd.read_parquet(summary_path))
     else:
         summary = summarize(price_per_tflop(current))
     changes_path = datasets_dir / CHANGES_FILE
-    changes = _plain(pd.read_parquet(changes_path)) if changes_path.exists() else pd.DataFrame()
+    changes, changes_total = pd.DataFrame(), 0
+    if changes_path.exists():
+        changes = _plain(recent_events(changes_path, CHANGES_SHOWN))
+        changes_total = count_events(changes_path)
     specs_path = datasets_dir / SPECS_FILE
     specs = _plain(pd.read_parquet(specs_path)) if specs_path.exists() else load_specs()
     dp_path = datasets_dir / DATAPACKAGE_FILE
     datapackage = json.loads(dp_path.read_text()) if dp_path.exists() else {}
-    ends = [
-        history[c].max()
-        for c in ("last_seen_at", "valid_to", "valid_from")
-        if c in history and history[c].notna().any()
-    ]
-    data_end = max(ends).to_pydatetime() if ends else None
     index, index_inputs = load_index(datasets_dir)
     return SiteData(
         datasets_dir=datasets_dir,
-        history=history,
+        history=hist,
         current=current,
         summary=summary,
         changes=changes,
+        changes_total=changes_total,
         specs=specs,
         datapackage=datapackage,
         provider_pages=load_provider_pages(),
-        data_end=data_end,
+        data_end=None if hist.end is None else hist.end.to_pydatetime(),
         index=index,
         index_inputs=index_inputs,
     )
-
-
-def price_steps(
-    rows: pd.DataFrame, end: datetime, value: str = "price_usd_per_gpu_hour"
-) -> list[tuple[datetime, float | None]]:
-    """The lowest `value` among the row versions in force at each time, as a step function.
-
-    Each row version holds from `valid_from` until `valid_to` (open versions until `end`).
-    Returns change points [(time, lowest value or None when no version holds)], so a
-    provider that stopped offering a GPU shows a gap, not a flat line. One sweep over the
-    sorted start/stop times with a lazy-deletion heap: O(n log n) for n versions.
-    """
-    rows = rows[rows[value].notna()]
-    if rows.empty:
-        return []
-    starts = sorted(
-        (t.to_pydatetime(), float(v), i)
-        for i, (t, v) in enumerate(zip(rows["valid_from"], rows[value], strict=True))
-    )
-    stops = sorted((t.to_pydatetime(), i) for i, t in enumerate(rows["valid_to"]) if not pd.isna(t))
-    times = sorted({t for t, _, _ in starts} | {t for t, _ in stops})
-    heap: list[tuple[float, int]] = []
-    dead: set[int] = set()
-    si = ti = 0
-    points: list[tuple[datetime, float | None]] = []
-    last: object = object()
-    for t in times:
-        while si < len(starts) and starts[si][0] == t:
-            heapq.heappush(heap, (starts[si][1], starts[si][2]))
-            si += 1
-        while ti < len(stops) and stops[ti][0] == t:
-            dead.add(stops[ti][1])
-            ti += 1
-        while heap and heap[0][1] in dead:
-            heapq.heappop(heap)
-        v = heap[0][0] if heap else None
-        if v != last and t <= end:
-            points.append((t, v))
-            last = v
-    return points

@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from pipelines.schema import (
     HISTORY_FIELDS,
@@ -253,19 +252,13 @@ class History:
         """The whole history: the view, or (time travel) the table as of a dataset version.
 
         `ending_from`: only the versions still open or ending at or after that time (what
-        a step computing recent days needs). The view's row groups that all ended earlier
-        are skipped from their statistics: a closed part holds the versions closed by a
-        span of commits, so the read follows the recent changes, not the history."""
+        a step computing recent days needs; `View.read_ending_from`)."""
         if version is None or version == self.current_version():
             if self._fresh_manifest() is None:
                 return PRICES.schema.empty_table().to_pandas()
             if ending_from is None:
                 return pd.read_parquet(self.link)
-            valid_to = pc.field("valid_to")
-            since = pa.scalar(
-                pd.Timestamp(ending_from).to_pydatetime(), PRICES.schema.field("valid_to").type
-            )
-            return pd.read_parquet(self.link, filters=(valid_to >= since) | valid_to.is_null())
+            return self.view.read_ending_from(ending_from)
         dv = self.table.delta_version_of(version)
         if dv is None:
             raise KeyError(f"dataset version {version} not found in {self.table.url}")

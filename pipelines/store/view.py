@@ -31,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from filelock import FileLock
 
@@ -123,6 +124,15 @@ class View:
         if part is None:
             return PRICES.schema.empty_table().to_pandas()
         return _plain(pq.read_table(part))
+
+    def read_ending_from(self, since: pd.Timestamp) -> pd.DataFrame:
+        """The versions still open or ending at or after `since`. The row groups that all
+        ended earlier are skipped from their statistics: a closed part holds the versions
+        closed by a span of commits, so the read follows the recent changes, not the
+        history."""
+        valid_to = pc.field("valid_to")
+        at = pa.scalar(pd.Timestamp(since).to_pydatetime(), PRICES.schema.field("valid_to").type)
+        return pd.read_parquet(self.link, filters=(valid_to >= at) | valid_to.is_null())
 
     # --- writing -----------------------------------------------------------------------
     def refresh(

@@ -10,6 +10,7 @@ History.merge_and_publish, the derived tables, change detection and datapackage.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -69,8 +70,9 @@ def runs() -> list[dict[str, list[dict]]]:
     return out
 
 
-def build(datasets: Path) -> History:
-    """Publish the runs into `datasets` as `scrape run` would (no mail)."""
+def build(datasets: Path, after_run: Callable[[int], None] | None = None) -> History:
+    """Publish the runs into `datasets` as `scrape run` would (no mail); `after_run(i)` is
+    called after run i's publish (e.g. the site step of a run)."""
     history = History(datasets)
     state = datasets / ".state"
     for i, run in enumerate(runs()):
@@ -90,6 +92,8 @@ def build(datasets: Path) -> History:
             db_url=f"sqlite:///{state / 'alerts.sqlite'}",
         )
         datapackage.write(datasets, history, pub.version)
+        if after_run is not None:
+            after_run(i)
     return history
 
 

@@ -70,17 +70,14 @@ class Site:
         self.d = data
         self.data_href = data_href  # (relative path in datasets dir, depth) -> href
         self.built_at = built_at
-        providers = sorted(set(data.history["provider"].dropna().astype(str)))
-        self.colors = provider_colors(providers)
+        self.colors = provider_colors(data.history.providers)
         models = data.current["gpu_model"].dropna().astype(str)
-        hist_models = data.history["gpu_model"].dropna().astype(str)
-        self.models = sorted(set(models) | set(hist_models), key=str.casefold)
+        self.models = sorted(set(models) | set(data.history.models), key=str.casefold)
         self._by_model: dict[str, dict[str, pd.DataFrame]] = {}
 
     def rows_of(self, table: str, model: str) -> pd.DataFrame:
-        """The rows of `self.d.<table>` (history, current, specs) whose gpu_model is
-        `model`. Grouped once per table: a page per GPU model each filtering the whole
-        history was most of the site's build on a multi-year history."""
+        """The rows of `self.d.<table>` (current, specs) whose gpu_model is `model`,
+        grouped once per table rather than filtered once per GPU page."""
         groups = self._by_model.get(table)
         frame = getattr(self.d, table)
         if groups is None:

@@ -6,9 +6,8 @@ from html import escape
 
 from pipelines.derive.changes import describe
 from pipelines.site import PRICE_INDEX_PAGE
+from pipelines.site.data import CHANGES_SHOWN
 from pipelines.site.pages.base import Site, date_text, plain, txt
-
-CHANGES_SHOWN = 1000
 
 
 def render(site: Site) -> str:
@@ -63,7 +62,7 @@ def render(site: Site) -> str:
             "<th>Instance</th><th>Old → new</th><th class=num>Change</th><th>Link</th>"
             f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
         )
-    total = len(site.d.changes)
+    total = site.d.changes_total
     shown = f" (the latest {CHANGES_SHOWN:,} of {total:,})" if total > CHANGES_SHOWN else ""
     body = f"""
 <h1>Recent price changes</h1>

@@ -6,19 +6,14 @@ from __future__ import annotations
 from html import escape
 
 from pipelines.derive.specs import PRECISION_COLUMNS
-from pipelines.site.data import price_steps
 from pipelines.site.pages.base import Site, date_text, legend, num, plain, txt
 from pipelines.site.svg import DASHES, PALETTE, StepSeries, step_chart
 
 
 def gpu_series(site: Site, model: str) -> list[StepSeries]:
-    rows = site.rows_of("history", model)
     end = site.d.data_end
     out = []
-    for (provider, pricing), grp in rows.groupby(["provider", "pricing_model"], sort=True):
-        points = price_steps(grp, end)
-        if not points:
-            continue
+    for (provider, pricing), points in site.d.history.series_of(model).items():
         out.append(
             StepSeries(
                 label=f"{provider} · {pricing}",
