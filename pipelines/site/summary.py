@@ -170,7 +170,7 @@ def summarize(history: pd.DataFrame) -> HistorySummary:
     end = data_end(history)
     return HistorySummary(
         series=_all_series(history, end),
-        coverage=_coverage(history) if len(history) else _coverage(history.iloc[:0]),
+        coverage=_coverage(history),
         models=sorted(_models(history), key=str.casefold),
         end=end,
         rows=len(history),
