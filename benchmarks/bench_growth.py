@@ -148,6 +148,7 @@ def seed(datasets: Path, history_rows: int, live: int) -> dict:
             h.view.refresh(h.table)
         written += n
     now = T0 + timedelta(hours=hours + 1)
+    datasets.mkdir(parents=True, exist_ok=True)
     cur.to_parquet(datasets.parent / "bench_live.parquet")
     # The seed's last publish is a whole run (price index, site, card...), as a deployment's
     # last run leaves its datasets: the measured runs then start from its derived state.
