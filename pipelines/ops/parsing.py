@@ -90,12 +90,12 @@ def parse_cached(spec: ProviderSpec, responses: list[Response], cache_dir: Path)
         part = _RECENT.get(key)
         if part is None:
             part = cache.get(spec.name, fp, sha)
-        if part is None:
+        fresh = part is None
+        if fresh:
             part = spec.parse([r])
             cache.put(spec.name, fp, sha, part)
-            _remember(key, part)
-        else:
-            _remember(key, part)
+        _remember(key, part)
+        if not fresh:
             part = ParseResult(
                 offers=[
                     dataclasses.replace(

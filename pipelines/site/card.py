@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.derive.tflops import current_only
 from pipelines.site import data as site_data
 from pipelines.store.atomic import write_bytes_atomic
 from pipelines.tables import CATALOGUE, PRICES
@@ -36,7 +35,7 @@ def coverage(d: site_data.SiteData) -> pd.DataFrame:
     out = d.history.coverage.copy()
     if out.empty:
         return out
-    cur = current_only(d.current).assign(provider=lambda f: f["provider"].astype(str))
+    cur = d.current.assign(provider=d.current["provider"].astype(str))
     out["current"] = cur.groupby("provider").size().reindex(out.index).fillna(0).astype(int)
     out["gpu_models"] = (
         cur.groupby("provider")["gpu_model"].nunique().reindex(out.index).fillna(0).astype(int)

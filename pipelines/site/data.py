@@ -139,8 +139,8 @@ def load(datasets_dir: Path, *, incremental: bool = False) -> SiteData:
     hist = None
     prev = history_summary.load(datasets_dir) if incremental else None
     view = View(datasets_dir)
-    manifest = view.manifest()
-    if prev is not None and manifest is not None and prev.end is not None:
+    manifest = view.manifest() if prev is not None else None
+    if prev is not None and manifest is not None:
         recent = _with_defaults(_plain(view.read_ending_from(prev.end)))
         hist = history_summary.advance(prev, recent, int(manifest["rows"]))
         rows = recent

@@ -199,8 +199,7 @@ class PartedTable:
             col = (
                 table if table is not None else pq.read_table(path, columns=[self.range_column])
             )[self.range_column]
-            lo, hi = pc.min_max(col).values()
-            entry["min"], entry["max"] = _text(lo.as_py()), _text(hi.as_py())
+            entry["min"], entry["max"], _ = _range(col)
         if table is not None:
             entry["ranges"] = {c: _range(table[c]) for c in self.ranged}
         return entry
